@@ -1,0 +1,1 @@
+"""Vector activations, applied over an axis: softmax."""
