@@ -67,14 +67,15 @@ class Param:
             raise InvalidParameterError(activation, self.name, value, self.bounds_text())
         return value
 
-    def bounds_text(self) -> str:
+    def bounds_text(self, *, with_reason: bool = True) -> str:
         parts = []
         if self.low is not None:
             parts.append(f"{self.name} {'>' if self.low_open else '>='} {format_value(self.low)}")
         if self.high is not None:
             parts.append(f"{self.name} {'<' if self.high_open else '<='} {format_value(self.high)}")
         text = " and ".join(parts) or "out of range"
-        return f"needs {text}" + (f" ({self.reason})" if self.reason else "")
+        reason = f" ({self.reason})" if self.reason and with_reason else ""
+        return f"needs {text}{reason}"
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,9 @@ class ActivationInfo:
                 "default": p.default,
                 "doc": p.doc,
                 "aliases": list(p.aliases),
-                "allowed": p.bounds_text() if (p.low is not None or p.high is not None) else "",
+                "allowed": p.bounds_text(with_reason=False)
+                if (p.low is not None or p.high is not None)
+                else "",
                 "learnable": p.learnable,
             }
             for p in d.params

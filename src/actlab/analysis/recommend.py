@@ -1,0 +1,135 @@
+"""Turn a ranking into a recommendation, in sentences that cite the numbers.
+
+The seed article's factors, in order: the metric first (validation, paired by seed); among
+the activations statistically tied with the best, prefer healthy gradient flow (no
+vanishing gradient, few dead or saturated units), then the lower measured compute cost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from actlab.analysis.ranking import ActivationSummary, Ranking
+
+VANISHING_RATIO = 0.1
+"""First/last hidden-layer gradient-norm ratio below which we call gradients vanishing."""
+DEAD_WARNING = 0.25
+SATURATED_WARNING = 0.25
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    activation: str | None
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return " ".join([*self.reasons, *self.warnings])
+
+    def to_dict(self) -> dict[str, object]:
+        return {"activation": self.activation, "reasons": self.reasons, "warnings": self.warnings}
+
+
+def _healthy(row: ActivationSummary) -> bool:
+    ratio_ok = not (row.gradient_ratio < VANISHING_RATIO)
+    dead_ok = not (row.dead_fraction > DEAD_WARNING)
+    sat_ok = not (row.saturated_fraction > SATURATED_WARNING)
+    return ratio_ok and dead_ok and sat_ok and row.diverged == 0
+
+
+def _fmt_metric(ranking: Ranking, row: ActivationSummary, which: str = "val") -> str:
+    s = row.val if which == "val" else row.test
+    if not math.isfinite(s.mean):
+        return "n/a"
+    if math.isfinite(s.half_width):
+        return f"{s.mean:.4f} +- {s.half_width:.4f}"
+    return f"{s.mean:.4f}"
+
+
+def _health_warnings(rows: list[ActivationSummary]) -> list[str]:
+    out = []
+    for row in rows:
+        if row.diverged:
+            out.append(f"{row.activation} diverged in {row.diverged} of {row.seeds} seeds.")
+        if row.gradient_ratio < VANISHING_RATIO:
+            out.append(
+                f"{row.activation}'s first-layer gradient is {1 / row.gradient_ratio:.0f}x "
+                "smaller than its last hidden layer's (vanishing gradient)."
+            )
+        if row.dead_fraction > DEAD_WARNING:
+            out.append(
+                f"{row.activation}: {row.dead_fraction:.0%} of the units in its worst layer "
+                "are dead (never pass a gradient on the probe batch)."
+            )
+        if row.saturated_fraction > SATURATED_WARNING:
+            out.append(
+                f"{row.activation}: {row.saturated_fraction:.0%} of the units in its worst "
+                "layer are saturated."
+            )
+    return out
+
+
+def recommend(ranking: Ranking) -> Recommendation:
+    """Choose an activation and say why, citing the measured numbers."""
+    finite = [r for r in ranking.rows if math.isfinite(r.val.mean)]
+    if not finite:
+        return Recommendation(None, ["Every candidate diverged or produced no metric."],
+                              _health_warnings(ranking.rows))
+    best = finite[0]
+    metric = ranking.metric
+    n = ranking.n_seeds
+    level = f"{ranking.level:.0%}"
+    reasons = [
+        f"Highest mean validation {metric}: {best.activation} "
+        f"{_fmt_metric(ranking, best)} ({level} CI over {n} seed{'s' if n != 1 else ''}; "
+        f"test {_fmt_metric(ranking, best, 'test')})."
+    ]
+    if not ranking.conclusive:
+        reasons.append(
+            f"With {n} seed{'s' if n != 1 else ''} no difference can be called significant "
+            f"(a paired comparison needs at least 3); run more seeds to conclude."
+        )
+        return Recommendation(best.activation, reasons, _health_warnings(ranking.rows))
+    tied = [r for r in finite if r.tied_with_best and r is not best]
+    alpha = 1 - ranking.level
+    if tied:
+        listed = ", ".join(
+            f"{r.activation} (p={r.versus_best.p_value:.2g})" for r in tied if r.versus_best
+        )
+        reasons.append(
+            f"Statistically tied with it ({ranking.method} on validation {metric}, paired by "
+            f"seed, {n} seeds, p >= {alpha:.2g}): {listed}."
+        )
+    else:
+        reasons.append(
+            f"Every other activation is significantly worse ({ranking.method}, paired by "
+            f"seed, {n} seeds, p < {alpha:.2g})."
+        )
+    pool = [best, *tied]
+    healthy = [r for r in pool if _healthy(r)] or pool
+    costed = [r for r in healthy if r.cost is not None and math.isfinite(r.cost)]
+    choice = min(costed, key=lambda r: r.cost) if costed else healthy[0]
+    if choice is not best:
+        why = []
+        if best not in healthy:
+            why.append(f"{best.activation} shows unhealthy training signals (see below)")
+        if choice.cost is not None and best.cost is not None and choice.cost < best.cost:
+            why.append(
+                f"{choice.activation} is {best.cost / choice.cost:.2g}x cheaper per forward+"
+                f"backward pass than {best.activation} (measured on this machine)"
+            )
+        reasons.append(
+            f"Recommended: {choice.activation}, tied on the metric and preferred because "
+            + "; ".join(why or ["it has healthier gradient flow"]) + "."
+        )
+    else:
+        reasons.append(f"Recommended: {choice.activation}.")
+    identity = next((r for r in ranking.rows if r.activation == "identity"), None)
+    if identity is not None and identity is not best and math.isfinite(identity.val.mean):
+        gap = best.val.mean - identity.val.mean
+        reasons.append(
+            f"The no-activation baseline (identity) reaches {identity.val.mean:.4f}: "
+            f"non-linearity is worth {gap:+.4f} in validation {metric} here."
+        )
+    return Recommendation(choice.activation, reasons, _health_warnings(ranking.rows))

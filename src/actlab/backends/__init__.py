@@ -1,0 +1,1 @@
+"""Framework backends: the catalog's math as PyTorch modules and Keras layers."""

@@ -1,0 +1,119 @@
+"""Rich renderables for the terminal: the catalog table and one activation's card."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from actlab.catalog import Activation
+
+
+def catalog_table(acts: Sequence[Activation]) -> Table:
+    """One row per activation: name, aliases, range, properties, PyTorch and Keras names."""
+    table = Table(title="actlab catalog", header_style="bold", show_lines=False)
+    table.add_column("name", style="bold cyan", no_wrap=True)
+    table.add_column("aliases")
+    table.add_column("range", no_wrap=True)
+    table.add_column("properties")
+    table.add_column("PyTorch")
+    table.add_column("Keras 3")
+    for act in acts:
+        info = act.info
+        table.add_row(
+            act.spec,
+            ", ".join(info.aliases),
+            info.range_text(),
+            ", ".join(info.properties.labels()),
+            info.torch.name,
+            info.keras.name,
+        )
+    return table
+
+
+def _framework_line(label: str, ref: Any) -> Text:
+    text = Text(f"{label}: ", style="bold")
+    text.append(ref.name)
+    if ref.defaults:
+        text.append(f" ({ref.defaults})")
+    if ref.functional:
+        text.append(f"; functional: {ref.functional}")
+    if ref.differences:
+        text.append(f"\n  differs: {ref.differences}", style="yellow")
+    return text
+
+
+def _differences_table(diffs: dict[str, Any]) -> Table:
+    table = Table(title="measured against the catalog (float32 grid)", header_style="bold")
+    table.add_column("framework")
+    table.add_column("native op")
+    table.add_column("max abs diff", justify="right")
+    table.add_column("max ULP", justify="right")
+    table.add_column("note")
+    for row in diffs.get("measured", []):
+        table.add_row(
+            str(row.get("framework", "")),
+            str(row.get("op", "")),
+            _fmt(row.get("max_abs")),
+            _fmt(row.get("max_ulp")),
+            str(row.get("note", "")),
+        )
+    return table
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def activation_panel(act: Activation, diffs: dict[str, Any] | None = None) -> Panel:
+    """Everything ``actlab show`` prints about one activation."""
+    info = act.info
+    parts: list[Any] = []
+    head = Text()
+    head.append("formula:    ", style="bold")
+    head.append(info.formula + "\n")
+    head.append("derivative: ", style="bold")
+    head.append(info.derivative_formula + "\n")
+    head.append("range: ", style="bold")
+    head.append(info.range_text() + "\n")
+    head.append("properties: ", style="bold")
+    head.append(", ".join(info.properties.labels()) or "none of the listed")
+    head.append("\nrecommended init: ", style="bold")
+    head.append({"he": "He (Kaiming) normal", "lecun": "LeCun normal", "glorot": "Glorot"}[
+        info.init
+    ])
+    if info.aliases:
+        head.append("\naliases: ", style="bold")
+        head.append(", ".join(info.aliases))
+    parts.append(head)
+    if info.params:
+        table = Table(header_style="bold", title="parameters")
+        for col in ("name", "value", "default", "allowed", "meaning"):
+            table.add_column(col)
+        for name, p in info.params.items():
+            alias = f" (alias {', '.join(p['aliases'])})" if p["aliases"] else ""
+            table.add_row(
+                name + alias, _fmt(p["value"]), _fmt(p["default"]), p["allowed"], p["doc"]
+            )
+        parts.append(table)
+    uses = Text("use cases:\n", style="bold")
+    for case in info.use_cases:
+        uses.append(f"  - {case}\n", style="none")
+    parts.append(uses)
+    parts.append(_framework_line("PyTorch", info.torch))
+    parts.append(_framework_line("Keras 3", info.keras))
+    for note in info.notes:
+        parts.append(Text(f"note: {note}", style="magenta"))
+    parts.append(Text(f"reference: {info.reference}", style="dim"))
+    parts.append(Text(f"LaTeX: {info.latex}", style="dim"))
+    if diffs is not None:
+        parts.append(_differences_table(diffs))
+    return Panel(Group(*parts), title=f"[bold]{info.title}[/bold]  {act.spec}", expand=False)
