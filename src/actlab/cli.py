@@ -107,8 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point; returns the exit status."""
     _register_optional_commands()
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="actlab",
-                          standalone_mode=False)
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="actlab", standalone_mode=False
+        )
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:

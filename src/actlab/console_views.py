@@ -87,9 +87,9 @@ def activation_panel(act: Activation, diffs: dict[str, Any] | None = None) -> Pa
     head.append("properties: ", style="bold")
     head.append(", ".join(info.properties.labels()) or "none of the listed")
     head.append("\nrecommended init: ", style="bold")
-    head.append({"he": "He (Kaiming) normal", "lecun": "LeCun normal", "glorot": "Glorot"}[
-        info.init
-    ])
+    head.append(
+        {"he": "He (Kaiming) normal", "lecun": "LeCun normal", "glorot": "Glorot"}[info.init]
+    )
     if info.aliases:
         head.append("\naliases: ", style="bold")
         head.append(", ".join(info.aliases))

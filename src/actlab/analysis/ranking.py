@@ -20,7 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from actlab.analysis.stats import MIN_SEEDS_TO_CONCLUDE, Method, PairedTest, Summary, paired_test, summarize
+from actlab.analysis.stats import (
+    MIN_SEEDS_TO_CONCLUDE,
+    Method,
+    PairedTest,
+    Summary,
+    paired_test,
+    summarize,
+)
 
 
 def _last_finite(values: Sequence[Any]) -> float:
@@ -201,7 +208,8 @@ def rank(
             if not test.conclusive:
                 tied = math.isfinite(row.val.mean)
         ranked.append(
-            ActivationSummary(**{**row.__dict__, "rank": i + 1, "tied_with_best": tied,
-                                 "versus_best": test})
+            ActivationSummary(
+                **{**row.__dict__, "rank": i + 1, "tied_with_best": tied, "versus_best": test}
+            )
         )
     return Ranking(metric, method, level, ranked)

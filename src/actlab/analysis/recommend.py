@@ -74,8 +74,11 @@ def recommend(ranking: Ranking) -> Recommendation:
     """Choose an activation and say why, citing the measured numbers."""
     finite = [r for r in ranking.rows if math.isfinite(r.val.mean)]
     if not finite:
-        return Recommendation(None, ["Every candidate diverged or produced no metric."],
-                              _health_warnings(ranking.rows))
+        return Recommendation(
+            None,
+            ["Every candidate diverged or produced no metric."],
+            _health_warnings(ranking.rows),
+        )
     best = finite[0]
     metric = ranking.metric
     n = ranking.n_seeds
@@ -121,7 +124,8 @@ def recommend(ranking: Ranking) -> Recommendation:
             )
         reasons.append(
             f"Recommended: {choice.activation}, tied on the metric and preferred because "
-            + "; ".join(why or ["it has healthier gradient flow"]) + "."
+            + "; ".join(why or ["it has healthier gradient flow"])
+            + "."
         )
     else:
         reasons.append(f"Recommended: {choice.activation}.")

@@ -8,12 +8,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-from actlab.catalog import Activation  # noqa: E402
-from actlab.report.palette import colours  # noqa: E402
+from actlab.catalog import Activation
+from actlab.report.palette import colours
 
 
 def function_figure(

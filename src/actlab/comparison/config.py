@@ -1,0 +1,100 @@
+"""What a comparison is asked to do: validated, JSON-able, enough to resume or rerun."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from actlab.catalog import get_many
+
+ARTICLE_SEVEN = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "selu")
+DEFAULT_ACTIVATIONS = (*ARTICLE_SEVEN, "identity")
+INIT_SCHEMES = ("auto", "he", "lecun", "glorot")
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """A comparison: data, candidates (activations x seeds), model shape(s) and training."""
+
+    data: str = "digits"
+    target: str | None = None
+    task: str | None = None
+    impute: bool = False
+    activations: tuple[str, ...] = DEFAULT_ACTIVATIONS
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    model: str = "mlp"
+    hidden: tuple[int, ...] = (128, 128)
+    depths: tuple[int, ...] = ()
+    """Several depths (hidden layers of the first hidden width) in one sweep, one group each."""
+    epochs: int = 30
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 64
+    early_stopping: int | None = None
+    init: str = "auto"
+    split_seed: int = 0
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        acts = get_many(list(self.activations))  # raises the catalog's SpecError
+        object.__setattr__(self, "activations", tuple(a.spec for a in acts))
+        vector = [a.spec for a in acts if a.is_vector]
+        if vector:
+            raise ValueError(
+                f"{', '.join(vector)} acts over a whole axis and cannot be a "
+                "hidden-layer activation in compare"
+            )
+        _check(len(self.seeds) >= 1, "seeds", self.seeds, "needs at least one seed")
+        _check(len(set(self.seeds)) == len(self.seeds), "seeds", self.seeds, "has duplicates")
+        _check(self.model in ("mlp", "cnn"), "model", self.model, "must be mlp or cnn")
+        _check(
+            self.optimizer in ("adam", "sgd"), "optimizer", self.optimizer, "must be adam or sgd"
+        )
+        _check(self.init in INIT_SCHEMES, "init", self.init, f"must be one of {INIT_SCHEMES}")
+        _check(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
+        _check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
+        _check(self.lr > 0, "lr", self.lr, "must be > 0")
+        _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
+        _check(0 <= self.momentum < 1, "momentum", self.momentum, "must be in [0, 1)")
+        _check(
+            all(h >= 1 for h in self.hidden) and len(self.hidden) >= 1,
+            "hidden",
+            self.hidden,
+            "needs one or more positive layer widths",
+        )
+        _check(all(d >= 1 for d in self.depths), "depths", self.depths, "must be >= 1")
+        _check(
+            self.early_stopping is None or self.early_stopping >= 1,
+            "early_stopping",
+            self.early_stopping,
+            "patience must be >= 1",
+        )
+
+    def groups(self) -> dict[str, tuple[int, ...]]:
+        """Model shapes, one stacked group each: name -> hidden widths."""
+        if self.model == "cnn":
+            return {"cnn": self.hidden}
+        if not self.depths:
+            return {"mlp-" + "x".join(map(str, self.hidden)): self.hidden}
+        width = self.hidden[0]
+        return {f"mlp-depth{d}-width{width}": (width,) * d for d in self.depths}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> CompareConfig:
+        known = {k: v for k, v in payload.items() if k in cls.__dataclass_fields__}
+        for key in ("activations", "seeds", "hidden", "depths"):
+            if key in known and known[key] is not None:
+                known[key] = tuple(known[key])
+        return cls(**known)
+
+
+def _check(ok: bool, name: str, value: object, problem: str) -> None:
+    if not ok:
+        raise ValueError(f"{name}={value!r} {problem}")

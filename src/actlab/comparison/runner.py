@@ -1,0 +1,153 @@
+"""Run a comparison: load and split the data once, train each model-shape group as one
+stacked model, checkpoint after every epoch, write results as groups finish, resume.
+
+Resuming (``actlab compare --resume DIR``) skips finished groups, restarts an unfinished
+group from its last checkpointed epoch (bit-for-bit the same continuation), and measures
+nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from actlab.comparison.config import CompareConfig
+from actlab.comparison.cost import activation_costs
+from actlab.comparison.result import CompareResult
+from actlab.store import RunDir, environment
+
+
+class Progress(Protocol):
+    """What the runner tells the outside world (the CLI's progress bar)."""
+
+    def group_started(self, group: str, total_epochs: int, done_epochs: int) -> None: ...
+
+    def epoch_done(self, group: str, epoch: int, summary: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class _Silent:
+    def group_started(self, group: str, total_epochs: int, done_epochs: int) -> None:
+        pass
+
+    def epoch_done(self, group: str, epoch: int, summary: dict[str, Any]) -> None:
+        pass
+
+
+def _load_splits(config: CompareConfig, source: Any = None):
+    from actlab import data
+
+    dataset = data.load(
+        source if source is not None else config.data,
+        target=config.target,
+        task=config.task,
+        impute=config.impute,
+    )
+    splits = data.split(
+        dataset,
+        seed=config.split_seed,
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+    )
+    if config.model == "cnn" and splits.image_shape is None:
+        raise ValueError(
+            f"--model cnn needs image-shaped data; {dataset.name} has flat features "
+            "(use --model mlp)"
+        )
+    return dataset, splits
+
+
+def _trainer(config: CompareConfig, splits: Any, hidden: tuple[int, ...]):
+    from actlab.engine import StackedTrainer, TrainConfig
+
+    train_config = TrainConfig(
+        hidden=hidden,
+        model=config.model,
+        optimizer=config.optimizer,
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        early_stopping=config.early_stopping,
+        init=config.init,
+    )
+    return StackedTrainer(
+        splits,
+        activations=list(config.activations),
+        seeds=list(config.seeds),
+        config=train_config,
+    )
+
+
+def _best_so_far(report: Any) -> dict[str, Any]:
+    return report if isinstance(report, dict) else getattr(report, "__dict__", {})
+
+
+def run_comparison(
+    config: CompareConfig,
+    out: str | Path | None = None,
+    *,
+    resume: bool = False,
+    data_source: Any = None,
+    progress: Progress | None = None,
+    on_group_done: Callable[[CompareResult], None] | None = None,
+) -> CompareResult:
+    """Train every candidate of ``config``; with ``out``, record everything in that run
+    directory (and continue it when ``resume`` is true). ``data_source`` overrides
+    ``config.data`` with in-memory data (arrays or a Dataset)."""
+    progress = progress or _Silent()
+    run = RunDir(out) if out is not None else None
+    previous: dict[str, Any] = {}
+    if run is not None and resume:
+        config = CompareConfig.from_dict(run.read_config())
+        previous = run.read_results() or {}
+        env = run.read_environment()
+    else:
+        env = environment()
+        if run is not None:
+            run.create(config.to_dict(), env)
+    dataset, splits = _load_splits(config, data_source)
+    costs = previous.get("costs") or activation_costs(list(config.activations))
+    result = CompareResult(
+        config=config.to_dict(),
+        data={**dataset.summary(), "splits": splits.summary()},
+        environment=env,
+        candidates=list(previous.get("candidates", [])),
+        groups=dict(previous.get("groups", {})),
+        costs=costs,
+        path=run.path if run else None,
+    )
+    for group, hidden in config.groups().items():
+        if result.groups.get(group, {}).get("status") == "done":
+            continue
+        trainer = _trainer(config, splits, hidden)
+        state = run.load_checkpoint(group) if run is not None else None
+        if state is not None:
+            trainer.load_state_dict(state)
+        progress.group_started(group, config.epochs, trainer.epochs_done)
+
+        def on_epoch(report: Any, group: str = group, trainer: Any = trainer) -> None:
+            if run is not None:
+                run.save_checkpoint(group, trainer.state_dict())
+            progress.epoch_done(group, trainer.epochs_done, _best_so_far(report))
+
+        outcomes = trainer.run(on_epoch=on_epoch)
+        result.candidates.extend({"group": group, **o.to_dict()} for o in outcomes)
+        result.groups[group] = {
+            "status": "done",
+            "hidden": list(hidden),
+            "model": config.model,
+            "epochs": config.epochs,
+            "candidates": len(outcomes),
+        }
+        if run is not None:
+            run.write_results(result.to_dict())
+            run.drop_checkpoint(group)
+        if on_group_done is not None:
+            on_group_done(result)
+    if run is not None:
+        run.write_results(result.to_dict())
+    return result
