@@ -123,3 +123,15 @@ def test_diverged_seeds_are_counted_and_reported():
 def test_all_diverged_gives_no_recommendation():
     ranking = rank(_records("relu", [0.5, 0.5, 0.5], diverged={0, 1, 2}))
     assert recommend(ranking).activation is None
+
+
+def test_best_with_diverged_seeds_does_not_make_everyone_tied():
+    recs = _records("elu", [0.98, 0.97, 0.975], diverged={1}) + _records(
+        "identity", [0.90, 0.91, 0.905]
+    )
+    ranking = rank(recs, costs={"elu": 1.5, "identity": 0.5})
+    identity = next(r for r in ranking.rows if r.activation == "identity")
+    assert not identity.versus_best.conclusive and not identity.tied_with_best
+    rec = recommend(ranking)
+    assert rec.activation == "elu"
+    assert "Not enough paired seeds" in rec.text() and "identity (2 pairs)" in rec.text()

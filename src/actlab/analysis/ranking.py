@@ -204,9 +204,8 @@ def rank(
                 [best.val_by_seed[s] for s in common],
                 method,
             )
+            # Tied only when the paired test had enough seeds and did not reject equality.
             tied = test.conclusive and not (test.p_value < 1 - level)
-            if not test.conclusive:
-                tied = math.isfinite(row.val.mean)
         ranked.append(
             ActivationSummary(
                 **{**row.__dict__, "rank": i + 1, "tied_with_best": tied, "versus_best": test}

@@ -95,6 +95,10 @@ def recommend(ranking: Ranking) -> Recommendation:
         )
         return Recommendation(best.activation, reasons, _health_warnings(ranking.rows))
     tied = [r for r in finite if r.tied_with_best and r is not best]
+    unresolved = [
+        r for r in finite
+        if r is not best and r.versus_best is not None and not r.versus_best.conclusive
+    ]
     alpha = 1 - ranking.level
     if tied:
         listed = ", ".join(
@@ -104,10 +108,16 @@ def recommend(ranking: Ranking) -> Recommendation:
             f"Statistically tied with it ({ranking.method} on validation {metric}, paired by "
             f"seed, {n} seeds, p >= {alpha:.2g}): {listed}."
         )
-    else:
+    elif not unresolved:
         reasons.append(
             f"Every other activation is significantly worse ({ranking.method}, paired by "
             f"seed, {n} seeds, p < {alpha:.2g})."
+        )
+    if unresolved:
+        reasons.append(
+            "Not enough paired seeds (fewer than 3 where both finished) to compare with the "
+            "best: " + ", ".join(f"{r.activation} ({r.versus_best.n} pairs)" for r in unresolved
+                                 if r.versus_best) + "."
         )
     pool = [best, *tied]
     healthy = [r for r in pool if _healthy(r)] or pool

@@ -254,9 +254,11 @@ class Activation:
     def _apply(self, kernel: Kernel, x: Any, **extra: Any) -> Any:
         arr = _as_float_array(x)
         work = _working_dtype(arr.dtype)
-        with np.errstate(under="ignore"):
+        # Rounding to the caller's dtype overflows to +-inf exactly where the true value
+        # is beyond that dtype's range: that is the correct result, not an error.
+        with np.errstate(under="ignore", over="ignore"):
             out = kernel(arr.astype(work), **extra, **self.params)
-        result = np.asarray(out).astype(arr.dtype)
+            result = np.asarray(out).astype(arr.dtype)
         return result[()] if result.ndim == 0 else result
 
     def __call__(self, x: Any) -> Any:

@@ -180,11 +180,11 @@ register(
 
 
 def _hard_swish(x: np.ndarray) -> np.ndarray:
-    return x * np.clip(x + 3, 0, 6) / 6
+    return x * (np.clip(x + 3, 0, 6) / 6)  # x * 6 would overflow near the dtype max
 
 
 def _hard_swish_grad(x: np.ndarray) -> np.ndarray:
-    inner = (2 * x + 3) / 6
+    inner = (2 * np.clip(x, -3, 3) + 3) / 6  # used only on (-3, 3); 2x may overflow
     return np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, inner)).astype(x.dtype)
 
 

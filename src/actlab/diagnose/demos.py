@@ -1,0 +1,213 @@
+"""Built-in demonstrations: small networks trained on scikit-learn's digits, each showing one
+failure mode (or success) from the article happen, with the monitor's report written out.
+
+=================  ===========================================================================
+name               what happens
+=================  ===========================================================================
+deep-sigmoid       10 sigmoid layers, plain SGD: the gradient vanishes towards the input
+dead-relu          ReLU layers with bias -3: most units never fire and never learn
+selu-fixed-point   16 SELU layers with LeCun-normal init: mean ~0 and std ~1 at every depth
+no-activation      three Linear layers and no activation: one linear map in disguise
+exploding          10 ReLU layers initialised 3x too large: gradients explode, then overflow
+=================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from actlab.diagnose.findings import Finding
+from actlab.diagnose.monitor import monitor
+
+DEMO_SEED = 0
+"""Every demo seeds torch with this value, so its findings are the same on every run."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What a demo did: its name and description, the findings, the report path, the number
+    of training steps and the final accuracy on the held-out quarter of digits."""
+
+    name: str
+    description: str
+    findings: list[Finding]
+    report: Path
+    steps: int
+    accuracy: float
+
+    @property
+    def kinds(self) -> list[str]:
+        """The finding kinds, in order."""
+        return [f.kind for f in self.findings]
+
+
+@lru_cache(maxsize=1)
+def digits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(x_train, y_train, x_test, y_test)``: scikit-learn's 8x8 digits, 64 features
+    standardized with the training split's mean and std (constant pixels stay 0); a fixed
+    75/25 split."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = load_digits(return_X_y=True)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, random_state=0, stratify=y)
+    scaler = StandardScaler().fit(x_tr)
+    as_x = lambda a: torch.tensor(scaler.transform(a), dtype=torch.float32)  # noqa: E731
+    as_y = lambda a: torch.tensor(a, dtype=torch.long)  # noqa: E731
+    return as_x(x_tr), as_y(y_tr), as_x(x_te), as_y(y_te)
+
+
+def lecun_normal_(layer: nn.Linear) -> None:
+    """``W ~ N(0, 1/fan_in)``, bias 0: the init SELU's fixed point assumes."""
+    nn.init.normal_(layer.weight, 0.0, 1.0 / math.sqrt(layer.in_features))
+    nn.init.zeros_(layer.bias)
+
+
+def he_normal_(layer: nn.Linear, gain: float = 1.0, bias: float = 0.0) -> None:
+    """``W ~ N(0, gain^2 * 2/fan_in)``, constant bias: He init (times ``gain``)."""
+    nn.init.normal_(layer.weight, 0.0, gain * math.sqrt(2.0 / layer.in_features))
+    nn.init.constant_(layer.bias, bias)
+
+
+def mlp(
+    depth: int,
+    width: int,
+    activation: Callable[[], nn.Module] | None,
+    init: Callable[[nn.Linear], None] | None = None,
+) -> nn.Sequential:
+    """``depth`` hidden Linear layers of ``width`` (each followed by ``activation()`` when
+    given) and a Linear output layer, 64 inputs and 10 classes; ``init`` is applied to the
+    hidden layers (PyTorch's default init otherwise)."""
+    layers: list[nn.Module] = []
+    fan_in = 64
+    for _ in range(depth):
+        linear = nn.Linear(fan_in, width)
+        if init is not None:
+            init(linear)
+        layers.append(linear)
+        if activation is not None:
+            layers.append(activation())
+        fan_in = width
+    layers.append(nn.Linear(fan_in, 10))
+    return nn.Sequential(*layers)
+
+
+def train(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    steps: int,
+    *,
+    batch: int = 64,
+    seed: int = DEMO_SEED,
+) -> float:
+    """``steps`` minibatch steps of cross-entropy on the digits training split (batches in
+    a seeded random order); returns the accuracy on the test split."""
+    x, y, x_test, y_test = digits()
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(x), generator=gen)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    position = 0
+    for _ in range(steps):
+        if position + batch > len(x):
+            order, position = torch.randperm(len(x), generator=gen), 0
+        idx = order[position : position + batch]
+        position += batch
+        optimizer.zero_grad()
+        loss_fn(model(x[idx]), y[idx]).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        return float((model(x_test).argmax(1) == y_test).float().mean())
+
+
+@dataclass(frozen=True)
+class _Demo:
+    description: str
+    build: Callable[[], nn.Module]
+    optimizer: Callable[[nn.Module], torch.optim.Optimizer]
+    steps: int
+    every: int
+
+
+def _sgd(lr: float) -> Callable[[nn.Module], torch.optim.Optimizer]:
+    return lambda m: torch.optim.SGD(m.parameters(), lr=lr)
+
+
+def _adam(lr: float) -> Callable[[nn.Module], torch.optim.Optimizer]:
+    return lambda m: torch.optim.Adam(m.parameters(), lr=lr)
+
+
+_DEMOS: dict[str, _Demo] = {
+    "deep-sigmoid": _Demo(
+        "10 sigmoid layers of 64 units trained with plain SGD: sigmoid's derivative is at "
+        "most 0.25, so the gradient shrinks layer by layer on its way to the input.",
+        lambda: mlp(10, 64, nn.Sigmoid),
+        _sgd(0.1),
+        300,
+        10,
+    ),
+    "dead-relu": _Demo(
+        "4 ReLU layers of 64 units with He init but bias -3: most pre-activations are "
+        "negative, the units output 0 with derivative 0, and they never recover.",
+        lambda: mlp(4, 64, nn.ReLU, lambda lin: he_normal_(lin, bias=-3.0)),
+        _adam(1e-3),
+        200,
+        10,
+    ),
+    "selu-fixed-point": _Demo(
+        "16 SELU layers of 64 units with LeCun-normal init on standardized input: SELU's "
+        "fixed point keeps every layer at mean ~0 and std ~1, with no normalization layer.",
+        lambda: mlp(16, 64, nn.SELU, lecun_normal_),
+        _sgd(1e-3),
+        200,
+        10,
+    ),
+    "no-activation": _Demo(
+        "Three Linear layers and no activation: the network is a single linear map (a "
+        "multinomial logistic regression) however many layers it has.",
+        lambda: mlp(2, 128, None),
+        _adam(1e-3),
+        200,
+        10,
+    ),
+    "exploding": _Demo(
+        "10 ReLU layers of 64 units initialised 3x larger than He init: the signal grows ~3x "
+        "per layer, the gradients explode, and a few steps later the outputs overflow to inf.",
+        lambda: mlp(10, 64, nn.ReLU, lambda lin: he_normal_(lin, gain=3.0)),
+        _sgd(1e-4),
+        100,
+        10,
+    ),
+}
+
+
+def demo_names() -> list[str]:
+    """The names :func:`run_demo` accepts."""
+    return list(_DEMOS)
+
+
+def run_demo(name: str, out_dir: Path) -> DemoResult:
+    """Train demo ``name`` under the monitor and write ``out_dir/<name>.html``.
+
+    Seeded (:data:`DEMO_SEED`), so the findings are the same on every run. Raises
+    ``ValueError`` naming the known demos for an unknown ``name``.
+    """
+    if name not in _DEMOS:
+        raise ValueError(f"unknown demo {name!r}; known demos: {', '.join(_DEMOS)}")
+    demo = _DEMOS[name]
+    torch.manual_seed(DEMO_SEED)
+    model = demo.build()
+    optimizer = demo.optimizer(model)
+    with monitor(model, every=demo.every) as mon:
+        accuracy = train(model, optimizer, demo.steps)
+    report = mon.report(Path(out_dir) / f"{name}.html", title=f"actlab diagnose: {name}")
+    return DemoResult(name, demo.description, mon.findings, report, mon.recording.steps, accuracy)

@@ -1,0 +1,359 @@
+"""Findings: what a :class:`~actlab.diagnose.records.Recording` says is wrong, in plain words.
+
+Each kind has a threshold, set below as a module constant. Signals are judged on the *late*
+samples - the latter half of the sampled steps (at least the last one) - and a finding needs
+the condition in more than :data:`MAJORITY` of them, so one odd batch does not make one.
+
+For comparison (see FRAMEWORK-FACTS.md): torchmortem calls gradients vanishing at a
+last/first gradient-norm ratio >= 100 and exploding above a norm of 1000; torchdiag warns at
+> 20% dead units and calls > 50% critical; DLCheck flags saturation of sigmoid/tanh outputs.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from actlab.diagnose.records import LayerRecord, Recording
+
+MAJORITY = 0.5
+"""A condition must hold in more than half of the late samples."""
+
+VANISHING_RATIO = 100.0
+"""``vanishing_gradient``: the last hidden layer's weight-gradient norm is at least 100x the
+first layer's (two orders of magnitude: the first layer barely learns)."""
+
+EXPLODING_RATIO = 100.0
+"""``exploding_gradient``: the first layer's weight-gradient norm is at least 100x the last
+hidden layer's (gradients grow on the way back) ..."""
+
+EXPLODING_NORM = 1000.0
+"""... or some layer's weight-gradient norm exceeds 1000."""
+
+DEAD_FRACTION = 0.25
+"""``dead_units``: at least 25% of a layer's units have derivative exactly 0 on every sample
+of the batch (no gradient reaches their weights). Above 50% the message calls it severe."""
+
+SATURATION_FRACTION = 0.25
+"""``saturation``: at least 25% of a bounded activation's units (sigmoid, tanh, ...) are in
+the flat tails, ``f' < 1% max f'`` on >= 99% of the samples (see ``records``)."""
+
+SELU_INIT_TOLERANCE = 0.2
+"""``selu_misuse``: the feeder's ``std(W) * sqrt(fan_in)`` at the start differs from 1
+(LeCun-normal) by more than 20%; PyTorch's default init gives ~0.58, He init ~1.41."""
+
+NORMALIZED_MEAN = 0.1
+"""``self_normalizing`` (informational, for networks whose activations are all SELU): every
+layer's activation mean within 0.1 of 0 ..."""
+
+NORMALIZED_STD = 0.2
+"""... and std within 0.2 of 1, in most late samples: the signal keeps its scale in depth."""
+
+Severity = Literal["info", "warning", "error"]
+
+ADVICE = {
+    "vanishing_gradient": (
+        "Use relu, leaky_relu or gelu with He init, or selu with LeCun-normal init, in the "
+        "hidden layers; sigmoid's derivative is at most 0.25, so every sigmoid layer shrinks "
+        "the gradient. Fewer layers, residual connections or normalization also help."
+    ),
+    "exploding_gradient": (
+        "Lower the learning rate and clip gradients (torch.nn.utils.clip_grad_norm_); check "
+        "the init scale: He for relu, leaky_relu, gelu; LeCun for selu; Glorot for tanh and "
+        "sigmoid."
+    ),
+    "dead_units": (
+        "Use leaky_relu, elu or gelu, whose gradient is not zero for negative inputs; "
+        "initialize biases at 0 (or slightly positive) with He init, and lower the learning "
+        "rate if units die during training."
+    ),
+    "saturation": (
+        "Use Glorot init and standardized inputs for sigmoid/tanh, or use relu, gelu or silu "
+        "with He init in hidden layers (keep sigmoid for outputs that are probabilities)."
+    ),
+    "linear_collapse": (
+        "Put a non-linearity between the two layers, e.g. relu or gelu with He init; without "
+        "one the two layers are a single linear map and add no capacity."
+    ),
+    "selu_misuse": (
+        "Use selu with LeCun-normal init (torch.nn.init.normal_(w, 0, 1/sqrt(fan_in))), "
+        "nn.AlphaDropout instead of nn.Dropout, and no batch norm; or use elu or gelu if you "
+        "need ordinary dropout or batch norm."
+    ),
+    "non_finite": (
+        "Lower the learning rate, clip gradients, check the inputs for NaN/inf, and use "
+        "numerically safe forms (log_sigmoid rather than log(sigmoid), softplus rather than "
+        "log(1 + exp(x)))."
+    ),
+    "self_normalizing": "Nothing to fix: this is what selu with LeCun-normal init is for.",
+}
+"""Advice per finding kind; every named activation is in the catalog (``actlab.names()``)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosis: its ``kind``, the layers involved, the first and last step where it
+    holds, the numbers behind it, a plain-words ``message`` and ``advice``."""
+
+    kind: str
+    layers: tuple[str, ...]
+    steps: tuple[int, int]
+    numbers: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+    advice: str = ""
+    severity: Severity = "warning"
+
+
+def _late_steps(recording: Recording) -> list[int]:
+    steps = recording.sampled_steps()
+    return steps[len(steps) // 2 :]
+
+
+def _held(steps: list[int], holds: Callable[[int], bool]) -> list[int]:
+    """The steps where ``holds`` is true, if they are more than ``MAJORITY`` of ``steps``."""
+    hits = [s for s in steps if holds(s)]
+    return hits if steps and len(hits) > MAJORITY * len(steps) else []
+
+
+def _span(hits: list[int]) -> tuple[int, int]:
+    return (hits[0], hits[-1])
+
+
+def _gradient_ends(recording: Recording, step: int) -> tuple[LayerRecord, LayerRecord] | None:
+    """First and last layers at ``step`` with a gradient norm, fed by different layers."""
+    at = recording.at(step)
+    rows = [
+        at[layer.name]
+        for layer in recording.layers
+        if layer.name in at and at[layer.name].grad_norm is not None and layer.feeder is not None
+    ]
+    return (rows[0], rows[-1]) if len(rows) >= 2 else None
+
+
+def _ratio(recording: Recording, step: int) -> float | None:
+    """``last / first`` weight-gradient norm at ``step`` (inf when the first is 0)."""
+    ends = _gradient_ends(recording, step)
+    if ends is None:
+        return None
+    first, last = ends[0].grad_norm or 0.0, ends[1].grad_norm or 0.0
+    if first == 0:
+        return float("inf") if last > 0 else None
+    return last / first
+
+
+def _gradient_findings(recording: Recording, late: list[int]) -> list[Finding]:
+    ratios = {s: _ratio(recording, s) for s in late}
+    found: list[Finding] = []
+    vanishing = _held(late, lambda s: (ratios[s] or 0.0) >= VANISHING_RATIO)
+    if vanishing:
+        first, last = _gradient_ends(recording, vanishing[-1]) or (None, None)
+        assert first is not None and last is not None
+        feeders = {layer.name: layer.feeder or layer.name for layer in recording.layers}
+        head, tail = feeders[first.layer], feeders[last.layer]
+        ratio = statistics.median(ratios[s] or 0.0 for s in vanishing)
+        found.append(
+            Finding(
+                "vanishing_gradient",
+                (head, tail),
+                _span(vanishing),
+                {
+                    "ratio": ratio,
+                    "first_grad_norm": first.grad_norm or 0.0,
+                    "last_grad_norm": last.grad_norm or 0.0,
+                },
+                f"The weight gradient of the first layer ({head}) is {ratio:.3g}x smaller "
+                f"than that of the last hidden layer ({tail}): the early layers barely learn.",
+                ADVICE["vanishing_gradient"],
+            )
+        )
+
+    def explodes(step: int) -> bool:
+        ratio = ratios[step]
+        norms = [r.grad_norm for r in recording.at(step).values() if r.grad_norm is not None]
+        grows = ratio is not None and ratio > 0 and 1.0 / ratio >= EXPLODING_RATIO
+        return grows or any(n > EXPLODING_NORM for n in norms)
+
+    exploding = _held(late, explodes)
+    if exploding:
+        rows = recording.at(exploding[-1]).values()
+        feeders = {layer.name: layer.feeder or layer.name for layer in recording.layers}
+        norms = {feeders[r.layer]: r.grad_norm for r in rows if r.grad_norm is not None}
+        worst = max(norms, key=lambda k: norms[k] or 0.0)
+        found.append(
+            Finding(
+                "exploding_gradient",
+                (worst,),
+                _span(exploding),
+                {"max_grad_norm": float(norms[worst] or 0.0)},
+                f"Weight gradients explode: up to {norms[worst]:.3g} at {worst} (limit "
+                f"{EXPLODING_NORM:g}, or {EXPLODING_RATIO:g}x growth from the last hidden layer "
+                "to the first).",
+                ADVICE["exploding_gradient"],
+                "error",
+            )
+        )
+    return found
+
+
+def _share_hits(
+    recording: Recording, layer: str, late: list[int], attribute: str, threshold: float
+) -> tuple[list[int], float]:
+    """Late steps where ``layer``'s ``attribute`` is >= ``threshold`` (when they are the
+    majority), and the median value over them."""
+    values = {
+        s: getattr(r, attribute) for s in late if (r := recording.at(s).get(layer)) is not None
+    }
+    hits = _held(late, lambda s: values.get(s, -1.0) >= threshold)
+    return hits, statistics.median(values[s] for s in hits) if hits else 0.0
+
+
+def _layer_findings(recording: Recording, late: list[int]) -> list[Finding]:
+    found: list[Finding] = []
+    for layer in recording.layers:
+        dead, share = _share_hits(recording, layer.name, late, "dead_fraction", DEAD_FRACTION)
+        if dead:
+            severe = " That is severe." if share > 0.5 else ""
+            found.append(
+                Finding(
+                    "dead_units",
+                    (layer.name,),
+                    _span(dead),
+                    {"dead_fraction": share},
+                    f"{share:.0%} of the units of {layer.name} ({layer.activation}) are dead: "
+                    f"their derivative is 0 on every sample, so they never learn.{severe}",
+                    ADVICE["dead_units"],
+                    "error" if share > 0.5 else "warning",
+                )
+            )
+        if not layer.bounded:
+            continue
+        sat, share = _share_hits(
+            recording, layer.name, late, "saturated_fraction", SATURATION_FRACTION
+        )
+        if sat:
+            found.append(
+                Finding(
+                    "saturation",
+                    (layer.name,),
+                    _span(sat),
+                    {"saturated_fraction": share},
+                    f"{share:.0%} of the units of {layer.name} ({layer.activation}) sit in the "
+                    "flat tails, where the derivative is under 1% of its maximum.",
+                    ADVICE["saturation"],
+                )
+            )
+    return found
+
+
+def _normalized_finding(recording: Recording, late: list[int]) -> list[Finding]:
+    names = [layer.name for layer in recording.layers]
+    if len(names) < 2 or any(layer.activation != "selu" for layer in recording.layers):
+        return []
+
+    def normalized(step: int) -> bool:
+        at = recording.at(step)
+        return all(
+            n in at
+            and abs(at[n].mean) <= NORMALIZED_MEAN
+            and abs(at[n].std - 1.0) <= NORMALIZED_STD
+            for n in names
+        )
+
+    hits = _held(late, normalized)
+    if not hits:
+        return []
+    rows = [r for s in hits for r in recording.at(s).values()]
+    worst_mean = max(abs(r.mean) for r in rows)
+    worst_std = max(abs(r.std - 1.0) for r in rows)
+    return [
+        Finding(
+            "self_normalizing",
+            tuple(names),
+            _span(hits),
+            {"max_abs_mean": worst_mean, "max_abs_std_minus_1": worst_std},
+            f"SELU keeps mean ~0 and std ~1 in all {len(names)} layers (|mean| <= "
+            f"{worst_mean:.3f}, |std - 1| <= {worst_std:.3f}): the signal neither fades nor "
+            "blows up with depth.",
+            ADVICE["self_normalizing"],
+            "info",
+        )
+    ]
+
+
+def _structure_findings(recording: Recording) -> list[Finding]:
+    structure = recording.structure
+    steps = (0, max(recording.steps - 1, 0))
+    found = [
+        Finding(
+            "linear_collapse",
+            (first, second),
+            steps,
+            {},
+            f"{first} feeds {second} with no non-linearity in between: together they are one "
+            "linear map, so the extra layer adds parameters but no expressive power.",
+            ADVICE["linear_collapse"],
+        )
+        for first, second in structure.linear_pairs
+    ]
+    bad_init = structure.selu_bad_init
+    problems = []
+    if bad_init:
+        details = "; ".join(f"{n}: {why}" for n, why in bad_init.items())
+        problems.append(f"weights not LeCun-normal ({details})")
+    if structure.plain_dropout:
+        problems.append("ordinary dropout (" + ", ".join(structure.plain_dropout) + ")")
+    if structure.batchnorm:
+        problems.append("batch norm (" + ", ".join(structure.batchnorm) + ")")
+    if problems:
+        found.append(
+            Finding(
+                "selu_misuse",
+                (*bad_init, *structure.plain_dropout, *structure.batchnorm),
+                steps,
+                {},
+                "SELU only self-normalizes with LeCun-normal weights and without ordinary "
+                "dropout or batch norm; this model has " + "; ".join(problems) + ".",
+                ADVICE["selu_misuse"],
+            )
+        )
+    return found
+
+
+def _non_finite_finding(recording: Recording) -> list[Finding]:
+    event = recording.non_finite
+    if event is None:
+        return []
+    feeders = {layer.name: layer.feeder for layer in recording.layers}
+    feeder = feeders.get(event.layer) if event.where == "input" else None
+    where = {
+        "output": f"output of {event.layer}",
+        "input": f"input of {event.layer}" + (f" (the output of {feeder})" if feeder else ""),
+        "gradient": f"weight gradient of {event.layer}",
+        "weight": f"weights of {event.layer}",
+    }[event.where]
+    return [
+        Finding(
+            "non_finite",
+            (feeder, event.layer) if feeder else (event.layer,),
+            (event.step, event.step),
+            {"step": float(event.step)},
+            f"NaN/inf first appeared in the {where} at step {event.step}.",
+            ADVICE["non_finite"],
+            "error",
+        )
+    ]
+
+
+def diagnose(recording: Recording) -> list[Finding]:
+    """All findings for ``recording``: non-finite values first, then structure, gradients,
+    per-layer signals, and the informational ``self_normalizing`` note last."""
+    late = _late_steps(recording)
+    return [
+        *_non_finite_finding(recording),
+        *_structure_findings(recording),
+        *_gradient_findings(recording, late),
+        *_layer_findings(recording, late),
+        *_normalized_finding(recording, late),
+    ]

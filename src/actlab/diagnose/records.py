@@ -1,0 +1,147 @@
+"""What a monitor records: per-layer signals at sampled steps, and the model's structure.
+
+The signals of one activation layer on one batch, with ``z`` the pre-activation, ``a = f(z)``
+the activation and ``f'(z)`` its derivative, computed per *unit* (a feature of a dense layer,
+a channel of a convolution) over the batch's *samples* (rows, or rows x positions):
+
+* dead fraction - share of units with ``f'(z) == 0`` exactly on every sample: no gradient
+  reaches their incoming weights at all (a "dead ReLU").
+* saturated fraction - share of units, not dead, with ``f'(z) < SATURATED_DERIVATIVE *
+  max f'`` on at least ``SATURATED_SAMPLES`` of the samples: stuck in the flat tails.
+* mean and std of ``a`` over all its elements (population std).
+* the Frobenius norm of the gradient of the loss with respect to the weight of the layer
+  feeding the activation (filled in when the backward pass of that step runs).
+
+Both PyTorch and Keras monitors produce a :class:`Recording`; findings and reports read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SATURATED_DERIVATIVE = 0.01
+"""A sample is in the flat tail when ``f'(z)`` is below 1% of the activation's maximum
+derivative (0.25 for sigmoid, 1 for tanh)."""
+
+SATURATED_SAMPLES = 0.99
+"""A unit is saturated when at least 99% of its samples are in the flat tail."""
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One monitored activation layer.
+
+    ``name`` is the activation's qualified name in the model, ``activation`` a catalog spec
+    (``"relu"``) or the class name when the activation is not in the catalog, ``feeder`` the
+    name of the linear/conv layer whose output it receives (``None`` when there is none),
+    ``bounded`` whether the activation is bounded on both sides (sigmoid, tanh, ...), so
+    that saturation in its flat tails is a failure mode worth reporting.
+    """
+
+    name: str
+    activation: str
+    feeder: str | None
+    bounded: bool
+
+
+@dataclass
+class LayerRecord:
+    """The signals of one layer at one sampled step (see the module docstring)."""
+
+    step: int
+    layer: str
+    dead_fraction: float
+    saturated_fraction: float
+    mean: float
+    std: float
+    grad_norm: float | None = None
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """The first NaN/inf seen: the step, the layer, and where (``"output"`` of a layer,
+    ``"input"`` of an activation, ``"gradient"`` of a layer's weight, or the ``"weight"``
+    itself after an update; the layer ``"loss"`` stands for the training loss)."""
+
+    step: int
+    layer: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What the model's layout says before any number is looked at.
+
+    ``linear_pairs``: (first, second) linear/conv layers with only linear modules (dropout,
+    batch norm, flatten, identity) between them in the forward pass. ``selu_bad_init``: SELU
+    layers whose feeder was not initialised LeCun-normal, each with the evidence in words.
+    ``plain_dropout`` / ``batchnorm``: ordinary dropout and batch norm layers of a model that
+    uses SELU.
+    """
+
+    linear_pairs: tuple[tuple[str, str], ...] = ()
+    selu_bad_init: dict[str, str] = field(default_factory=dict)
+    plain_dropout: tuple[str, ...] = ()
+    batchnorm: tuple[str, ...] = ()
+
+
+@dataclass
+class Recording:
+    """Everything a monitor saw: the layers in forward order, the records of the sampled
+    steps, the structure, the first non-finite value, and how many steps were counted."""
+
+    framework: str
+    every: int
+    layers: list[LayerInfo] = field(default_factory=list)
+    records: list[LayerRecord] = field(default_factory=list)
+    structure: Structure = field(default_factory=Structure)
+    non_finite: NonFinite | None = None
+    steps: int = 0
+
+    def sampled_steps(self) -> list[int]:
+        """The distinct steps that have records, ascending."""
+        return sorted({r.step for r in self.records})
+
+    def at(self, step: int) -> dict[str, LayerRecord]:
+        """The records of ``step`` by layer name."""
+        return {r.layer: r for r in self.records if r.step == step}
+
+    def series(self, layer: str, attribute: str) -> tuple[list[int], list[float]]:
+        """Steps and values of one attribute of one layer (missing values skipped)."""
+        pairs = [
+            (r.step, getattr(r, attribute))
+            for r in self.records
+            if r.layer == layer and getattr(r, attribute) is not None
+        ]
+        return [s for s, _ in pairs], [float(v) for _, v in pairs]
+
+
+def layer_signals(
+    activation: np.ndarray, derivative: np.ndarray, max_derivative: float, unit_axis: int
+) -> tuple[float, float, float, float]:
+    """``(dead_fraction, saturated_fraction, mean, std)`` of one layer on one batch.
+
+    ``activation`` and ``derivative`` have the same shape; ``unit_axis`` is the axis of the
+    units (the other axes are samples). ``max_derivative`` is ``max_z |f'(z)|``.
+    """
+    if activation.shape != derivative.shape:
+        raise ValueError(
+            f"activation shape {activation.shape} differs from derivative shape {derivative.shape}"
+        )
+    if max_derivative <= 0 or not np.isfinite(max_derivative):
+        raise ValueError(f"max_derivative must be positive and finite, got {max_derivative}")
+    if activation.ndim == 0:
+        raise ValueError("an activation needs at least one dimension")
+    units = derivative.shape[unit_axis]
+    deriv = np.abs(np.moveaxis(derivative, unit_axis, -1).reshape(-1, units))
+    dead = ~np.any(deriv, axis=0)
+    flat = np.count_nonzero(deriv < SATURATED_DERIVATIVE * max_derivative, axis=0)
+    saturated = (flat >= SATURATED_SAMPLES * deriv.shape[0]) & ~dead
+    return (
+        float(dead.mean()),
+        float(saturated.mean()),
+        float(activation.mean(dtype=np.float64)),
+        float(activation.std(dtype=np.float64)),
+    )

@@ -1,0 +1,95 @@
+"""Candidates of a sweep: one activation x one seed x the initialization scheme it uses.
+
+Candidates are ordered activation-major (``a0s0, a0s1, ..., a1s0, ...``) so that every
+activation's candidates form one contiguous slice of the stacked model's candidate axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from actlab.catalog import Activation, get
+
+INIT_SCHEMES = ("he", "lecun", "glorot")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One member of the stack: an activation, a seed and the resolved init scheme."""
+
+    activation: Activation
+    seed: int
+    init: str
+
+
+@dataclass(frozen=True)
+class ActivationSlice:
+    """An activation and the contiguous candidate slice ``[start, stop)`` that uses it."""
+
+    activation: Activation
+    start: int
+    stop: int
+
+
+def resolve_init(activation: Activation, scheme: str) -> str:
+    """``"auto"`` -> the activation's standard (``activation.definition.init``: He for the
+    ReLU family, LeCun for SELU, Glorot for sigmoid/tanh/identity); otherwise ``scheme``."""
+    if scheme == "auto":
+        return activation.definition.init
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"init={scheme!r} must be 'auto' or one of {INIT_SCHEMES}")
+    return scheme
+
+
+def _as_activation(spec: str | Activation) -> Activation:
+    act = spec if isinstance(spec, Activation) else get(spec)
+    if act.is_vector:
+        raise ValueError(
+            f"activation {act.spec!r} acts over a whole axis; hidden layers need an "
+            "elementwise activation"
+        )
+    return act
+
+
+def make_candidates(
+    activations: Sequence[str | Activation], seeds: Sequence[int], init: str = "auto"
+) -> list[Candidate]:
+    """All activation x seed candidates, activation-major."""
+    acts = [_as_activation(a) for a in activations]
+    if not acts:
+        raise ValueError("activations is empty; give at least one activation")
+    specs = [a.spec for a in acts]
+    dupes = sorted({s for s in specs if specs.count(s) > 1})
+    if dupes:
+        raise ValueError(f"activations has duplicates: {', '.join(dupes)}")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty; give at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds={seeds!r} has duplicates")
+    return [Candidate(a, s, resolve_init(a, init)) for a in acts for s in seeds]
+
+
+def activation_slices(candidates: Sequence[Candidate]) -> list[ActivationSlice]:
+    """Group candidates into contiguous per-activation slices; an activation that appears
+    in two separate runs is an error (the order must be activation-major)."""
+    if not candidates:
+        raise ValueError("candidates is empty")
+    slices: list[ActivationSlice] = []
+    seen: set[str] = set()
+    start = 0
+    for i in range(1, len(candidates) + 1):
+        if i == len(candidates) or candidates[i].activation != candidates[start].activation:
+            act = candidates[start].activation
+            if act.spec in seen:
+                raise ValueError(
+                    f"candidates of {act.spec!r} are not contiguous; order them activation-major"
+                )
+            seen.add(act.spec)
+            slices.append(ActivationSlice(act, start, i))
+            start = i
+    for c in candidates:
+        if c.init not in INIT_SCHEMES:
+            raise ValueError(f"candidate init={c.init!r} must be one of {INIT_SCHEMES}")
+    return slices

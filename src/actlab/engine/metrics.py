@@ -1,0 +1,60 @@
+"""Per-candidate losses and metrics, computed for all candidates at once.
+
+Outputs are ``[M, B, K]``; targets ``[B]`` class indices or ``[B, K]`` regression values
+(shared by all candidates) or ``[M, B]`` / ``[M, B, K]`` (each candidate its own batch).
+
+* classification: loss = mean cross-entropy over the batch; metric = accuracy.
+* regression: loss = mean squared error over batch and outputs (``nn.MSELoss``);
+  metric = R^2, ``1 - SSE_k / SST_k`` averaged over outputs ``k`` (scikit-learn's
+  ``uniform_average``), with ``SST_k`` about the evaluated targets' own mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+TASKS = ("classification", "regression")
+
+
+def candidate_loss(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
+    """Loss per candidate ``[M]``: the mean over its batch."""
+    m, b = out.shape[:2]
+    if task == "classification":
+        y = y.expand(m, b)
+        return F.cross_entropy(out.flatten(0, 1), y.flatten(), reduction="none").view(m, b).mean(1)
+    y = y.expand_as(out)
+    return (out - y).square().mean(dim=(1, 2))
+
+
+@torch.no_grad()
+def evaluate(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    n_candidates: int,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    task: str,
+    chunk: int = 2048,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(loss [M], metric [M])`` of every candidate on the whole of ``x [N, F]``, ``y``,
+    evaluated ``chunk`` samples at a time; ``forward`` maps ``[M, B, F]`` to outputs."""
+    n = x.shape[0]
+    loss_sum = torch.zeros(n_candidates, dtype=torch.float64)
+    score = torch.zeros(n_candidates, dtype=torch.float64)
+    sse = None
+    for start in range(0, n, chunk):
+        xb, yb = x[start : start + chunk], y[start : start + chunk]
+        out = forward(xb.expand(n_candidates, *xb.shape))
+        loss_sum += candidate_loss(out, yb, task).double() * xb.shape[0]
+        if task == "classification":
+            score += (out.argmax(-1) == yb).sum(1).double()
+        else:
+            part = (out - yb).double().square().sum(1)
+            sse = part if sse is None else sse + part
+    if task == "classification":
+        return loss_sum / n, score / n
+    yd = y.double()
+    sst = (yd - yd.mean(0)).square().sum(0)
+    return loss_sum / n, (1 - sse / sst).mean(1)

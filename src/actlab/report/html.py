@@ -1,0 +1,368 @@
+"""The comparison report: one self-contained ``report.html`` per run directory.
+
+Sections, in reading order: the recommendation and why (with diverged candidates called
+out), the ranking table(s), metric vs depth (several groups), learning curves, test metric
+per seed, gradient flow, dead and saturated units, activation statistics, time and cost,
+the candidate functions, and the configuration, data and environment of the run.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from actlab.analysis import ActivationSummary, Ranking, Recommendation
+from actlab.catalog import SpecError, get
+from actlab.comparison.result import CompareResult
+from actlab.report import figures
+from actlab.report.figures import GroupData
+from actlab.report.function_plot import function_figure
+from actlab.report.page import (
+    Markup,
+    Section,
+    callout,
+    figure_block,
+    key_value_table,
+    render_page,
+    table,
+)
+from actlab.report.palette import colours
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _activation_order(result: CompareResult) -> list[str]:
+    """Activations in the order the run asked for them (config), then any others found."""
+    found = list(dict.fromkeys(c["activation"] for c in result.candidates))
+    asked = [a for a in result.config.get("activations", []) if a in found]
+    return list(dict.fromkeys([*asked, *found]))
+
+
+def _depth(result: CompareResult, group: str) -> int:
+    """Number of hidden layers of a group, from its ``hidden`` widths or its records."""
+    hidden = result.groups.get(group, {}).get("hidden")
+    if hidden:
+        return len(hidden)
+    for c in result.candidates:
+        if c.get("group") == group:
+            for layers in c.get("history", {}).get("grad_norm") or []:
+                if layers:
+                    return len(layers)
+    return 1
+
+
+def _fmt_ci(mean: float, half: float) -> str:
+    if not math.isfinite(mean):
+        return "n/a"
+    return f"{mean:.4f} ± {half:.4f}" if math.isfinite(half) else f"{mean:.4f}"
+
+
+def _fmt_p(row: ActivationSummary) -> str:
+    test = row.versus_best
+    if test is None:
+        return "best" if row.rank == 1 else "n/a"
+    if not math.isfinite(test.p_value):
+        return "n/a"
+    return "< 0.001" if test.p_value < 0.001 else f"{test.p_value:.3f}"
+
+
+def _verdict(row: ActivationSummary) -> Markup:
+    """Badge: best, tied with the best, significantly worse, or not concluded."""
+    if row.rank == 1 and math.isfinite(row.val.mean):
+        return Markup('<span class="badge good">best</span>')
+    test = row.versus_best
+    if not math.isfinite(row.val.mean):
+        return Markup('<span class="badge bad">no result</span>')
+    if test is None or not test.conclusive:
+        n = test.n if test else 0
+        return Markup(
+            f'<span class="badge" title="a paired comparison needs at least 3 seeds">'
+            f"not concluded (n={n})</span>"
+        )
+    if row.tied_with_best:
+        return Markup('<span class="badge good">tied with best</span>')
+    return Markup('<span class="badge warn">worse</span>')
+
+
+def _fmt_ratio(ratio: float) -> Markup:
+    if not math.isfinite(ratio):
+        return Markup("n/a")
+    text = f"{ratio:.3g}"
+    if ratio < 0.1:
+        return Markup(f'<span class="badge warn" title="vanishing gradient">{text}</span>')
+    return Markup(_esc(text))
+
+
+def _fmt_fraction(value: float, warn_above: float = 0.25) -> Markup:
+    if not math.isfinite(value):
+        return Markup("n/a")
+    text = f"{value:.1%}"
+    if value > warn_above:
+        return Markup(f'<span class="badge warn">{text}</span>')
+    return Markup(text)
+
+
+def _swatch(act: str, palette: Mapping[str, str]) -> Markup:
+    return Markup(f'<span class="swatch" style="background:{palette[act]}"></span>{_esc(act)}')
+
+
+def ranking_table(ranking: Ranking, palette: Mapping[str, str]) -> str:
+    """The ranking as an HTML table, best first; rows with diverged seeds highlighted."""
+    metric = ranking.metric
+    level = f"{ranking.level:.0%}"
+    headers = [
+        "rank",
+        "activation",
+        f"validation {metric} (mean ± {level} CI)",
+        f"test {metric} (mean ± {level} CI)",
+        "vs best",
+        "p (paired vs best)",
+        "seeds ok / run",
+        "gradient ratio first/last layer",
+        "dead units (worst layer)",
+        "saturated units (worst layer)",
+        "cost vs relu",
+    ]
+    rows, classes = [], []
+    for r in ranking.rows:
+        ok = r.seeds - r.diverged
+        seeds = f"{ok} / {r.seeds}"
+        if r.diverged:
+            seeds = Markup(f'{_esc(seeds)} <span class="badge bad">{r.diverged} diverged</span>')
+        rows.append(
+            [
+                r.rank,
+                _swatch(r.activation, palette),
+                _fmt_ci(r.val.mean, r.val.half_width),
+                _fmt_ci(r.test.mean, r.test.half_width),
+                _verdict(r),
+                _fmt_p(r),
+                seeds,
+                _fmt_ratio(r.gradient_ratio),
+                _fmt_fraction(r.dead_fraction),
+                _fmt_fraction(r.saturated_fraction),
+                f"{r.cost:.2f}x" if r.cost is not None and math.isfinite(r.cost) else "n/a",
+            ]
+        )
+        classes.append("best" if r.rank == 1 else ("diverged" if r.diverged else ""))
+    return table(headers, rows, row_classes=classes)
+
+
+def _method_note(ranking: Ranking) -> str:
+    n = ranking.n_seeds
+    alpha = 1 - ranking.level
+    text = (
+        f"Ranked on the validation {ranking.metric} (selected on validation, test reported); "
+        f"confidence intervals are two-sided Student-t at {ranking.level:.0%} over {n} seeds. "
+        f"'Tied with best': a {ranking.method} paired by seed (same seed = same initial weights "
+        f"and batches) does not reject equality at p < {alpha:.2g}."
+    )
+    if not ranking.conclusive:
+        text += f" With {n} seeds nothing can be concluded; run at least 3."
+    text += (
+        " Gradient ratio: first hidden layer's weight-gradient norm over the last's at the "
+        "final epoch (below 0.1: vanishing). Cost: measured forward+backward time of the "
+        "activation alone, relative to relu."
+    )
+    return f'<p class="note">{_esc(text)}</p>'
+
+
+def _recommendation_html(group: str, rec: Recommendation, several: bool) -> str:
+    where = f" for {group}" if several else ""
+    if rec.activation is None:
+        head = f'<p class="headline">No recommendation{_esc(where)}</p>'
+        kind = "bad"
+    else:
+        head = f'<p class="headline">Use <strong>{_esc(rec.activation)}</strong>{_esc(where)}</p>'
+        kind = "good"
+    reasons = "".join(f"<li>{_esc(s)}</li>" for s in rec.reasons)
+    out = callout(f"{head}<ul>{reasons}</ul>", kind=kind)
+    if rec.warnings:
+        items = "".join(f"<li>{_esc(w)}</li>" for w in rec.warnings)
+        out += callout(f"<ul>{items}</ul>", kind="warn", title="Warnings")
+    return out
+
+
+def _diverged_callout(datas: list[GroupData], several: bool) -> str:
+    rows = [
+        (d.name, r["activation"], r["seed"], r.get("diverged_epoch"))
+        for d in datas
+        for r in d.diverged()
+    ]
+    if not rows:
+        return ""
+    items = "".join(
+        f"<li><strong>{_esc(act)}</strong>, seed {_esc(seed)}: diverged at epoch "
+        f"{_esc(epoch if epoch is not None else '?')}"
+        f"{_esc(f' ({group})') if several else ''}</li>"
+        for group, act, seed, epoch in rows
+    )
+    body = (
+        f'<ul>{items}</ul><p class="note">A diverged candidate (loss or weights not finite) '
+        "was frozen at that epoch; it is left out of means and marked with a red cross in the "
+        "figures.</p>"
+    )
+    return callout(body, kind="bad", title=f"Diverged candidates ({len(rows)})")
+
+
+def _functions_html(activations: list[str]) -> str:
+    acts, unknown = [], []
+    for spec in activations:
+        try:
+            acts.append(get(spec))
+        except SpecError:
+            unknown.append(spec)
+    out = ""
+    if acts:
+        fig = function_figure(acts, derivative=True, points=401)
+        out += figure_block(fig, "Each candidate f(x) and its analytic derivative f'(x).")
+    if unknown:
+        out += f'<p class="note">Not in the catalog, not drawn: {_esc(", ".join(unknown))}.</p>'
+    return out
+
+
+def _per_group(datas: list[GroupData], make: Any, caption: str) -> str:
+    several = len(datas) > 1
+    parts = []
+    for d in datas:
+        title = f"<h3>{_esc(d.name)} ({d.depth} hidden layers)</h3>" if several else ""
+        parts.append(title + figure_block(make(d), caption))
+    return "".join(parts)
+
+
+def build_report(result: CompareResult) -> str:
+    """The complete HTML document for ``result``."""
+    if not result.candidates:
+        raise ValueError("the comparison has no candidate results to report on")
+    order = _activation_order(result)
+    palette = colours(order)
+    names = [g for g in result.group_names() if any(c.get("group") == g for c in result.candidates)]
+    if not names:
+        raise ValueError(f"no candidate belongs to a listed group (groups: {result.group_names()})")
+    several = len(names) > 1
+    datas = [
+        GroupData.build(g, result.metric, result.candidates, _depth(result, g), order)
+        for g in names
+    ]
+    rankings = {g: result.ranking(g) for g in names}
+
+    rec_html = "".join(
+        _recommendation_html(g, result.recommendation(g), several) for g in names
+    ) + _diverged_callout(datas, several)
+    table_html = "".join(
+        (f"<h3>{_esc(g)}</h3>" if several else "") + ranking_table(rankings[g], palette)
+        for g in names
+    ) + _method_note(rankings[names[0]])
+
+    sections = [
+        Section("Recommendation", rec_html, "recommendation"),
+        Section("Ranking", table_html, "ranking"),
+    ]
+    depths = [d.depth for d in datas]
+    if several and len(set(depths)) == len(depths):
+        pairs = sorted(((d, rankings[d.name]) for d in datas), key=lambda p: p[0].depth)
+        fig = figures.depth_figure(pairs, palette)
+        sections.append(
+            Section(
+                "Metric vs depth",
+                figure_block(fig, "Mean over seeds with its confidence interval, per depth."),
+                "depth",
+            )
+        )
+    sections += [
+        Section(
+            "Learning curves",
+            _per_group(
+                datas,
+                lambda d: figures.curves_figure(d, palette),
+                "Mean over seeds; the band spans the minimum to the maximum seed.",
+            ),
+            "curves",
+        ),
+        Section(
+            "Test metric per seed",
+            _per_group(
+                datas,
+                lambda d: figures.strip_figure(d, palette, rankings[d.name]),
+                "One dot per seed; diamonds: mean with its confidence interval.",
+            ),
+            "test-per-seed",
+        ),
+        Section(
+            "Gradient flow",
+            _per_group(
+                datas,
+                lambda d: figures.gradient_figure(d, palette),
+                "Log scale. A line that falls towards layer 1 means the gradient vanishes "
+                "on its way to the input; the early layers then learn slowly.",
+            ),
+            "gradients",
+        ),
+        Section(
+            "Dead and saturated units",
+            _per_group(
+                datas,
+                lambda d: figures.unit_health_figure(d, palette),
+                "Mean over seeds at the final epoch; band: min to max seed.",
+            ),
+            "units",
+        ),
+        Section(
+            "Activation statistics",
+            _per_group(
+                datas,
+                lambda d: figures.activation_stats_figure(d, palette),
+                "A self-normalizing activation (selu) keeps mean near 0 and std near 1 "
+                "through the layers.",
+            ),
+            "activations",
+        ),
+        Section(
+            "Time and cost",
+            _per_group(
+                datas,
+                lambda d: figures.time_figure(d, palette, result.costs),
+                "Whiskers: min to max over seeds.",
+            ),
+            "time",
+        ),
+        Section("Activation functions", _functions_html(order), "functions"),
+        Section("Reproducibility", _reproducibility_html(result), "reproducibility"),
+    ]
+    data_name = result.data.get("name", "data")
+    n = rankings[names[0]].n_seeds
+    subtitle = (
+        f"{len(order)} activations × {n} seeds on {data_name}, "
+        f"{len(names)} model shape{'s' if several else ''} ({', '.join(names)})"
+    )
+    return render_page("actlab comparison report", sections, subtitle=subtitle)
+
+
+def _reproducibility_html(result: CompareResult) -> str:
+    parts = []
+    for title, values in (
+        ("Configuration", result.config),
+        ("Data", result.data),
+        ("Environment", result.environment),
+        ("Model shapes", result.groups),
+    ):
+        if values:
+            parts.append(f"<h3>{title}</h3>" + key_value_table(values))
+    return '<div class="grid2">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
+
+
+def write_report(result: CompareResult, path: str | Path) -> Path:
+    """Write the self-contained report of ``result`` to ``path`` (parents created)."""
+    path = Path(path)
+    document = build_report(result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(document, encoding="utf-8")
+    return path
+
+
+__all__ = ["build_report", "ranking_table", "write_report"]

@@ -1,0 +1,202 @@
+"""Property tests of every catalog entry (hypothesis), and the derivatives against
+torch.autograd applied to PyTorch's own activation functions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import actlab
+from actlab.catalog import Activation, Param, build, definition
+
+ELEMENTWISE = [n for n in actlab.names() if not definition(n).vector]
+ALL = actlab.names()
+PROPERTY_SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+def _param_values(p: Param) -> st.SearchStrategy:
+    """Valid values of ``p``, kept to a moderate range so finite differences are meaningful."""
+    if p.kind is int:
+        return st.integers(-2, 1)
+    lo = -2.0 if p.low is None else p.low
+    hi = 5.0 if p.high is None else p.high
+    return st.floats(
+        lo,
+        hi,
+        exclude_min=p.low_open or p.low is None,
+        exclude_max=p.high_open,
+        allow_nan=False,
+    ).filter(lambda v: not p.low_open or v > (p.low or 0) + 0.05)
+
+
+@st.composite
+def activations(draw: st.DrawFn, names: list[str]) -> Activation:
+    name = draw(st.sampled_from(names))
+    d = definition(name)
+    params = {p.name: draw(_param_values(p)) for p in d.params}
+    if name == "softmax":
+        params["axis"] = draw(st.sampled_from([-1, 0]))
+    return build(name, params)
+
+
+finite_x = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@PROPERTY_SETTINGS
+@given(act=activations(ELEMENTWISE), xs=st.lists(finite_x, min_size=1, max_size=30))
+def test_output_within_stated_range(act: Activation, xs: list[float]) -> None:
+    x = np.array([*xs, -1e300, -745.0, -30.0, 0.0, 30.0, 745.0, 1e300])
+    lo, hi = act.output_range
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = act(x)
+    slack = 4 * np.finfo(np.float64).eps
+    assert np.all(y >= lo - slack * abs(lo)), (act.spec, x[y < lo], y[y < lo])
+    assert np.all(y <= hi + slack * abs(hi)), (act.spec, x[y > hi], y[y > hi])
+
+
+@PROPERTY_SETTINGS
+@given(
+    name=st.sampled_from([n for n in ELEMENTWISE if definition(n).properties.monotonic]),
+    xs=st.lists(st.floats(-50, 50, allow_nan=False), min_size=2, max_size=50),
+)
+def test_monotonic_entries_are_monotonic(name: str, xs: list[float]) -> None:
+    act = actlab.get(name)
+    x = np.sort(np.array(xs))
+    assert np.all(np.diff(act(x)) >= 0)
+    assert np.all(act.derivative(x) >= 0)
+
+
+def test_non_monotonic_entries_are_not() -> None:
+    for name in ELEMENTWISE:
+        act = actlab.get(name)
+        if not act.definition.properties.monotonic:
+            assert np.any(np.diff(act(np.linspace(-10, 10, 2001))) < 0), name
+
+
+@PROPERTY_SETTINGS
+@given(act=activations(ELEMENTWISE), x=st.floats(-30, 30, allow_nan=False))
+def test_derivative_matches_central_difference(act: Activation, x: float) -> None:
+    h = 1e-5 * max(1.0, abs(x))
+    if any(abs(x - k) < 10 * h for k in act.kinks):
+        return
+    fd = (float(act(x + h)) - float(act(x - h))) / (2 * h)
+    assert math.isclose(float(act.derivative(x)), fd, rel_tol=1e-5, abs_tol=1e-6), act.spec
+
+
+@PROPERTY_SETTINGS
+@given(act=activations(ALL))
+def test_spec_round_trips(act: Activation) -> None:
+    again = actlab.get(act.spec)
+    assert again == act and again.spec == act.spec and hash(again) == hash(act)
+    assert actlab.get(act.spec.upper()) == act
+
+
+@PROPERTY_SETTINGS
+@given(
+    act=activations(ALL),
+    x=hnp.arrays(
+        st.sampled_from([np.float32, np.float64, np.int64, np.int32]),
+        hnp.array_shapes(min_dims=1, max_dims=3, max_side=4),
+        elements=st.integers(-50, 50),
+    ),
+)
+def test_dtype_and_shape(act: Activation, x: np.ndarray) -> None:
+    out = act(x)
+    want = np.float32 if x.dtype == np.float32 else np.float64
+    assert out.dtype == want and out.shape == x.shape
+    if act.is_vector:
+        jv = act.jvp(x, np.ones_like(x))
+        assert jv.dtype == want and jv.shape == x.shape
+    else:
+        d = act.derivative(x)
+        assert d.dtype == want and d.shape == x.shape
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_scalars_give_numpy_scalars(name: str) -> None:
+    act = actlab.get(name)
+    for x, want in [(1.5, np.float64), (np.float32(1.5), np.float32), (2, np.float64)]:
+        for fn in (act, act.derivative):
+            y = fn(x)
+            assert isinstance(y, np.generic) and y.dtype == want, (name, x)
+
+
+def test_bad_input_dtype_is_named() -> None:
+    with pytest.raises(TypeError, match="complex"):
+        actlab.get("gelu")(np.array([1j]))
+
+
+# --- the frameworks as an independent oracle for the derivative ---------------------
+
+TORCH: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": F.relu,
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.01),
+    "leaky_relu(alpha=0.2)": lambda x: F.leaky_relu(x, 0.2),
+    # threshold raised so PyTorch's linear shortcut above beta*x > 20 does not kick in
+    "softplus": lambda x: F.softplus(x, beta=1.0, threshold=1e4),
+    "softplus(beta=2.5)": lambda x: F.softplus(x, beta=2.5, threshold=1e4),
+    "elu": F.elu,
+    "elu(alpha=0.5)": lambda x: F.elu(x, alpha=0.5),
+    "selu": F.selu,
+    "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "silu": F.silu,
+    "silu(beta=1.7)": lambda x: x * torch.sigmoid(1.7 * x),
+    "mish": F.mish,
+    "celu": F.celu,
+    "celu(alpha=2)": lambda x: F.celu(x, alpha=2.0),
+    "log_sigmoid": F.logsigmoid,
+    "identity": lambda x: x,
+    "relu6": F.relu6,
+    "prelu": lambda x: F.prelu(x, torch.tensor([0.25], dtype=x.dtype)),
+    "hard_sigmoid": F.hardsigmoid,
+    "hard_swish": F.hardswish,
+    "softsign": F.softsign,
+}
+
+
+def test_every_elementwise_entry_is_compared_with_torch() -> None:
+    assert set(ELEMENTWISE) <= set(TORCH)
+
+
+@pytest.mark.parametrize("spec", list(TORCH))
+def test_forward_and_derivative_match_torch_autograd(spec: str) -> None:
+    act = actlab.get(spec)
+    x = np.linspace(-30, 30, 1201)
+    x = x[np.all(np.abs(x[:, None] - np.array(act.kinks or (np.inf,))) > 1e-9, axis=1)]
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    yt = TORCH[spec](xt)
+    (grad,) = torch.autograd.grad(yt.sum(), xt)
+    # PyTorch evaluates e.g. x/2 (1 + erf(x/sqrt 2)) with cancellation for x << 0, so it is
+    # accurate only in absolute terms there (tests/test_catalog_accuracy.py holds actlab to
+    # a few ulp against mpmath); and its hardsigmoid backward uses 1/6 rounded to float32.
+    d_rtol = 1e-7 if spec == "hard_sigmoid" else 1e-12
+    np.testing.assert_allclose(act(x), yt.detach().numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(act.derivative(x), grad.numpy(), rtol=d_rtol, atol=1e-14)
+
+
+def test_softmax_jvp_matches_torch() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 5)) * 4
+    v = rng.standard_normal((3, 5))
+    for axis in (-1, 0):
+        act = actlab.get(f"softmax(axis={axis})")
+        _, jv = torch.autograd.functional.jvp(
+            lambda t, a=axis: torch.softmax(t, dim=a), torch.tensor(x), torch.tensor(v)
+        )
+        np.testing.assert_allclose(
+            act(x), torch.softmax(torch.tensor(x), dim=axis).numpy(), rtol=1e-14
+        )
+        np.testing.assert_allclose(act.jvp(x, v), jv.numpy(), rtol=1e-12, atol=1e-15)

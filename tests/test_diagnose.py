@@ -1,0 +1,353 @@
+"""actlab.diagnose with PyTorch: hooks, signals and findings on real (small) training."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+from torch import nn
+
+import actlab.torch
+from actlab.diagnose import Finding, monitor
+from actlab.diagnose.demos import digits, he_normal_, lecun_normal_, mlp, train
+from actlab.diagnose.findings import ADVICE, VANISHING_RATIO
+from actlab.diagnose.records import layer_signals
+
+
+def kinds(findings: list[Finding]) -> list[str]:
+    return [f.kind for f in findings]
+
+
+def one(findings: list[Finding], kind: str) -> Finding:
+    found = [f for f in findings if f.kind == kind]
+    assert len(found) == 1, kinds(findings)
+    return found[0]
+
+
+def monitored_training(model: nn.Module, steps: int, lr: float = 0.1, every: int = 10, opt="sgd"):
+    optimizer = (
+        torch.optim.SGD(model.parameters(), lr=lr)
+        if opt == "sgd"
+        else torch.optim.Adam(model.parameters(), lr=lr)
+    )
+    with monitor(model, every=every) as mon:
+        train(model, optimizer, steps)
+    return mon
+
+
+# ---- layer_signals against hand-computed values -------------------------------------------
+def test_layer_signals_dead_saturated_mean_std() -> None:
+    # 100 samples x 4 units: unit 0 always zero derivative (dead), unit 1 flat on 99 of 100
+    # samples (saturated), unit 2 flat on 98 (not saturated), unit 3 healthy.
+    deriv = np.ones((100, 4))
+    deriv[:, 0] = 0.0
+    deriv[:99, 1] = 0.009
+    deriv[:98, 2] = 0.009
+    act = np.arange(400.0).reshape(100, 4)
+    dead, sat, mean, std = layer_signals(act, deriv, 1.0, unit_axis=1)
+    assert (dead, sat) == (0.25, 0.25)
+    assert mean == pytest.approx(act.mean()) and std == pytest.approx(act.std())
+    # units on axis 1 of a conv-shaped array: samples are batch x positions
+    conv = np.moveaxis(deriv.reshape(25, 4, 4), 2, 1)  # [batch, unit, position]
+    assert layer_signals(conv, conv, 1.0, unit_axis=1)[:2] == (0.25, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((np.ones(3), np.ones(4), 1.0, 0), "differs"),
+        ((np.ones(3), np.ones(3), 0.0, 0), "max_derivative"),
+        ((np.ones(3), np.ones(3), math.nan, 0), "max_derivative"),
+    ],
+)
+def test_layer_signals_rejects_bad_input(args: tuple, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        layer_signals(*args)
+
+
+# ---- hooks and steps ------------------------------------------------------------------------
+def _hooks(model: nn.Module) -> int:
+    count = 0
+    for m in model.modules():
+        count += len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+    for p in model.parameters():
+        count += len(p._backward_hooks or {})
+    return count
+
+
+def test_hooks_are_removed_on_exit_and_on_exception() -> None:
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(inplace=True), nn.Dropout(0.1), nn.Linear(8, 2))
+    with monitor(model) as mon:
+        assert _hooks(model) > 0
+        model(torch.randn(3, 4)).sum().backward()
+    assert _hooks(model) == 0
+    assert mon.recording.steps == 1
+    with pytest.raises(RuntimeError, match="boom"), monitor(model):
+        model(torch.randn(3, 4)).sum().backward()
+        raise RuntimeError("boom")
+    assert _hooks(model) == 0
+
+
+def test_steps_count_training_forwards_only() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+    with monitor(model, every=3) as mon:
+        for _ in range(7):
+            model.train()
+            model(torch.randn(5, 4)).sum().backward()
+            model.eval()
+            model(torch.randn(5, 4))
+    assert mon.recording.steps == 7
+    assert mon.recording.sampled_steps() == [0, 3, 6]
+
+
+def test_recorded_gradient_norm_and_signals_match_direct_computation() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(inplace=True), nn.Linear(16, 3))
+    x = torch.randn(32, 6)
+    with monitor(model, every=1) as mon:
+        model(x).pow(2).sum().backward()
+    (record,) = mon.records
+    assert record.grad_norm == pytest.approx(float(model[0].weight.grad.norm()), rel=1e-6)
+    with torch.no_grad():
+        z = model[0](x)
+    a = torch.relu(z)
+    assert record.dead_fraction == pytest.approx(float((z <= 0).all(0).float().mean()))
+    assert record.mean == pytest.approx(float(a.mean()), rel=1e-5)
+    assert record.std == pytest.approx(float(a.std(unbiased=False)), rel=1e-5)
+
+
+def test_conv_units_are_channels_and_uncataloged_activations_use_autograd() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Hardtanh(), nn.Flatten(), nn.Linear(4 * 36, 2))
+    with torch.no_grad():
+        model[0].bias.copy_(torch.tensor([-50.0, 50.0, 0.0, 0.0]))  # channel 0, 1 pinned flat
+    with monitor(model, every=1) as mon:
+        model(torch.randn(8, 1, 8, 8)).sum().backward()
+    (record,) = mon.records
+    # Hardtanh's derivative is exactly 0 beyond +-1: channels 0 and 1 are dead, none saturated.
+    assert record.dead_fraction == 0.5
+    assert mon.recording.layers[0].activation == "Hardtanh"
+    assert mon.recording.layers[0].bounded
+
+
+def test_actlab_modules_are_watched_with_their_spec() -> None:
+    model = nn.Sequential(nn.Linear(3, 5), actlab.torch.get("elu(alpha=0.5)"), nn.Linear(5, 1))
+    with monitor(model, every=1) as mon:
+        model(torch.randn(4, 3)).sum().backward()
+    assert [la.activation for la in mon.recording.layers] == ["elu(alpha=0.5)"]
+    assert mon.records[0].grad_norm is not None
+
+
+@pytest.mark.parametrize(("model", "every"), [("nope", 1), (nn.ReLU(), 0), (nn.ReLU(), 2.5)])
+def test_bad_arguments_are_named(model: object, every: object) -> None:
+    with pytest.raises((TypeError, ValueError), match=r"nope|str|every"):
+        monitor(model, every=every)  # type: ignore[arg-type]
+
+
+# ---- the phenomena on real training ------------------------------------------------------
+def test_deep_sigmoid_vanishes_while_relu_and_selu_do_not() -> None:
+    torch.manual_seed(0)
+    sigmoid = monitored_training(mlp(10, 64, nn.Sigmoid), 100)
+    finding = one(sigmoid.findings, "vanishing_gradient")
+    assert finding.layers == ("0", "18")
+    assert finding.numbers["ratio"] >= VANISHING_RATIO
+    last = sigmoid.recording.at(sigmoid.recording.sampled_steps()[-1])
+    assert last["19"].grad_norm >= VANISHING_RATIO * last["1"].grad_norm
+    assert "relu" in finding.advice and "He init" in finding.advice
+
+    torch.manual_seed(0)
+    relu = monitored_training(mlp(10, 64, nn.ReLU, he_normal_), 100, lr=0.01)
+    torch.manual_seed(0)
+    selu = monitored_training(mlp(10, 64, nn.SELU, lecun_normal_), 100, lr=0.01)
+    for mon in (relu, selu):
+        assert "vanishing_gradient" not in kinds(mon.findings)
+        last = mon.recording.at(mon.recording.sampled_steps()[-1])
+        assert last["19"].grad_norm < 10 * last["1"].grad_norm
+
+
+def test_negative_bias_kills_relu_units() -> None:
+    torch.manual_seed(0)
+    dead = monitored_training(
+        mlp(3, 64, nn.ReLU, lambda lin: he_normal_(lin, bias=-3.0)), 60, lr=1e-3, opt="adam"
+    )
+    found = [f for f in dead.findings if f.kind == "dead_units"]
+    assert {f.layers[0] for f in found} >= {"3", "5"}
+    assert all(f.numbers["dead_fraction"] >= 0.25 for f in found)
+    assert "leaky_relu" in found[0].advice
+    torch.manual_seed(0)
+    healthy = monitored_training(mlp(3, 64, nn.ReLU, he_normal_), 60, lr=1e-3, opt="adam")
+    assert "dead_units" not in kinds(healthy.findings)
+
+
+def test_selu_keeps_its_fixed_point_in_16_layers_and_relu_does_not() -> None:
+    torch.manual_seed(0)
+    selu = monitored_training(mlp(16, 64, nn.SELU, lecun_normal_), 60, lr=1e-3)
+    for r in selu.records:
+        assert abs(r.mean) <= 0.1 and abs(r.std - 1.0) <= 0.2, r
+    note = one(selu.findings, "self_normalizing")
+    assert note.severity == "info" and len(note.layers) == 16
+    assert "selu_misuse" not in kinds(selu.findings)
+    torch.manual_seed(0)
+    relu = monitored_training(mlp(16, 64, nn.ReLU, he_normal_), 60, lr=1e-3)
+    assert "self_normalizing" not in kinds(relu.findings)
+    assert max(abs(r.mean) for r in relu.records) > 0.1
+
+
+@pytest.mark.parametrize(
+    ("extra", "init", "misuse"),
+    [
+        ([], None, True),  # PyTorch's default init: std*sqrt(fan_in) ~ 0.58
+        ([], lecun_normal_, False),
+        ([nn.AlphaDropout(0.1)], lecun_normal_, False),
+        ([nn.Dropout(0.1)], lecun_normal_, True),
+        ([nn.BatchNorm1d(32)], lecun_normal_, True),
+    ],
+)
+def test_selu_misuse(extra: list[nn.Module], init, misuse: bool) -> None:
+    torch.manual_seed(0)
+    hidden = nn.Linear(64, 32)
+    if init is not None:
+        init(hidden)
+    model = nn.Sequential(hidden, *extra, nn.SELU(), nn.Linear(32, 10))
+    mon = monitored_training(model, 3, lr=1e-3)
+    assert ("selu_misuse" in kinds(mon.findings)) is misuse
+    if misuse:
+        assert "AlphaDropout" in one(mon.findings, "selu_misuse").advice
+
+
+def test_tanh_driven_into_its_tails_by_a_huge_learning_rate_is_saturated() -> None:
+    torch.manual_seed(0)
+    huge = monitored_training(mlp(2, 64, nn.Tanh), 60, lr=20.0)
+    finding = one(huge.findings, "saturation")
+    assert finding.layers == ("1",) and finding.numbers["saturated_fraction"] >= 0.25
+    assert "self_normalizing" not in kinds(huge.findings)  # std ~1 from +-1 outputs is not SELU's
+    torch.manual_seed(0)
+    sane = monitored_training(mlp(2, 64, nn.Tanh), 60, lr=0.1)
+    assert "saturation" not in kinds(sane.findings)
+
+
+class FunctionalRelu(nn.Module):
+    def __init__(self, inplace: bool) -> None:
+        super().__init__()
+        self.a, self.b, self.c, self.act = (
+            nn.Linear(64, 32),
+            nn.Linear(32, 32),
+            nn.Linear(32, 10),
+            nn.Tanh(),
+        )
+        self.inplace = inplace
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.a(x)
+        h = F.relu_(h) if self.inplace else F.relu(h)
+        return self.c(self.act(self.b(h)))
+
+
+def test_linear_collapse_found_in_the_forward_pass() -> None:
+    collapsed = nn.Sequential(
+        nn.Linear(64, 32), nn.Dropout(0.1), nn.BatchNorm1d(32), nn.Linear(32, 32), nn.ReLU(),
+        nn.Linear(32, 10),
+    )  # fmt: skip
+    mon = monitored_training(collapsed, 2, lr=1e-3)
+    assert one(mon.findings, "linear_collapse").layers == ("0", "3")
+    assert ADVICE["linear_collapse"] == one(mon.findings, "linear_collapse").advice
+    plain = monitored_training(mlp(2, 32, None), 2, lr=1e-3)  # no activation module at all
+    console = Console(record=True, width=200)
+    plain.summary(console)
+    assert "No activation modules were found" in console.export_text()
+    assert [f.layers for f in plain.findings if f.kind == "linear_collapse"] == [
+        ("0", "1"),
+        ("1", "2"),
+    ]
+    for inplace in (False, True):  # functional activations are non-linearities too
+        assert "linear_collapse" not in kinds(
+            monitored_training(FunctionalRelu(inplace), 2).findings
+        )
+
+
+def test_nan_is_reported_at_the_layer_and_step_it_appears() -> None:
+    torch.manual_seed(0)
+    model = mlp(3, 32, nn.ReLU)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y, _, _ = digits()
+    with monitor(model, every=5) as mon:
+        for step in range(12):
+            if step == 7:
+                with torch.no_grad():
+                    model[2].weight[0, 0] = math.nan
+            optimizer.zero_grad()
+            F.cross_entropy(model(x[:64]), y[:64]).backward()
+            optimizer.step()
+    finding = one(mon.findings, "non_finite")
+    assert finding.layers == ("2", "3") and finding.steps == (7, 7)
+    assert "output of 2" in finding.message and "step 7" in finding.message
+    assert finding.severity == "error"
+
+
+def test_nan_after_the_last_activation_and_in_gradients() -> None:
+    torch.manual_seed(0)
+    model = mlp(2, 16, nn.Tanh)
+    x, y, _, _ = digits()
+    with monitor(model, every=5) as mon:
+        for step in range(4):
+            if step == 2:
+                with torch.no_grad():
+                    model[4].weight[0, 0] = math.inf  # the output layer
+            F.cross_entropy(model(x[:8]), y[:8]).backward()
+    assert (mon.recording.non_finite.step, mon.recording.non_finite.layer) == (2, "4")
+    # a gradient that turns non-finite while every activation is finite
+    torch.manual_seed(0)
+    model = mlp(2, 16, nn.Tanh)
+    with monitor(model, every=5) as mon:
+        for step in range(3):
+            loss = F.cross_entropy(model(x[:8]), y[:8])
+            (loss * (math.inf if step == 1 else 1.0)).backward()
+    event = mon.recording.non_finite
+    assert (event.step, event.where) == (1, "gradient") and event.layer == "4"
+
+
+def test_exploding_gradients_are_reported() -> None:
+    torch.manual_seed(0)
+    mon = monitored_training(
+        mlp(10, 64, nn.ReLU, lambda lin: he_normal_(lin, gain=3.0)), 3, lr=0.0, every=1
+    )
+    finding = one(mon.findings, "exploding_gradient")
+    assert finding.numbers["max_grad_norm"] > 1000
+
+
+# ---- outputs ----------------------------------------------------------------------------
+def test_summary_and_report(tmp_path) -> None:
+    torch.manual_seed(0)
+    mon = monitored_training(mlp(10, 32, nn.Sigmoid), 40)
+    console = Console(record=True, width=140)
+    mon.summary(console)
+    text = console.export_text()
+    assert "vanishing_gradient" in text and "18" in text and "sigmoid" in text
+    path = mon.report(tmp_path / "sub" / "r.html", title="deep sigmoid")
+    page = path.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+    assert "vanishing_gradient" in page and "deep sigmoid" in page
+    assert "http://" not in page.replace("http://www.w3.org", "")
+
+
+def test_locating_a_nan_leaves_modes_and_batch_norm_statistics_alone() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(64, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 10)
+    )
+    model[3].eval()  # a user's own per-module mode must survive the locating pass
+    x, y, _, _ = digits()
+    with monitor(model, every=50) as mon:
+        for step in range(3):
+            if step == 1:
+                with torch.no_grad():
+                    model[0].weight[3, 3] = math.nan
+            F.cross_entropy(model(x[:32]), y[:32]).backward()
+    assert (mon.recording.non_finite.step, mon.recording.non_finite.layer) == (1, "2")
+    assert int(model[1].num_batches_tracked) == 3  # no extra batch-norm update
+    assert [m.training for m in model] == [True, True, True, False, True]

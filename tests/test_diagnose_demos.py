@@ -1,0 +1,40 @@
+"""The built-in demonstrations behind ``actlab diagnose --demo NAME``."""
+
+from __future__ import annotations
+
+import pytest
+
+from actlab.diagnose import demo_names, run_demo
+
+EXPECTED = {
+    "deep-sigmoid": {"vanishing_gradient"},
+    "dead-relu": {"dead_units"},
+    "selu-fixed-point": {"self_normalizing"},
+    "no-activation": {"linear_collapse"},
+    "exploding": {"exploding_gradient", "non_finite"},
+}
+
+
+def test_every_demo_is_listed() -> None:
+    assert demo_names() == list(EXPECTED)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_demo_shows_its_phenomenon_and_writes_its_report(name: str, tmp_path) -> None:
+    result = run_demo(name, tmp_path)
+    assert set(result.kinds) == EXPECTED[name]
+    assert result.report == tmp_path / f"{name}.html"
+    page = result.report.read_text()
+    assert all(kind in page for kind in EXPECTED[name])
+    assert ("<svg" in page) is (name != "no-activation")  # no activation, nothing to plot
+    assert result.steps > 0 and 0.0 <= result.accuracy <= 1.0
+
+
+def test_demos_are_deterministic(tmp_path) -> None:
+    a, b = run_demo("dead-relu", tmp_path / "a"), run_demo("dead-relu", tmp_path / "b")
+    assert [f.numbers for f in a.findings] == [f.numbers for f in b.findings]
+
+
+def test_unknown_demo_names_the_known_ones(tmp_path) -> None:
+    with pytest.raises(ValueError, match=r"'nope'.*deep-sigmoid"):
+        run_demo("nope", tmp_path)

@@ -1,0 +1,331 @@
+"""The stacked trainer: equivalence with plain PyTorch, divergence isolation, freezing,
+early stopping and exact resume."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from actlab.engine import StackedTrainer, TrainConfig, batch_order
+
+NATIVE = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "elu": nn.ELU,
+    "selu": nn.SELU,
+    "identity": nn.Identity,
+    "leaky_relu": lambda: nn.LeakyReLU(0.01),
+}
+
+
+def blobs(n=96, features=5, classes=3, seed=0, task="classification"):
+    """Small synthetic splits (60/20/20)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features)).astype(np.float32)
+    if task == "classification":
+        y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1).astype(np.int64)
+        outputs = classes
+    else:
+        y = (x[:, :2] @ np.array([[1.0, 0.5], [-0.3, 2.0]]) + 0.1 * x[:, 2:4]).astype(np.float32)
+        outputs = 2
+    a, b = int(0.6 * n), int(0.8 * n)
+    return SimpleNamespace(
+        X_train=x[:a],
+        y_train=y[:a],
+        X_val=x[a:b],
+        y_val=y[a:b],
+        X_test=x[b:],
+        y_test=y[b:],
+        task=task,
+        n_outputs=outputs,
+        image_shape=None,
+    )
+
+
+def digits_images(n=150):
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x[:n] / 16.0).astype(np.float32)
+    y = y[:n]
+    a, b = int(0.6 * n), int(0.8 * n)
+    return SimpleNamespace(
+        X_train=x[:a],
+        y_train=y[:a],
+        X_val=x[a:b],
+        y_val=y[a:b],
+        X_test=x[b:],
+        y_test=y[b:],
+        task="classification",
+        n_outputs=10,
+        image_shape=(1, 8, 8),
+    )
+
+
+def reference_mlp(trainer, index):
+    """A plain nn.Sequential holding candidate ``index``'s current stacked weights."""
+    c = trainer.candidates[index]
+    params = trainer.net.params
+    layers: list[nn.Module] = []
+    for i in range(len(params) // 2):
+        w, b = params[2 * i][index], params[2 * i + 1][index]
+        lin = nn.Linear(w.shape[0], w.shape[1], dtype=w.dtype)
+        with torch.no_grad():
+            lin.weight.copy_(w.T)
+            lin.bias.copy_(b.reshape(-1))
+        layers.append(lin)
+        if i < len(params) // 2 - 1:
+            layers.append(NATIVE[c.activation.name]())
+    return nn.Sequential(*layers)
+
+
+def reference_cnn(trainer, index):
+    c = trainer.candidates[index]
+    p = [t[index] for t in trainer.net.params]
+    layers: list[nn.Module] = [nn.Unflatten(1, trainer.data.image_shape)]
+    for i in range(len(p) // 2 - 1):
+        w, b = p[2 * i], p[2 * i + 1]
+        conv = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], padding=w.shape[2] // 2, dtype=w.dtype)
+        with torch.no_grad():
+            conv.weight.copy_(w)
+            conv.bias.copy_(b)
+        layers += [conv, NATIVE[c.activation.name]()]
+    w, b = p[-2], p[-1]
+    head = nn.Linear(w.shape[0], w.shape[1], dtype=w.dtype)
+    with torch.no_grad():
+        head.weight.copy_(w.T)
+        head.bias.copy_(b.reshape(-1))
+    return nn.Sequential(*layers, nn.Flatten(), head)
+
+
+def train_alone(model, trainer, index):
+    """The plain loop: same batches (``batch_order``), torch.optim, one model."""
+    cfg, c = trainer.config, trainer.candidates[index]
+    x, y = trainer.data.train
+    if cfg.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.SGD(
+            model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
+    loss_fn = nn.CrossEntropyLoss() if trainer.data.task == "classification" else nn.MSELoss()
+    for epoch in range(1, cfg.epochs + 1):
+        order = batch_order(c.seed, epoch, x.shape[0])
+        for start in range(0, x.shape[0], cfg.batch_size):
+            idx = order[start : start + cfg.batch_size]
+            opt.zero_grad()
+            loss_fn(model(x[idx]), y[idx]).backward()
+            opt.step()
+    return model
+
+
+def assert_same_weights(trainer, index, model, atol):
+    """Stacked ``W [in, out]`` / ``b [1, out]`` against nn.Linear's ``[out, in]`` / ``[out]``."""
+    for s, a in zip(trainer.net.params, model.parameters(), strict=True):
+        a = a.detach()
+        a = a.T if a.dim() == 2 else a.reshape(1, -1)
+        torch.testing.assert_close(s[index].detach(), a, atol=atol, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "extra", "task"),
+    [
+        ("adam", {}, "classification"),
+        ("adam", {"weight_decay": 1e-2}, "regression"),
+        ("sgd", {"momentum": 0.9, "weight_decay": 1e-3, "lr": 0.05}, "classification"),
+    ],
+)
+def test_stacked_candidate_equals_plain_torch_loop(optimizer, extra, task):
+    splits = blobs(task=task)
+    cfg = TrainConfig(
+        hidden=(8, 6), optimizer=optimizer, batch_size=16, epochs=3, dtype=torch.float64, **extra
+    )
+    trainer = StackedTrainer(splits, activations=["relu", "tanh", "selu"], seeds=[0, 3], config=cfg)
+    models = {i: reference_mlp(trainer, i) for i in range(len(trainer.candidates))}
+    trainer.run()
+    for i, model in models.items():
+        assert_same_weights(trainer, i, train_alone(model, trainer, i), atol=1e-10)
+
+
+def test_stacked_cnn_candidate_equals_plain_torch_loop():
+    splits = digits_images()
+    cfg = TrainConfig(model="cnn", channels=(3, 4), batch_size=32, epochs=1, dtype=torch.float64)
+    trainer = StackedTrainer(splits, activations=["elu", "sigmoid"], seeds=[1, 2], config=cfg)
+    models = {i: reference_cnn(trainer, i) for i in range(4)}
+    trainer.run()
+    for i, model in models.items():
+        alone = train_alone(model, trainer, i)
+        conv = [m for m in alone if isinstance(m, nn.Conv2d)]
+        head = alone[-1]
+        p = trainer.net.params
+        for k, layer in enumerate(conv):
+            torch.testing.assert_close(
+                p[2 * k][i].detach(), layer.weight.detach(), atol=1e-10, rtol=0
+            )
+            torch.testing.assert_close(
+                p[2 * k + 1][i].detach(), layer.bias.detach(), atol=1e-10, rtol=0
+            )
+        torch.testing.assert_close(p[-2][i].detach(), head.weight.detach().T, atol=1e-10, rtol=0)
+
+
+def test_float32_stack_matches_plain_loop_to_float_tolerance():
+    splits = blobs()
+    cfg = TrainConfig(hidden=(16,), batch_size=16, epochs=3)
+    trainer = StackedTrainer(splits, activations=["leaky_relu", "identity"], seeds=[0], config=cfg)
+    models = {i: reference_mlp(trainer, i) for i in range(2)}
+    trainer.run()
+    for i, model in models.items():
+        assert_same_weights(trainer, i, train_alone(model, trainer, i), atol=1e-5)
+
+
+def _params(trainer, index):
+    return [t[index].detach().clone() for t in trainer.net.params]
+
+
+def test_a_diverging_candidate_changes_nothing_else():
+    splits = blobs()
+    cfg = TrainConfig(hidden=(8,), batch_size=16, epochs=3, dtype=torch.float64)
+    base = StackedTrainer(splits, activations=["relu", "tanh"], seeds=[0, 1], config=cfg)
+    with_bad = StackedTrainer(
+        splits, activations=["relu", "tanh", "identity"], seeds=[0, 1], config=cfg
+    )
+    with torch.no_grad():
+        with_bad.net.params[0][4, 0, 0] = math.inf  # identity, seed 0
+    injected = _params(with_bad, 4)
+    base_results, bad_results = base.run(), with_bad.run()
+    for i in range(4):
+        for a, b in zip(_params(base, i), _params(with_bad, i), strict=True):
+            assert torch.equal(a, b)
+        assert base_results[i].to_dict() | {"history": None} == bad_results[i].to_dict() | {
+            "history": None
+        }
+    bad = bad_results[4]
+    assert (bad.status, bad.diverged_epoch, bad.diverged_step) == ("diverged", 1, 1)
+    assert bad_results[5].status == "ok"
+    for a, b in zip(injected, _params(with_bad, 4), strict=True):
+        assert torch.equal(a, b)
+    record = bad.to_dict()
+    json.dumps(record, allow_nan=False)
+    assert record["test_metric"] is None
+    assert record["history"]["train_loss"][0] is None
+    assert record["history"]["val_loss"][1] is None
+    assert record["history"]["grad_norm"][2] == [None]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_candidate_diverging_mid_run_is_frozen_despite_momentum(optimizer):
+    splits = blobs()
+    cfg = TrainConfig(
+        hidden=(8,), batch_size=16, epochs=3, optimizer=optimizer, weight_decay=0.1, lr=0.01
+    )
+    clean = StackedTrainer(splits, activations=["relu", "sigmoid"], seeds=[0, 1], config=cfg)
+    hurt = StackedTrainer(splits, activations=["relu", "sigmoid"], seeds=[0, 1], config=cfg)
+    frozen = {}
+
+    def inject(report):
+        if report.epoch == 1:
+            with torch.no_grad():
+                hurt.net.params[2][3, 0, 0] = math.nan  # sigmoid seed 1, output layer
+            frozen["params"] = _params(hurt, 3)
+
+    clean.run()
+    results = hurt.run(on_epoch=inject)
+    assert (results[3].status, results[3].diverged_epoch) == ("diverged", 2)
+    for a, b in zip(frozen["params"], _params(hurt, 3), strict=True):
+        torch.testing.assert_close(a, b, atol=0, rtol=0, equal_nan=True)
+    for i in range(3):
+        for a, b in zip(_params(clean, i), _params(hurt, i), strict=True):
+            assert torch.equal(a, b)
+
+
+def _overfitting_splits():
+    splits = blobs(n=200)
+    rng = np.random.default_rng(5)
+    splits.y_val = rng.integers(0, 3, size=splits.y_val.shape)
+    return splits
+
+
+def test_early_stopping_freezes_and_restores_the_best_weights():
+    cfg = TrainConfig(hidden=(32,), lr=0.02, batch_size=16, epochs=12, early_stopping=2)
+    trainer = StackedTrainer(_overfitting_splits(), activations=["relu"], seeds=[0, 1], config=cfg)
+    snapshots = []
+    results = trainer.run(on_epoch=lambda r: snapshots.append(_params(trainer, 0)))
+    r = results[0]
+    assert r.status == "ok" and r.stopped_epoch is not None
+    assert r.best_epoch == r.stopped_epoch - 2
+    val = r.history["val_loss"]
+    assert val[r.best_epoch - 1] == min(v for v in val if not math.isnan(v))
+    assert all(math.isnan(v) for v in val[r.stopped_epoch :])
+    best_trained = snapshots[r.best_epoch - 1]
+    for a, b in zip(best_trained, _params(trainer, 0), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("patience", [None, 2])
+def test_resume_after_epoch_k_equals_an_uninterrupted_run(tmp_path, patience):
+    splits = _overfitting_splits()
+
+    def trainer(epochs):
+        cfg = TrainConfig(
+            hidden=(8, 8), lr=0.02, batch_size=16, epochs=epochs, early_stopping=patience
+        )
+        return StackedTrainer(splits, activations=["relu", "elu"], seeds=[0, 1], config=cfg)
+
+    whole = trainer(6).run()
+    first = trainer(3)
+    first.run()
+    torch.save(first.state_dict(), tmp_path / "state.pt")
+    second = trainer(6)
+    second.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=False))
+    assert second.epochs_done == 3
+    resumed = second.run()
+    for a, b in zip(whole, resumed, strict=True):
+        da, db = a.to_dict(), b.to_dict()
+        da["history"].pop("epoch_time")
+        db["history"].pop("epoch_time")
+        assert da == db
+
+
+def test_state_of_another_sweep_is_refused():
+    splits = blobs()
+    a = StackedTrainer(splits, activations=["relu"], seeds=[0], config=TrainConfig(hidden=(4,)))
+    b = StackedTrainer(splits, activations=["tanh"], seeds=[0], config=TrainConfig(hidden=(4,)))
+    with pytest.raises(ValueError, match="candidates"):
+        b.load_state_dict(a.state_dict())
+
+
+def test_histories_and_reports_have_one_entry_per_epoch():
+    cfg = TrainConfig(hidden=(6, 5, 4), batch_size=32, epochs=2)
+    trainer = StackedTrainer(blobs(), activations=["relu", "tanh"], seeds=[0], config=cfg)
+    reports = []
+    results = trainer.run(on_epoch=reports.append)
+    assert [r.epoch for r in reports] == [1, 2]
+    assert reports[-1].best[0] in {"relu", "tanh"}
+    for r in results:
+        assert all(len(v) == 2 for v in r.history.values())
+        assert all(len(layers) == 3 for layers in r.history["dead_fraction"])
+        assert r.init == {"relu": "he", "tanh": "glorot"}[r.activation]
+        json.dumps(r.to_dict(), allow_nan=False)
+    assert trainer.finished and trainer.run() == results
+
+
+def test_always_masking_path_gives_the_same_training(monkeypatch):
+    """On an accelerator the optimizer masks every step; the result must not change."""
+    cfg = TrainConfig(hidden=(8,), batch_size=16, epochs=2, weight_decay=0.01)
+
+    def run():
+        t = StackedTrainer(blobs(), activations=["relu", "tanh"], seeds=[0, 1], config=cfg)
+        t.run()
+        return [p.detach().clone() for p in t.net.params]
+
+    fast = run()
+    monkeypatch.setattr(StackedTrainer, "_all_active", lambda self: False)
+    for a, b in zip(fast, run(), strict=True):
+        assert torch.equal(a, b)

@@ -1,0 +1,259 @@
+"""Engine parts: candidates, paired initialization, metrics, probes (against the catalog's
+NumPy derivatives), the masked optimizer and input validation."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import r2_score
+
+import actlab
+from actlab.engine import StackedMLP, StackedTrainer, TrainConfig, batch_order, make_candidates
+from actlab.engine.candidates import Candidate, activation_slices
+from actlab.engine.init import init_std, standard_normals
+from actlab.engine.metrics import candidate_loss, evaluate
+from actlab.engine.optim import StackedOptimizer
+from actlab.engine.probes import PROBES, probe
+
+
+def test_candidates_are_activation_major_with_resolved_init():
+    cands = make_candidates(["relu", "selu", "tanh", "identity"], [3, 1])
+    assert [(c.activation.spec, c.seed, c.init) for c in cands] == [
+        ("relu", 3, "he"), ("relu", 1, "he"), ("selu", 3, "lecun"), ("selu", 1, "lecun"),
+        ("tanh", 3, "glorot"), ("tanh", 1, "glorot"),
+        ("identity", 3, "glorot"), ("identity", 1, "glorot"),
+    ]  # fmt: skip
+    assert {c.init for c in make_candidates(["relu", "tanh"], [0], init="lecun")} == {"lecun"}
+    slices = activation_slices(cands)
+    assert [(s.activation.spec, s.start, s.stop) for s in slices] == [
+        ("relu", 0, 2), ("selu", 2, 4), ("tanh", 4, 6), ("identity", 6, 8)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"activations": ["relu", "relu"], "seeds": [0]}, "duplicates: relu"),
+        ({"activations": ["relu"], "seeds": [0, 0]}, "seeds=.*duplicates"),
+        ({"activations": [], "seeds": [0]}, "activations is empty"),
+        ({"activations": ["relu"], "seeds": []}, "seeds is empty"),
+        ({"activations": ["relu"], "seeds": [0], "init": "orthogonal"}, "init='orthogonal'"),
+        ({"activations": ["no_such_thing"], "seeds": [0]}, "no_such_thing"),
+    ],
+)
+def test_bad_candidate_requests_name_the_bad_value(kwargs, message):
+    with pytest.raises((ValueError, LookupError), match=message):
+        make_candidates(**kwargs)
+
+
+def test_non_contiguous_candidates_are_refused():
+    relu, tanh = actlab.get("relu"), actlab.get("tanh")
+    cands = [Candidate(relu, 0, "he"), Candidate(tanh, 0, "glorot"), Candidate(relu, 1, "he")]
+    with pytest.raises(ValueError, match="not contiguous"):
+        activation_slices(cands)
+
+
+def test_init_is_paired_by_seed_and_scaled_by_scheme():
+    cands = make_candidates(["relu", "leaky_relu", "selu", "tanh"], [0, 1])
+    net = StackedMLP(cands, n_inputs=50, hidden=(40,), n_outputs=3, dtype=torch.float64)
+    w = net.params[0]
+    assert torch.equal(w[0], w[2])  # relu and leaky_relu, seed 0: both He
+    assert not torch.equal(w[0], w[1])  # another seed
+    torch.testing.assert_close(w[0] / w[4], torch.full_like(w[0], math.sqrt(2)))  # He / LeCun
+    glorot = math.sqrt(2 / (50 + 40))
+    torch.testing.assert_close(w[6] / w[4], torch.full_like(w[0], glorot / math.sqrt(1 / 50)))
+    assert all(torch.count_nonzero(b) == 0 for b in net.params[1::2])
+    z = standard_normals(0, net.layers)[0]
+    torch.testing.assert_close(w[0], z * math.sqrt(2 / 50))
+    big = torch.cat([t.flatten() for t in standard_normals(7, net.layers)])
+    assert abs(float(big.mean())) < 0.05 and abs(float(big.std()) - 1) < 0.05
+
+
+def test_init_std_formulas_and_errors():
+    assert init_std("he", 8, 3) == math.sqrt(2 / 8)
+    assert init_std("lecun", 8, 3) == math.sqrt(1 / 8)
+    assert init_std("glorot", 8, 3) == math.sqrt(2 / 11)
+    with pytest.raises(ValueError, match="'xavier'"):
+        init_std("xavier", 8, 3)
+
+
+def test_batch_order_is_a_permutation_fixed_by_seed_and_epoch():
+    a = batch_order(3, 1, 50)
+    assert sorted(a.tolist()) == list(range(50))
+    assert torch.equal(a, batch_order(3, 1, 50))
+    assert not torch.equal(a, batch_order(3, 2, 50))
+    assert not torch.equal(a, batch_order(4, 1, 50))
+
+
+def test_loss_and_metrics_per_candidate_match_independent_computations():
+    gen = torch.Generator().manual_seed(0)
+    out = torch.randn(3, 40, 4, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 4, (40,), generator=gen)
+    loss = candidate_loss(out, y, "classification")
+    for m in range(3):
+        torch.testing.assert_close(loss[m], torch.nn.functional.cross_entropy(out[m], y))
+    x = torch.arange(40.0, dtype=torch.float64).reshape(40, 1)
+    table = out  # a "network" that looks its output up by sample index
+    loss2, acc = evaluate(lambda xb: table[:, xb[0, :, 0].long()], 3, x, y, "classification", 7)
+    torch.testing.assert_close(loss2, loss)
+    expected = [(out[m].argmax(1) == y).double().mean() for m in range(3)]
+    torch.testing.assert_close(acc, torch.stack(expected))
+    targets = torch.randn(40, 4, generator=gen, dtype=torch.float64)
+    mse, r2 = evaluate(lambda xb: table[:, xb[0, :, 0].long()], 3, x, targets, "regression", 9)
+    for m in range(3):
+        torch.testing.assert_close(mse[m], torch.nn.functional.mse_loss(out[m], targets))
+        assert r2[m].item() == pytest.approx(r2_score(targets.numpy(), out[m].numpy()), 1e-12)
+
+
+def _probe_oracle(act, z, grad_w):
+    """Per-layer probes of one candidate from its pre-activations ``z [P, H]`` with the
+    catalog's NumPy derivative."""
+    d = np.asarray(act.derivative(z))
+    a = np.asarray(act(z))
+    dead = (d == 0).all(axis=0)
+    sat = ((np.abs(d) < 0.01 * act.max_derivative).mean(axis=0) >= 0.99) & ~dead
+    return [np.linalg.norm(grad_w), dead.mean(), sat.mean(), a.mean(), a.std()]
+
+
+def test_probes_match_a_per_candidate_numpy_oracle():
+    cands = make_candidates(["relu", "sigmoid", "tanh", "elu"], [0, 1])
+    net = StackedMLP(cands, n_inputs=6, hidden=(12, 10), n_outputs=3, dtype=torch.float64)
+    with torch.no_grad():  # push some units into dead / saturated territory
+        net.params[0].mul_(6.0)
+        net.params[1].add_(torch.linspace(-20, 20, 12, dtype=torch.float64))
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(200, 6, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 3, (200,), generator=gen)
+    got = probe(net, x, y, "classification")
+    assert got.shape == (len(PROBES), 2, len(cands))
+    for m, c in enumerate(cands):
+        params = [p[m].detach().clone().requires_grad_(True) for p in net.params]
+        h, zs = x, []
+        fn = actlab.backends.torch.functional(c.activation)
+        for i in range(2):
+            zs.append(h @ params[2 * i] + params[2 * i + 1])
+            h = fn(zs[-1])
+        loss = torch.nn.functional.cross_entropy(h @ params[4] + params[5], y)
+        grads = torch.autograd.grad(loss, [params[0], params[2]])
+        for layer in range(2):
+            want = _probe_oracle(c.activation, zs[layer].detach().numpy(), grads[layer].numpy())
+            np.testing.assert_allclose(got[:, layer, m].numpy(), want, rtol=1e-9, atol=1e-12)
+    assert got[1, 0, :2].max() > 0  # relu: dead units exist
+    assert got[2, 0, 2:4].max() > 0  # sigmoid: saturated units exist
+
+
+def test_probes_of_a_non_finite_candidate_are_nan():
+    cands = make_candidates(["relu"], [0, 1])
+    net = StackedMLP(cands, n_inputs=3, hidden=(4,), n_outputs=2)
+    with torch.no_grad():
+        net.params[0][1, 0, 0] = math.inf
+    got = probe(net, torch.ones(5, 3), torch.zeros(5, dtype=torch.long), "classification")
+    assert torch.isnan(got[:, :, 1]).all() and torch.isfinite(got[:, :, 0]).all()
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_optimizer_masks_frozen_slices_exactly_and_matches_torch(kind):
+    gen = torch.Generator().manual_seed(0)
+    p = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    ref = [p[m].detach().clone().requires_grad_(True) for m in range(3)]
+    opt = StackedOptimizer([p], kind, lr=0.1, momentum=0.9, weight_decay=0.01)
+    cls = torch.optim.Adam if kind == "adam" else torch.optim.SGD
+    extra = {} if kind == "adam" else {"momentum": 0.9}
+    refs = [cls([r], lr=0.1, weight_decay=0.01, **extra) for r in ref]
+    active = torch.ones(3, dtype=torch.bool)
+    for step in range(6):
+        g = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64)
+        if step == 3:
+            active[1] = False
+            frozen = p[1].detach().clone()
+        if step >= 3:
+            g[1] = math.nan
+        opt.step([g], active)
+        for m in (0, 2):
+            ref[m].grad = g[m].clone()
+            refs[m].step()
+    assert torch.equal(p[1].detach(), frozen)
+    for m in (0, 2):
+        torch.testing.assert_close(p[m].detach(), ref[m].detach(), atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"hidden": (8, 0)}, r"hidden=\(8, 0\)"),
+        ({"model": "rnn"}, "model='rnn'"),
+        ({"optimizer": "lbfgs"}, "optimizer='lbfgs'"),
+        ({"lr": 0.0}, "lr=0.0"),
+        ({"momentum": 1.0}, "momentum=1.0"),
+        ({"batch_size": 0}, "batch_size=0"),
+        ({"epochs": 0}, "epochs=0"),
+        ({"early_stopping": 0}, "early_stopping=0"),
+        ({"init": "xavier"}, "init='xavier'"),
+        ({"dtype": torch.float16}, "dtype=torch.float16"),
+    ],
+)
+def test_bad_config_names_the_bad_value(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_config_round_trips_through_a_dict():
+    cfg = TrainConfig(hidden=(4, 3), dtype=torch.float64, early_stopping=3)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg.to_dict()["dtype"] == "float64"
+
+
+def _splits(**changes):
+    rng = np.random.default_rng(0)
+    base = {
+        "X_train": rng.normal(size=(20, 4)).astype(np.float32),
+        "y_train": np.arange(20) % 3,
+        "X_val": rng.normal(size=(6, 4)).astype(np.float32),
+        "y_val": np.arange(6) % 3,
+        "X_test": rng.normal(size=(6, 4)).astype(np.float32),
+        "y_test": np.arange(6) % 3,
+        "task": "classification",
+        "n_outputs": 3,
+    }
+    base.update(changes)
+    return SimpleNamespace(**base)
+
+
+@pytest.mark.parametrize(
+    ("changes", "config", "message"),
+    [
+        ({"y_val": np.arange(5)}, {}, "y_val has 5 rows but X_val has 6"),
+        ({"task": "ranking"}, {}, "task='ranking'"),
+        ({"n_outputs": 2}, {}, "class labels span 0..2 but n_outputs=2"),
+        ({"X_test": np.zeros((6, 5), np.float32)}, {}, "X_test has 5 features"),
+        ({"X_val": np.full((6, 4), np.nan, np.float32)}, {}, "X_val contains NaN"),
+        ({}, {"model": "cnn"}, "model='cnn' needs image_shape"),
+    ],
+)
+def test_bad_data_gets_a_clear_error(changes, config, message):
+    with pytest.raises(ValueError, match=message):
+        StackedTrainer(
+            _splits(**changes), activations=["relu"], seeds=[0], config=TrainConfig(**config)
+        )
+
+
+def test_missing_split_fields_are_named():
+    with pytest.raises(TypeError, match="X_test"):
+        StackedTrainer(SimpleNamespace(X_train=1), activations=["relu"], seeds=[0])
+
+
+def test_constructor_needs_exactly_one_way_to_name_candidates():
+    with pytest.raises(ValueError, match="either candidates or activations"):
+        StackedTrainer(_splits())
+    with pytest.raises(ValueError, match="not both"):
+        StackedTrainer(_splits(), make_candidates(["relu"], [0]), activations=["relu"])
+
+
+def test_negative_seeds_are_refused():
+    cands = [Candidate(actlab.get("relu"), -1, "he")]
+    with pytest.raises(ValueError, match="seeds must be >= 0, got -1"):
+        StackedTrainer(_splits(), cands)
