@@ -91,7 +91,7 @@ def test_tie_is_broken_by_measured_cost():
     assert ranking.rows[1].tied_with_best
     rec = recommend(ranking)
     assert rec.activation == "relu"
-    assert "1.6x cheaper" in rec.text()
+    assert "1.60x cheaper" in rec.text()
     assert "p=" in rec.text() and "5 seeds" in rec.text()
 
 
@@ -135,3 +135,18 @@ def test_best_with_diverged_seeds_does_not_make_everyone_tied():
     rec = recommend(ranking)
     assert rec.activation == "elu"
     assert "Not enough paired seeds" in rec.text() and "identity (2 pairs)" in rec.text()
+
+
+def test_early_stopped_candidate_is_scored_at_its_best_epoch():
+    recs = _records("elu", [0.9, 0.9, 0.9])
+    recs[0]["history"]["val_metric"] = [0.95, 0.80]
+    recs[0].update(stopped_epoch=2, best_epoch=1)
+    row = rank(recs).rows[0]
+    assert row.val_by_seed[0] == 0.95 and row.val_by_seed[1] == 0.9
+
+
+def test_cost_differences_within_noise_do_not_override_the_best():
+    elu = [0.975, 0.970, 0.980, 0.972, 0.978]
+    relu = [0.974, 0.972, 0.977, 0.973, 0.976]
+    ranking = rank(_records("elu", elu) + _records("relu", relu), costs={"elu": 1.05, "relu": 1.0})
+    assert recommend(ranking).activation == "elu"

@@ -1,4 +1,12 @@
-"""actlab: pick, use and understand neural-network activation functions with evidence."""
+"""actlab: pick, use and understand neural-network activation functions with evidence.
+
+The catalog (``get``, ``names``) needs only NumPy. ``compare``, ``resume``, ``load_run``
+and ``monitor`` import PyTorch on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from actlab.catalog import (
     Activation,
@@ -11,4 +19,37 @@ from actlab.catalog import (
 
 __version__ = "0.1.0"
 
-__all__ = ["Activation", "SpecError", "__version__", "get", "get_many", "names", "parse"]
+_LAZY = {
+    "compare": ("actlab.comparison", "compare"),
+    "resume": ("actlab.comparison", "resume"),
+    "load_run": ("actlab.comparison", "load"),
+    "CompareResult": ("actlab.comparison", "CompareResult"),
+    "monitor": ("actlab.diagnose", "monitor"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'actlab' has no attribute {name!r}")
+
+
+__all__ = [  # noqa: RUF022  (catalog first, then the torch-backed entry points)
+    "Activation",
+    "SpecError",
+    "__version__",
+    "get",
+    "get_many",
+    "names",
+    "parse",
+    "compare",
+    "resume",
+    "load_run",
+    "CompareResult",
+    "monitor",
+]

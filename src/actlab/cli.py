@@ -101,6 +101,7 @@ def _register_optional_commands() -> None:
     from actlab import cli_compare
 
     cli_compare.register(cli)
+    cli_compare.register_tools(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"actlab: error: {exc.format_message()}", err=True)
         return 2
-    except (SpecError, ValueError, FileNotFoundError) as exc:
+    except (SpecError, ValueError, FileNotFoundError, FileExistsError) as exc:
         click.echo(f"actlab: error: {exc}", err=True)
         return 2
     return result if isinstance(result, int) else 0

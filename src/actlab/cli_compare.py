@@ -57,13 +57,18 @@ class RichProgress:
         self.task = self.bar.add_task("training", total=total_epochs, best="")
 
     def __enter__(self) -> RichProgress:
-        self.bar.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.bar.__exit__(*exc)
+        if self.started:
+            self.bar.__exit__(*exc)
+
+    started = False
 
     def group_started(self, group: str, total_epochs: int, done_epochs: int) -> None:
+        if not self.started:  # shown once training starts, not while data loads
+            self.bar.__enter__()
+            self.started = True
         self.bar.update(self.task, description=group, advance=done_epochs)
 
     def epoch_done(self, group: str, epoch: int, summary: dict[str, Any]) -> None:
@@ -198,7 +203,19 @@ def register(group: click.Group) -> None:
     @click.option("--depth", type=click.IntRange(min=1), help="Shorthand: DEPTH layers of WIDTH.")
     @click.option("--width", type=click.IntRange(min=1), help="Width for --depth / --depths.")
     @click.option("--depths", help="Several depths in one sweep, e.g. 2,8,16.")
-    @click.option("--model", type=click.Choice(["mlp", "cnn"]), default="mlp", show_default=True)
+    @click.option(
+        "--model",
+        type=click.Choice(["mlp", "cnn"]),
+        default="mlp",
+        show_default=True,
+        help="cnn needs image-shaped data (digits is 1x8x8).",
+    )
+    @click.option("--channels", default="16,32", show_default=True, help="CNN convolution widths.")
+    @click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        help="PyTorch CPU threads [default: torch's choice].",
+    )
     @click.option(
         "--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True
     )
@@ -267,6 +284,10 @@ def register(group: click.Group) -> None:
                 init=opts["init"],
             )
             out = Path(opts["out"]) if opts["out"] else default_run_path()
+        if opts["threads"]:
+            import torch
+
+            torch.set_num_threads(opts["threads"])
         total = config.epochs * len(config.groups())
         metric = "accuracy" if config.task != "regression" else "r2"
         try:
@@ -303,4 +324,88 @@ def register(group: click.Group) -> None:
             Console().print(f"report: {report}")
             if open_report:
                 webbrowser.open(report.resolve().as_uri())
+        return 0
+
+
+def register_tools(group: click.Group) -> None:
+    """Attach bench and diagnose to the main group."""
+
+    @group.command()
+    @click.argument("specs", nargs=-1)
+    @click.option(
+        "--numel",
+        default=1 << 24,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Elements per tensor (float32).",
+    )
+    @click.option("--repeats", default=5, show_default=True, type=click.IntRange(min=1))
+    @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+    def bench(specs: tuple[str, ...], numel: int, repeats: int, as_json: bool) -> int:
+        """Throughput of each activation (actlab vs torch native vs a memory copy), GB/s."""
+        import json as _json
+
+        from actlab.bench import bench_kernels
+        from actlab.catalog import get_many
+        from actlab.catalog.spec import split_specs
+
+        chosen = [a.spec for a in get_many([s for t in specs for s in split_specs(t)])] or None
+        records = bench_kernels(chosen, numel=numel, repeats=repeats)
+        if as_json:
+            click.echo(_json.dumps(records, indent=1))
+            return 0
+        table = Table(
+            title=f"forward / forward+backward throughput, {numel} float32 elements",
+            header_style="bold",
+        )
+        for col in ("activation", "implementation", "forward GB/s", "fwd+bwd GB/s"):
+            table.add_column(
+                col, justify="left" if col in ("activation", "implementation") else "right"
+            )
+        for r in records:
+            table.add_row(
+                r["spec"],
+                r["impl"],
+                f"{r['forward_gbps']:.2f}",
+                f"{r['fwd_bwd_gbps']:.2f}" if r.get("fwd_bwd_gbps") else "-",
+            )
+        Console().print(table)
+        return 0
+
+    @group.command()
+    @click.option("--demo", "demo", help="Run a built-in demonstration (see --list).")
+    @click.option("--list", "list_demos", is_flag=True, help="List the demonstrations.")
+    @click.option(
+        "--out",
+        default="runs/diagnose",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Where the HTML reports go.",
+    )
+    def diagnose(demo: str | None, list_demos: bool, out: str) -> int:
+        """Watch activations train and say what is wrong (built-in demonstrations).
+
+        In your own PyTorch code: ``with actlab.monitor(model) as mon: ...`` then
+        ``mon.findings`` / ``mon.report(path)``; in Keras: ``actlab.keras.Monitor``.
+        """
+        from actlab.diagnose import demo_names, run_demo
+
+        if list_demos or demo is None:
+            Console().print("demos: " + ", ".join(demo_names()))
+            if demo is None and not list_demos:
+                Console().print("run one with: actlab diagnose --demo NAME")
+            return 0
+        if demo not in demo_names():
+            raise click.UsageError(f"unknown demo {demo!r}; choose from {', '.join(demo_names())}")
+        result = run_demo(demo, Path(out))
+        con = Console(width=None if sys.stdout.isatty() else 140)
+        con.print(f"[bold]{demo}[/bold]: {result.description}")
+        con.print(f"trained {result.steps} steps, test accuracy {result.accuracy:.4f}")
+        if not result.findings:
+            con.print("no findings")
+        for f in result.findings:
+            colour = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
+            con.print(f"[{colour}]{f.kind}[/{colour}]: {f.message}")
+            con.print(f"  advice: {f.advice}")
+        con.print(f"report: {result.report}")
         return 0

@@ -3,7 +3,8 @@
 Each candidate record (one activation x seed, as stored in ``results.json``) carries
 ``activation``, ``seed``, ``status``, ``test_metric`` and a ``history`` of per-epoch lists.
 The validation score of a candidate is its validation metric after the last epoch it
-trained (its early-stopping epoch if it stopped early); a diverged candidate has none.
+trained, or at its best epoch if it stopped early (the engine restores those weights and
+tests them); a diverged candidate has none.
 
 "Tied with the best" means: the paired test (same seed = same initial weights and
 batches) of the activation's validation scores against the best activation's does not
@@ -35,6 +36,18 @@ def _last_finite(values: Sequence[Any]) -> float:
         if v is not None and math.isfinite(v):
             return float(v)
     return math.nan
+
+
+def _selected_val(rec: Mapping[str, Any], history: Mapping[str, Any]) -> float:
+    """Validation metric of the weights the candidate ends with: its best epoch when it
+    stopped early (those weights are restored), else its last trained epoch."""
+    values = history.get("val_metric", [])
+    best = rec.get("best_epoch")
+    if rec.get("stopped_epoch") is not None and best is not None and 1 <= best <= len(values):
+        chosen = values[best - 1]
+        if chosen is not None and math.isfinite(chosen):
+            return float(chosen)
+    return _last_finite(values)
 
 
 def _layer_values(history: Mapping[str, Any], key: str) -> list[float]:
@@ -139,7 +152,7 @@ def _summarise_activation(
             val_by_seed[seed] = math.nan
             test_by_seed[seed] = math.nan
             continue
-        val_by_seed[seed] = _last_finite(history.get("val_metric", []))
+        val_by_seed[seed] = _selected_val(rec, history)
         test = rec.get("test_metric")
         test_by_seed[seed] = float(test) if test is not None else math.nan
         grads = _layer_values(history, "grad_norm")

@@ -14,6 +14,9 @@ from actlab.analysis.ranking import ActivationSummary, Ranking
 
 VANISHING_RATIO = 0.1
 """First/last hidden-layer gradient-norm ratio below which we call gradients vanishing."""
+MEANINGFUL_SPEEDUP = 1.1
+"""A tied activation is preferred for cost only when it is at least this much cheaper:
+smaller differences are within the timing noise of the measurement."""
 DEAD_WARNING = 0.25
 SATURATED_WARNING = 0.25
 
@@ -96,7 +99,8 @@ def recommend(ranking: Ranking) -> Recommendation:
         return Recommendation(best.activation, reasons, _health_warnings(ranking.rows))
     tied = [r for r in finite if r.tied_with_best and r is not best]
     unresolved = [
-        r for r in finite
+        r
+        for r in finite
         if r is not best and r.versus_best is not None and not r.versus_best.conclusive
     ]
     alpha = 1 - ranking.level
@@ -116,20 +120,27 @@ def recommend(ranking: Ranking) -> Recommendation:
     if unresolved:
         reasons.append(
             "Not enough paired seeds (fewer than 3 where both finished) to compare with the "
-            "best: " + ", ".join(f"{r.activation} ({r.versus_best.n} pairs)" for r in unresolved
-                                 if r.versus_best) + "."
+            "best: "
+            + ", ".join(
+                f"{r.activation} ({r.versus_best.n} pairs)" for r in unresolved if r.versus_best
+            )
+            + "."
         )
     pool = [best, *tied]
     healthy = [r for r in pool if _healthy(r)] or pool
+    choice = healthy[0]
     costed = [r for r in healthy if r.cost is not None and math.isfinite(r.cost)]
-    choice = min(costed, key=lambda r: r.cost) if costed else healthy[0]
+    if costed and choice.cost is not None:
+        cheapest = min(costed, key=lambda r: r.cost)
+        if choice.cost / cheapest.cost >= MEANINGFUL_SPEEDUP:
+            choice = cheapest
     if choice is not best:
         why = []
         if best not in healthy:
             why.append(f"{best.activation} shows unhealthy training signals (see below)")
         if choice.cost is not None and best.cost is not None and choice.cost < best.cost:
             why.append(
-                f"{choice.activation} is {best.cost / choice.cost:.2g}x cheaper per forward+"
+                f"{choice.activation} is {best.cost / choice.cost:.2f}x cheaper per forward+"
                 f"backward pass than {best.activation} (measured on this machine)"
             )
         reasons.append(

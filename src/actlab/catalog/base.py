@@ -61,9 +61,7 @@ class Param:
                 raise InvalidParameterError(activation, self.name, value, "must be finite")
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
             raise InvalidParameterError(activation, self.name, value, self.bounds_text())
-        if self.high is not None and (
-            value > self.high or (self.high_open and value == self.high)
-        ):
+        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
             raise InvalidParameterError(activation, self.name, value, self.bounds_text())
         return value
 
@@ -157,9 +155,7 @@ class Definition:
     )
     max_derivative: Callable[[Mapping[str, ParamValue]], float] = field(default=_constant(1.0))
     """sup_x |f'(x)|: the scale for "saturated" (derivative below 1% of this)."""
-    kinks: Callable[[Mapping[str, ParamValue]], tuple[float, ...]] = field(
-        default=_constant(())
-    )
+    kinks: Callable[[Mapping[str, ParamValue]], tuple[float, ...]] = field(default=_constant(()))
     """Points where f is not differentiable (finite differences skip them)."""
     notes: tuple[str, ...] = ()
     """Corrections and caveats, e.g. where the seed article's formula is wrong."""

@@ -74,9 +74,7 @@ class _Cursor:
             if lowered in ("true", "false"):
                 self.pos = word.end()
                 return lowered == "true"
-            raise SpecSyntaxError(
-                self.text, self.pos, f"expected a number, found {word.group()!r}"
-            )
+            raise SpecSyntaxError(self.text, self.pos, f"expected a number, found {word.group()!r}")
         m = _NUMBER.match(self.text, self.pos)
         if m is None:
             raise self.fail("a number")

@@ -20,6 +20,7 @@ def compare(
     *,
     epochs: int = 30,
     hidden: Sequence[int] = (128, 128),
+    channels: Sequence[int] = (16, 32),
     depth: int | None = None,
     width: int | None = None,
     depths: Sequence[int] = (),
@@ -43,7 +44,8 @@ def compare(
     ``data``: an embedded dataset name or generator spec (``"digits"``, ``"moons(n=500)"``),
     a CSV/NPZ/NPY path (``target=`` names a CSV's label column), or ``(X, y)`` arrays.
     ``activations``: spec strings (or a comma-separated string). ``seeds``: how many (0..n-1)
-    or which. ``hidden`` widths, or ``depth`` x ``width``; ``depths`` trains several depths
+    or which. ``model``: ``"mlp"`` or ``"cnn"`` (image-shaped data, ``channels`` conv
+    widths). ``hidden`` widths, or ``depth`` x ``width``; ``depths`` trains several depths
     (of ``width`` or ``hidden[0]``) as separate groups. ``out``: a run directory to record
     into (resumable with :func:`resume`).
     """
@@ -66,6 +68,7 @@ def compare(
         seeds=seed_list,
         model=model,
         hidden=tuple(hidden),
+        channels=tuple(channels),
         depths=tuple(depths),
         epochs=epochs,
         optimizer=optimizer,

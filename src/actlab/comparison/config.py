@@ -24,6 +24,8 @@ class CompareConfig:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     model: str = "mlp"
     hidden: tuple[int, ...] = (128, 128)
+    channels: tuple[int, ...] = (16, 32)
+    """The CNN's 3x3 convolution widths (``model="cnn"``)."""
     depths: tuple[int, ...] = ()
     """Several depths (hidden layers of the first hidden width) in one sweep, one group each."""
     epochs: int = 30
@@ -66,6 +68,12 @@ class CompareConfig:
             self.hidden,
             "needs one or more positive layer widths",
         )
+        _check(
+            all(c >= 1 for c in self.channels) and len(self.channels) >= 1,
+            "channels",
+            self.channels,
+            "needs one or more positive channel counts",
+        )
         _check(all(d >= 1 for d in self.depths), "depths", self.depths, "must be >= 1")
         _check(
             self.early_stopping is None or self.early_stopping >= 1,
@@ -77,7 +85,7 @@ class CompareConfig:
     def groups(self) -> dict[str, tuple[int, ...]]:
         """Model shapes, one stacked group each: name -> hidden widths."""
         if self.model == "cnn":
-            return {"cnn": self.hidden}
+            return {"cnn-" + "x".join(map(str, self.channels)): self.channels}
         if not self.depths:
             return {"mlp-" + "x".join(map(str, self.hidden)): self.hidden}
         width = self.hidden[0]
@@ -89,7 +97,7 @@ class CompareConfig:
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> CompareConfig:
         known = {k: v for k, v in payload.items() if k in cls.__dataclass_fields__}
-        for key in ("activations", "seeds", "hidden", "depths"):
+        for key in ("activations", "seeds", "hidden", "channels", "depths"):
             if key in known and known[key] is not None:
                 known[key] = tuple(known[key])
         return cls(**known)

@@ -17,7 +17,8 @@ class CompareResult:
 
     ``candidates`` holds one record per activation x seed (x group): ``activation``
     (canonical spec), ``seed``, ``group``, ``init``, ``status`` (``ok`` | ``diverged``),
-    ``diverged_epoch``, ``test_metric``, ``test_loss`` and ``history`` (per-epoch lists of
+    ``diverged_epoch`` and ``diverged_step`` (1-based), ``stopped_epoch`` and
+    ``best_epoch`` (early stopping), ``test_metric``, ``test_loss`` and ``history`` (per-epoch lists of
     every monitored value; per-layer values as lists of lists). ``config``, ``data``,
     ``environment`` and ``costs`` describe the run.
     """

@@ -62,8 +62,9 @@ def _load_splits(config: CompareConfig, source: Any = None):
 def _trainer(config: CompareConfig, splits: Any, hidden: tuple[int, ...]):
     from actlab.engine import StackedTrainer, TrainConfig
 
+    layers = {"channels": hidden} if config.model == "cnn" else {"hidden": hidden}
     train_config = TrainConfig(
-        hidden=hidden,
+        **layers,
         model=config.model,
         optimizer=config.optimizer,
         lr=config.lr,
@@ -105,11 +106,15 @@ def run_comparison(
         config = CompareConfig.from_dict(run.read_config())
         previous = run.read_results() or {}
         env = run.read_environment()
+        dataset, splits = _load_splits(config, data_source)
     else:
+        if run is not None:
+            run.ensure_new()
+        # Bad data fails here, before anything is written.
+        dataset, splits = _load_splits(config, data_source)
         env = environment()
         if run is not None:
             run.create(config.to_dict(), env)
-    dataset, splits = _load_splits(config, data_source)
     costs = previous.get("costs") or activation_costs(list(config.activations))
     result = CompareResult(
         config=config.to_dict(),
@@ -138,7 +143,7 @@ def run_comparison(
         result.candidates.extend({"group": group, **o.to_dict()} for o in outcomes)
         result.groups[group] = {
             "status": "done",
-            "hidden": list(hidden),
+            ("channels" if config.model == "cnn" else "hidden"): list(hidden),
             "model": config.model,
             "epochs": config.epochs,
             "candidates": len(outcomes),

@@ -46,6 +46,7 @@ def write_json_atomic(path: Path, payload: Any) -> None:
             json.dump(_json_safe(payload), fh, indent=1, allow_nan=False)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -110,12 +111,16 @@ class RunDir:
     def exists(self) -> bool:
         return self.config_path.is_file()
 
-    def create(self, config: dict[str, Any], env: dict[str, Any]) -> None:
+    def ensure_new(self) -> None:
+        """Raise if the directory already holds a run (it is never overwritten)."""
         if self.exists():
             raise FileExistsError(
                 f"{self.path} already holds a run; use --resume {self.path} to finish it "
                 "or choose another --out"
             )
+
+    def create(self, config: dict[str, Any], env: dict[str, Any]) -> None:
+        self.ensure_new()
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.config_path, config)
         write_json_atomic(self.path / "environment.json", env)
@@ -154,4 +159,7 @@ class RunDir:
         return torch.load(path, weights_only=False)
 
     def drop_checkpoint(self, group: str) -> None:
-        self.checkpoint_path(group).unlink(missing_ok=True)
+        path = self.checkpoint_path(group)
+        path.unlink(missing_ok=True)
+        if path.parent.is_dir() and not any(path.parent.iterdir()):
+            path.parent.rmdir()

@@ -1,0 +1,227 @@
+"""`actlab.compare` / `actlab compare` end to end: results schema, run directory, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import actlab
+from actlab.cli import main
+from actlab.comparison import CompareConfig
+from actlab.comparison.runner import run_comparison
+
+SMALL = dict(
+    data="moons(n=240, noise=0.2)",
+    activations=["relu", "tanh"],
+    seeds=3,
+    epochs=3,
+    hidden=(16, 16),
+    batch_size=32,
+)
+
+
+def test_python_api_returns_the_documented_schema():
+    result = actlab.compare(**SMALL)
+    payload = json.loads(result.to_json())
+    assert set(payload) >= {"config", "candidates", "data", "environment", "costs", "analysis"}
+    assert len(payload["candidates"]) == 6
+    cand = payload["candidates"][0]
+    for key in ("activation", "seed", "status", "test_metric", "history", "init", "group"):
+        assert key in cand
+    assert cand["status"] == "ok" and 0.0 <= cand["test_metric"] <= 1.0
+    for key in (
+        "train_loss",
+        "val_loss",
+        "val_metric",
+        "epoch_time",
+        "grad_norm",
+        "dead_fraction",
+        "saturated_fraction",
+        "act_mean",
+        "act_std",
+    ):
+        assert len(cand["history"][key]) == 3, key
+    assert len(cand["history"]["grad_norm"][0]) == 2  # one value per hidden layer
+    rows = result.summary()
+    assert {r["activation"] for r in rows} == {"relu", "tanh"}
+    assert all("test_accuracy_ci_low" in r for r in rows)
+    assert result.recommendation().activation in {"relu", "tanh"}
+
+
+def test_in_memory_arrays_and_regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=200)
+    result = actlab.compare((X, y), activations="relu,identity", seeds=2, epochs=3, hidden=(8,))
+    assert result.metric == "r2"
+    assert all(c["test_metric"] is not None for c in result.candidates)
+
+
+def _cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_compare_writes_run_directory_and_report(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = _cli(
+        capsys,
+        "compare",
+        "--data",
+        "iris",
+        "--activations",
+        "relu,elu",
+        "--seeds",
+        "3",
+        "--epochs",
+        "2",
+        "--hidden",
+        "8",
+        "--out",
+        str(out),
+    )
+    assert code == 0
+    assert "Recommendation" in stdout and "tied w/ best" in stdout
+    results = json.loads((out / "results.json").read_text())
+    assert results["schema"].startswith("actlab.results/")
+    assert results["config"]["activations"] == ["relu", "elu"]
+    assert (out / "report.html").stat().st_size > 10_000
+    assert (out / "environment.json").is_file() and not (out / "checkpoints").exists()
+    code, stdout, _ = _cli(capsys, "report", str(out))
+    assert code == 0 and "Recommendation" in stdout
+
+
+def test_cli_compare_json_prints_results(tmp_path, capsys):
+    code, stdout, _ = _cli(
+        capsys,
+        "compare",
+        "--data",
+        "xor(n=100)",
+        "--activations",
+        "relu",
+        "--seeds",
+        "2",
+        "--epochs",
+        "1",
+        "--hidden",
+        "4",
+        "--json",
+        "--out",
+        str(tmp_path / "r"),
+    )
+    assert code == 0
+    assert json.loads(stdout)["candidates"][0]["activation"] == "relu"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--data", "nosuch"], "unknown dataset"),
+        (["--data", "missing.csv"], "missing.csv"),
+        (["--activations", "relu,nosuch"], "unknown activation 'nosuch'"),
+        (["--activations", "softmax"], "whole axis"),
+        (["--data", "iris", "--model", "cnn"], "image-shaped"),
+        (["--hidden", "8,x"], "--hidden"),
+    ],
+)
+def test_cli_compare_bad_input_exits_2(tmp_path, capsys, args, fragment):
+    code, _, err = _cli(
+        capsys, "compare", "--epochs", "1", "--seeds", "1", "--out", str(tmp_path / "r"), *args
+    )
+    assert code == 2
+    assert fragment in err and err.count("\n") == 1
+
+
+class _InterruptAfter:
+    """A progress sink that simulates Ctrl-C after ``n`` epochs."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.epochs: list[tuple[str, int]] = []
+
+    def group_started(self, group, total_epochs, done_epochs):
+        pass
+
+    def epoch_done(self, group, epoch, summary):
+        self.epochs.append((group, epoch))
+        if len(self.epochs) == self.n:
+            raise KeyboardInterrupt
+
+
+def _strip_times(candidates):
+    out = []
+    for c in candidates:
+        c = json.loads(json.dumps(c))
+        c["history"].pop("epoch_time")
+        out.append(c)
+    return out
+
+
+def test_interrupted_run_resumes_without_redoing_work(tmp_path):
+    config = CompareConfig(
+        data="moons(n=200)",
+        activations=("relu", "tanh"),
+        seeds=(0, 1, 2),
+        epochs=3,
+        hidden=(8,),
+        depths=(1, 2),
+        batch_size=32,
+    )
+    full = run_comparison(config)
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_comparison(config, run, progress=_InterruptAfter(5))  # group 1 done, group 2 at 2/3
+    partial = json.loads((run / "results.json").read_text())
+    assert list(partial["groups"]) == ["mlp-depth1-width8"]
+    assert (run / "checkpoints" / "mlp-depth2-width8.pt").is_file()
+    progress = _InterruptAfter(-1)
+    resumed = actlab.resume(run, progress=progress)
+    assert progress.epochs == [("mlp-depth2-width8", 3)]  # only the one missing epoch
+    assert _strip_times(resumed.candidates) == _strip_times(full.candidates)
+    assert set(resumed.groups) == {"mlp-depth1-width8", "mlp-depth2-width8"}
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path, capsys):
+    args = [
+        "compare",
+        "--data",
+        "xor(n=80)",
+        "--activations",
+        "relu",
+        "--seeds",
+        "1",
+        "--epochs",
+        "1",
+        "--hidden",
+        "4",
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    assert _cli(capsys, *args)[0] == 0
+    code, _, err = _cli(capsys, *args)
+    assert code == 2 and "--resume" in err
+
+
+def test_cnn_on_digits(tmp_path):
+    result = actlab.compare(
+        "digits", activations=["relu"], seeds=1, epochs=1, model="cnn", channels=(4,)
+    )
+    assert result.group_names() == ["cnn-4"]
+    assert result.candidates[0]["test_metric"] > 0.3
+
+
+def test_cli_diagnose_demo_and_bench(tmp_path, capsys):
+    code, out, _ = _cli(capsys, "diagnose", "--demo", "no-activation", "--out", str(tmp_path))
+    assert code == 0 and "linear_collapse" in out
+    assert (tmp_path / "no-activation.html").is_file()
+    code, _, err = _cli(capsys, "diagnose", "--demo", "nosuch")
+    assert code == 2 and "deep-sigmoid" in err
+    code, out, _ = _cli(
+        capsys, "bench", "relu", "softsign", "--numel", "4096", "--repeats", "1", "--json"
+    )
+    assert code == 0
+    records = json.loads(out)
+    assert {r["spec"] for r in records} >= {"relu", "softsign"}
