@@ -25,7 +25,7 @@ setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
 
 demo: setup
-	$(BIN)/actlab compare --out runs/demo
+	$(BIN)/actlab compare
 
 test: setup-dev
 	$(BIN)/ruff check src tests benchmarks

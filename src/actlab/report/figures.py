@@ -408,30 +408,29 @@ def activation_stats_figure(data: GroupData, palette: Mapping[str, str]) -> Figu
 def time_figure(
     data: GroupData, palette: Mapping[str, str], costs: Mapping[str, Mapping[str, float]]
 ) -> Figure:
-    """Training seconds per epoch (mean over seeds and epochs, whiskers min-max over seeds)
-    and the measured forward+backward cost of the activation alone relative to relu."""
+    """Wall time of each stacked epoch, and the measured forward+backward cost of each
+    activation alone relative to relu.
+
+    All candidates of a group train together in one stacked model, so an epoch's time is
+    shared by every activation; the per-activation comparison is the cost panel."""
     fig, (ax_t, ax_c) = _panels(2, width=0.55 * len(data.activations) + 2.4)
+    times = np.vstack([data.series(a, "epoch_time") for a in data.activations])
+    per_epoch = _quiet_nanmean(times, 0)
+    epochs = np.arange(1, per_epoch.size + 1)
+    ax_t.plot(epochs, per_epoch, color="#333", marker="o", markersize=3)
+    ax_t.set_ylim(bottom=0)
+    ax_t.set_xlabel("epoch")
+    ax_t.set_ylabel("seconds per epoch (whole group)", fontsize=9)
+    ax_t.set_title("Stacked epoch time (all candidates at once)", fontsize=10)
     x = np.arange(len(data.activations))
-    means, lows, highs = [], [], []
-    for act in data.activations:
-        per_seed = _quiet_nanmean(data.series(act, "epoch_time", ok_only=True), 1)
-        per_seed = per_seed[np.isfinite(per_seed)]
-        m = float(per_seed.mean()) if per_seed.size else np.nan
-        means.append(m)
-        lows.append(m - float(per_seed.min()) if per_seed.size else 0.0)
-        highs.append(float(per_seed.max()) - m if per_seed.size else 0.0)
     colours = [palette[a] for a in data.activations]
-    ax_t.bar(x, means, color=colours, yerr=[lows, highs], capsize=3, ecolor="#333")
-    ax_t.set_ylabel("seconds per epoch (all candidates of the group)", fontsize=9)
-    ax_t.set_title("Training time per epoch", fontsize=10)
     rel = [float(costs.get(a, {}).get("relative_to_relu", np.nan)) for a in data.activations]
     ax_c.bar(x, rel, color=colours)
     ax_c.axhline(1.0, color="#333", linestyle=":", linewidth=1.2)
     ax_c.set_ylabel("time relative to relu (1 = same)", fontsize=9)
     ax_c.set_title("Measured activation cost (fwd + bwd)", fontsize=10)
-    for ax in (ax_t, ax_c):
-        ax.set_xticks(x, data.activations, rotation=35, ha="right", fontsize=8)
-        ax.set_xlabel("activation")
+    ax_c.set_xticks(x, data.activations, rotation=35, ha="right", fontsize=8)
+    ax_c.set_xlabel("activation")
     _legend(fig, data.activations, palette)
     return fig
 
