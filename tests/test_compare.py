@@ -225,3 +225,93 @@ def test_cli_diagnose_demo_and_bench(tmp_path, capsys):
     assert code == 0
     records = json.loads(out)
     assert {r["spec"] for r in records} >= {"relu", "softsign"}
+
+
+def _user_mlp():
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 2)
+    )
+
+
+def test_user_model_factory_is_swapped_and_monitored():
+    result = actlab.compare(
+        "moons(n=200)", model=_user_mlp, activations=["elu", "sigmoid"], seeds=2, epochs=2
+    )
+    assert result.group_names() == ["user-model"]
+    assert [(c["activation"], c["seed"]) for c in result.candidates] == [
+        ("elu", 0),
+        ("elu", 1),
+        ("sigmoid", 0),
+        ("sigmoid", 1),
+    ]
+    hist = result.candidates[0]["history"]
+    assert len(hist["grad_norm"]) == 2 and len(hist["grad_norm"][0]) == 2  # two activations
+    assert all(c["status"] == "ok" and c["test_metric"] is not None for c in result.candidates)
+
+
+def test_user_model_matches_a_hand_written_loop_and_is_paired():
+    import torch
+
+    from actlab import data as D
+    from actlab.engine import batch_order
+    from actlab.torch import swap_activations
+
+    result = actlab.compare(
+        "moons(n=200)", model=_user_mlp(), activations=["elu"], seeds=[3], epochs=2, batch_size=50
+    )
+    splits = D.split(D.load("moons(n=200)"))
+    from actlab.comparison.user_model import build_model
+
+    net = build_model(_user_mlp(), 3)
+    swap_activations(net, "elu")
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x = torch.as_tensor(splits.X_train)
+    y = torch.as_tensor(splits.y_train).long()
+    for epoch in range(2):
+        order = batch_order(3, epoch, len(x))
+        for i in range(0, len(order), 50):
+            idx = order[i : i + 50]
+            loss = torch.nn.functional.cross_entropy(net(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        acc = (net(torch.as_tensor(splits.X_test)).argmax(1).numpy() == splits.y_test).mean()
+    assert result.candidates[0]["test_metric"] == pytest.approx(acc)
+    # same seed, same initial weights whatever the activation
+    a, b = build_model(_user_mlp(), 1), build_model(_user_mlp(), 1)
+    assert torch.equal(a[0].weight, b[0].weight)
+
+
+def test_user_model_without_activation_modules_is_a_clear_error():
+    from torch import nn
+
+    with pytest.raises(ValueError, match="functionally"):
+        actlab.compare(
+            "moons(n=100)",
+            model=lambda: nn.Sequential(nn.Linear(2, 2)),
+            activations=["relu"],
+            seeds=1,
+            epochs=1,
+        )
+
+
+def test_user_model_with_a_dataloader_writes_a_report(tmp_path):
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from actlab.report.html import write_report
+
+    rng = np.random.default_rng(0)
+    X = torch.as_tensor(rng.normal(size=(120, 2)), dtype=torch.float32)
+    y = (X[:, 0] * X[:, 1] > 0).long()
+    loader = DataLoader(TensorDataset(X, y), batch_size=32)
+    result = actlab.compare(
+        loader, model=_user_mlp, activations="relu,gelu", seeds=3, epochs=2, out=tmp_path / "run"
+    )
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["groups"]["user-model"]
+    assert write_report(result, tmp_path / "run" / "report.html").stat().st_size > 10_000
+    with pytest.raises(ValueError, match="user-supplied model"):
+        actlab.resume(tmp_path / "run")

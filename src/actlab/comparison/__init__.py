@@ -24,7 +24,7 @@ def compare(
     depth: int | None = None,
     width: int | None = None,
     depths: Sequence[int] = (),
-    model: str = "mlp",
+    model: Any = "mlp",
     optimizer: str = "adam",
     lr: float = 1e-3,
     momentum: float = 0.9,
@@ -44,8 +44,10 @@ def compare(
     ``data``: an embedded dataset name or generator spec (``"digits"``, ``"moons(n=500)"``),
     a CSV/NPZ/NPY path (``target=`` names a CSV's label column), or ``(X, y)`` arrays.
     ``activations``: spec strings (or a comma-separated string). ``seeds``: how many (0..n-1)
-    or which. ``model``: ``"mlp"`` or ``"cnn"`` (image-shaped data, ``channels`` conv
-    widths). ``hidden`` widths, or ``depth`` x ``width``; ``depths`` trains several depths
+    or which. ``model``: ``"mlp"``, ``"cnn"`` (image-shaped data, ``channels`` conv
+    widths), or your own ``nn.Module`` / a factory returning one: its activation modules
+    are swapped for each candidate (:mod:`actlab.comparison.user_model`); ``data`` may then
+    also be a ``DataLoader`` of ``(x, y)`` batches. ``hidden`` widths, or ``depth`` x ``width``; ``depths`` trains several depths
     (of ``width`` or ``hidden[0]``) as separate groups. ``out``: a run directory to record
     into (resumable with :func:`resume`).
     """
@@ -58,7 +60,10 @@ def compare(
         hidden = (width or hidden[0],) * (depth or len(hidden))
     if depths and width is not None:
         hidden = (width, *tuple(hidden)[1:])
-    source = None if isinstance(data, str | Path) else data
+    source = None if isinstance(data, str | Path) else _materialize(data)
+    user_model = None if isinstance(model, str) else model
+    if user_model is not None:
+        model = "user"
     config = CompareConfig(
         data=str(data) if source is None else "in-memory arrays",
         target=target,
@@ -80,7 +85,25 @@ def compare(
         init=init,
         split_seed=split_seed,
     )
-    return run_comparison(config, out, data_source=source, progress=progress)
+    return run_comparison(config, out, data_source=source, user_model=user_model, progress=progress)
+
+
+def _materialize(data: Any) -> Any:
+    """A ``torch.utils.data.DataLoader`` (or any iterable of ``(x, y)`` batches that is not
+    an array pair) becomes ``(X, y)`` arrays; anything else is passed on unchanged."""
+    import torch
+
+    if isinstance(data, torch.utils.data.DataLoader):
+        xs, ys = [], []
+        for batch in data:
+            if not isinstance(batch, list | tuple) or len(batch) != 2:
+                raise ValueError("a DataLoader passed as data must yield (x, y) batches")
+            xs.append(torch.as_tensor(batch[0]).reshape(len(batch[0]), -1).numpy())
+            ys.append(torch.as_tensor(batch[1]).numpy())
+        import numpy as np
+
+        return np.concatenate(xs), np.concatenate(ys)
+    return data
 
 
 def resume(run_dir: str | Path, *, progress: Progress | None = None) -> CompareResult:

@@ -52,7 +52,12 @@ class CompareConfig:
             )
         _check(len(self.seeds) >= 1, "seeds", self.seeds, "needs at least one seed")
         _check(len(set(self.seeds)) == len(self.seeds), "seeds", self.seeds, "has duplicates")
-        _check(self.model in ("mlp", "cnn"), "model", self.model, "must be mlp or cnn")
+        _check(
+            self.model in ("mlp", "cnn", "user"),
+            "model",
+            self.model,
+            "must be mlp, cnn, or your own nn.Module (Python API)",
+        )
         _check(
             self.optimizer in ("adam", "sgd"), "optimizer", self.optimizer, "must be adam or sgd"
         )

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from actlab.comparison.config import CompareConfig
 from actlab.comparison.cost import activation_costs
 from actlab.comparison.result import CompareResult
+from actlab.comparison.user_model import GROUP, train_user_model
 from actlab.store import RunDir, environment
 
 
@@ -93,17 +94,25 @@ def run_comparison(
     *,
     resume: bool = False,
     data_source: Any = None,
+    user_model: Any = None,
     progress: Progress | None = None,
     on_group_done: Callable[[CompareResult], None] | None = None,
 ) -> CompareResult:
     """Train every candidate of ``config``; with ``out``, record everything in that run
     directory (and continue it when ``resume`` is true). ``data_source`` overrides
-    ``config.data`` with in-memory data (arrays or a Dataset)."""
+    ``config.data`` with in-memory data (arrays or a Dataset); ``user_model`` (an
+    ``nn.Module`` or a factory returning one) trains the user's own model instead of the
+    stacked MLP/CNN (see :mod:`actlab.comparison.user_model`)."""
     progress = progress or _Silent()
     run = RunDir(out) if out is not None else None
     previous: dict[str, Any] = {}
     if run is not None and resume:
         config = CompareConfig.from_dict(run.read_config())
+        if config.model == "user":
+            raise ValueError(
+                f"{run.path} trained a user-supplied model, which a run directory "
+                "cannot restore; rerun actlab.compare(model=...) instead"
+            )
         previous = run.read_results() or {}
         env = run.read_environment()
         dataset, splits = _load_splits(config, data_source)
@@ -125,6 +134,34 @@ def run_comparison(
         costs=costs,
         path=run.path if run else None,
     )
+    if user_model is not None:
+        progress.group_started(
+            GROUP, config.epochs * len(config.activations) * len(config.seeds), 0
+        )
+        result.candidates = train_user_model(
+            user_model,
+            splits,
+            config.activations,
+            config.seeds,
+            epochs=config.epochs,
+            optimizer=config.optimizer,
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            batch_size=config.batch_size,
+            on_epoch=lambda spec, epoch, summary: progress.epoch_done(GROUP, epoch, summary),
+        )
+        result.groups = {
+            GROUP: {
+                "status": "done",
+                "model": "user",
+                "epochs": config.epochs,
+                "candidates": len(result.candidates),
+            }
+        }
+        if run is not None:
+            run.write_results(result.to_dict())
+        return result
     for group, hidden in config.groups().items():
         if result.groups.get(group, {}).get("status") == "done":
             continue
