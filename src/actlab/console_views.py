@@ -53,6 +53,7 @@ def _differences_table(diffs: dict[str, Any]) -> Table:
     table.add_column("native op")
     table.add_column("max abs diff", justify="right")
     table.add_column("max ULP", justify="right")
+    table.add_column("at x", justify="right")
     table.add_column("note")
     for row in diffs.get("measured", []):
         table.add_row(
@@ -60,6 +61,7 @@ def _differences_table(diffs: dict[str, Any]) -> Table:
             str(row.get("op", "")),
             _fmt(row.get("max_abs")),
             _fmt(row.get("max_ulp")),
+            _fmt(row.get("max_ulp_at")),
             str(row.get("note", "")),
         )
     return table

@@ -204,7 +204,9 @@ register(
         use_cases=("Mobile networks: a piecewise-polynomial SiLU without an exponential.",),
         reference="Howard et al. 2019, 'Searching for MobileNetV3' (arXiv:1905.02244).",
         torch=FrameworkRef("torch.nn.Hardswish", functional="torch.nn.functional.hardswish"),
-        keras=FrameworkRef("keras.activations.hard_silu", defaults="alias hard_swish"),
+        keras=FrameworkRef(
+            "keras.activations.hard_silu", functional="keras.activations.hard_swish (alias)"
+        ),
         init="he",
         output_range=lambda _p: (-0.375, math.inf),
         max_derivative=lambda _p: 1.5,
