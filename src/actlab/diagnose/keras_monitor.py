@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -36,7 +35,6 @@ _ALREADY = "keras" in sys.modules
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from rich.console import Console  # noqa: E402
 
 if keras.backend.backend() != "torch":  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -46,7 +44,7 @@ if keras.backend.backend() != "torch":  # pragma: no cover - depends on the envi
     )
 
 import actlab  # noqa: E402
-from actlab.diagnose.findings import SELU_INIT_TOLERANCE, Finding, diagnose  # noqa: E402
+from actlab.diagnose.findings import SELU_INIT_TOLERANCE  # noqa: E402
 from actlab.diagnose.monitor import DEFAULT_EVERY  # noqa: E402
 from actlab.diagnose.records import (  # noqa: E402
     LayerInfo,
@@ -56,8 +54,7 @@ from actlab.diagnose.records import (  # noqa: E402
     Structure,
     layer_signals,
 )
-from actlab.diagnose.report import write_report  # noqa: E402
-from actlab.diagnose.summary import print_summary  # noqa: E402
+from actlab.diagnose.results_view import RecordingResults  # noqa: E402
 from actlab.diagnose.torch_layers import ActivationMath  # noqa: E402
 
 KERAS_TO_CATALOG = {
@@ -118,7 +115,7 @@ def _is_lecun_normal(initializer: Any) -> bool:
     )
 
 
-class Monitor(keras.callbacks.Callback):
+class Monitor(RecordingResults, keras.callbacks.Callback):
     """A callback recording per-layer signals of the model it is fitted with.
 
     ``x_probe`` / ``y_probe``: a fixed batch (arrays or tensors) the signals and gradients
@@ -274,22 +271,3 @@ class Monitor(keras.callbacks.Callback):
             self.recording.records.append(
                 LayerRecord(self._step, layer.name, dead, saturated, mean, std, norm)
             )
-
-    # ---- results ---------------------------------------------------------------------
-    @property
-    def records(self) -> list[LayerRecord]:
-        """Every :class:`LayerRecord`, in the order recorded."""
-        return self.recording.records
-
-    @property
-    def findings(self) -> list[Finding]:
-        """What is wrong (and what is notably right), from the records so far."""
-        return diagnose(self.recording)
-
-    def summary(self, console: Console | None = None) -> None:
-        """Print a table of the latest sample per layer and the findings."""
-        print_summary(self.recording, self.findings, console)
-
-    def report(self, path: str | Path, *, title: str = "actlab diagnose") -> Path:
-        """Write a self-contained HTML report to ``path``; returns the path."""
-        return write_report(path, self.recording, self.findings, title=title)

@@ -30,16 +30,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import torch
-from rich.console import Console
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from actlab.diagnose.findings import Finding, diagnose
 from actlab.diagnose.records import (
     LayerInfo,
     LayerRecord,
@@ -47,8 +44,7 @@ from actlab.diagnose.records import (
     Recording,
     layer_signals,
 )
-from actlab.diagnose.report import write_report
-from actlab.diagnose.summary import print_summary
+from actlab.diagnose.results_view import RecordingResults
 from actlab.diagnose.torch_layers import (
     PASS_THROUGH,
     activations_with_feeders,
@@ -95,7 +91,7 @@ def _output_tensors(output: Any) -> list[torch.Tensor]:
     return []
 
 
-class Monitor:
+class Monitor(RecordingResults):
     """Hooks on a model that record per-layer signals; use it through :func:`monitor`.
 
     Attributes: :attr:`recording` (a :class:`Recording`), :attr:`findings`, :attr:`records`.
@@ -358,25 +354,6 @@ class Monitor:
                     self._pending[layer].grad_norm = norm
 
         return hook
-
-    # ---- results ---------------------------------------------------------------------
-    @property
-    def records(self) -> list[LayerRecord]:
-        """Every :class:`LayerRecord`, in the order recorded."""
-        return self.recording.records
-
-    @property
-    def findings(self) -> list[Finding]:
-        """What is wrong (and what is notably right), from the records so far."""
-        return diagnose(self.recording)
-
-    def summary(self, console: Console | None = None) -> None:
-        """Print a table of the latest sample per layer and the findings."""
-        print_summary(self.recording, self.findings, console)
-
-    def report(self, path: str | Path, *, title: str = "actlab diagnose") -> Path:
-        """Write a self-contained HTML report to ``path``; returns the path."""
-        return write_report(path, self.recording, self.findings, title=title)
 
 
 def monitor(model: nn.Module, every: int = DEFAULT_EVERY) -> Monitor:
