@@ -150,3 +150,16 @@ def test_cost_differences_within_noise_do_not_override_the_best():
     relu = [0.974, 0.972, 0.977, 0.973, 0.976]
     ranking = rank(_records("elu", elu) + _records("relu", relu), costs={"elu": 1.05, "relu": 1.0})
     assert recommend(ranking).activation == "elu"
+
+
+def test_identity_is_never_recommended_even_when_tied_and_cheapest():
+    relu = [0.974, 0.972, 0.977, 0.973, 0.976]
+    ident = [0.975, 0.970, 0.980, 0.972, 0.978]
+    ranking = rank(
+        _records("relu", relu) + _records("identity", ident),
+        costs={"relu": 1.0, "identity": 0.3},
+    )
+    assert ranking.best.activation == "identity"
+    rec = recommend(ranking)
+    assert rec.activation == "relu"
+    assert "non-linearity does not measurably help" in rec.text()

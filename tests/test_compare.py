@@ -315,3 +315,11 @@ def test_user_model_with_a_dataloader_writes_a_report(tmp_path):
     assert write_report(result, tmp_path / "run" / "report.html").stat().st_size > 10_000
     with pytest.raises(ValueError, match="user-supplied model"):
         actlab.resume(tmp_path / "run")
+
+
+def test_activation_costs_are_measured_relative_to_relu():
+    from actlab.comparison.cost import activation_costs
+
+    costs = activation_costs(["relu", "elu(alpha=0.5)"], numel=4096, repeats=3)
+    assert costs["relu"]["relative_to_relu"] == 1.0
+    assert costs["elu(alpha=0.5)"]["seconds"] > 0

@@ -14,6 +14,7 @@ from actlab.analysis.ranking import ActivationSummary, Ranking
 
 VANISHING_RATIO = 0.1
 """First/last hidden-layer gradient-norm ratio below which we call gradients vanishing."""
+BASELINE = "identity"
 MEANINGFUL_SPEEDUP = 1.1
 """A tied activation is preferred for cost only when it is at least this much cheaper:
 smaller differences are within the timing noise of the measurement."""
@@ -127,6 +128,20 @@ def recommend(ranking: Ranking) -> Recommendation:
             + "."
         )
     pool = [best, *tied]
+    # identity is the no-non-linearity baseline, never a recommendation: a stack of linear
+    # layers is one linear map. If it ties with the best, that is the finding.
+    baseline_tied = any(r.activation == BASELINE for r in pool)
+    pool = (
+        [r for r in pool if r.activation != BASELINE]
+        or [r for r in finite if r.activation != BASELINE][:1]
+        or pool
+    )
+    if baseline_tied:
+        reasons.append(
+            "The no-activation baseline (identity) is statistically tied with the best: on "
+            "this data and model, non-linearity does not measurably help; a linear model may "
+            "be enough, or the task needs more capacity or epochs to show the difference."
+        )
     healthy = [r for r in pool if _healthy(r)] or pool
     choice = healthy[0]
     costed = [r for r in healthy if r.cost is not None and math.isfinite(r.cost)]
@@ -134,7 +149,7 @@ def recommend(ranking: Ranking) -> Recommendation:
         cheapest = min(costed, key=lambda r: r.cost)
         if choice.cost / cheapest.cost >= MEANINGFUL_SPEEDUP:
             choice = cheapest
-    if choice is not best:
+    if choice is not best and best.activation != BASELINE:
         why = []
         if best not in healthy:
             why.append(f"{best.activation} shows unhealthy training signals (see below)")
@@ -148,6 +163,8 @@ def recommend(ranking: Ranking) -> Recommendation:
             + "; ".join(why or ["it has healthier gradient flow"])
             + "."
         )
+    elif choice is not best:
+        reasons.append(f"Recommended: {choice.activation}, the best non-linear activation.")
     else:
         reasons.append(f"Recommended: {choice.activation}.")
     identity = next((r for r in ranking.rows if r.activation == "identity"), None)

@@ -9,7 +9,6 @@ than asserted.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Sequence
 
@@ -30,7 +29,7 @@ def _time_once(fn, x: torch.Tensor, grad: torch.Tensor) -> float:
 def activation_costs(
     specs: Sequence[str], *, numel: int = 1 << 20, repeats: int = 15
 ) -> dict[str, dict[str, float]]:
-    """Median seconds of one forward+backward pass over ``numel`` float32 elements, per
+    """Fastest of ``repeats`` timings of one forward+backward pass over ``numel`` float32 elements, per
     spec, and the ratio to relu measured in the same call (interleaved, so drift in the
     machine's speed affects every activation alike)."""
     names = list(dict.fromkeys([REFERENCE, *specs]))
