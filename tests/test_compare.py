@@ -323,3 +323,73 @@ def test_activation_costs_are_measured_relative_to_relu():
     costs = activation_costs(["relu", "elu(alpha=0.5)"], numel=4096, repeats=3)
     assert costs["relu"]["relative_to_relu"] == 1.0
     assert costs["elu(alpha=0.5)"]["seconds"] > 0
+
+
+def _splits(spec="moons(n=200)"):
+    from actlab import data as D
+
+    return D.split(D.load(spec))
+
+
+@pytest.fixture
+def float64_default():
+    """Float64 makes vmap's and the loop's different summation orders agree to ~1e-12;
+    in float32, Adam's first step (g / sqrt(g^2)) turns rounding noise in near-zero
+    gradients into full-size steps of opposite sign."""
+    import torch
+
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(torch.float32)
+
+
+def _with_batchnorm():
+    from torch import nn
+
+    return nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+
+
+def _with_python_branch():
+    """A model whose forward branches on a tensor's value: torch.func.vmap refuses it."""
+    from torch import nn
+
+    class Branchy(nn.Module):
+        def forward(self, x):
+            return x if float(x.mean().detach()) < 1e9 else -x
+
+    return nn.Sequential(nn.Linear(2, 8), Branchy(), nn.ReLU(), nn.Linear(8, 2))
+
+
+@pytest.mark.parametrize("factory", [_user_mlp, _with_batchnorm, _with_python_branch])
+def test_user_model_seeds_vectorized_equal_one_at_a_time(float64_default, factory):
+    """vmap over seeds (or its fallback) gives what training each seed alone gives."""
+    from actlab.comparison.user_model import train_user_model
+
+    kwargs = dict(activations=["gelu"], seeds=[0, 1, 2], epochs=2, batch_size=40)
+    fast = train_user_model(factory, _splits(), vectorize=True, **kwargs)
+    slow = train_user_model(factory, _splits(), vectorize=False, **kwargs)
+    for a, b in zip(fast, slow, strict=True):
+        assert a["seed"] == b["seed"]
+        assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-9)
+        assert a["history"]["train_loss"] == pytest.approx(b["history"]["train_loss"], rel=1e-9)
+        assert a["history"]["grad_norm"][-1] == pytest.approx(
+            b["history"]["grad_norm"][-1], rel=1e-8
+        )
+
+
+def test_model_that_cannot_vmap_takes_the_fallback(monkeypatch):
+    from actlab.comparison import user_model
+
+    alone = user_model._train_alone
+    trained_alone = []
+
+    def spy(run, *args):
+        trained_alone.append(run.seed)
+        return alone(run, *args)
+
+    monkeypatch.setattr(user_model, "_train_alone", spy)
+    kwargs = dict(activations=["elu"], seeds=[0, 1], epochs=1, batch_size=40)
+    user_model.train_user_model(_user_mlp, _splits(), **kwargs)
+    assert trained_alone == []
+    user_model.train_user_model(_with_python_branch, _splits(), **kwargs)
+    assert trained_alone == [0, 1]

@@ -257,3 +257,17 @@ def test_negative_seeds_are_refused():
     cands = [Candidate(actlab.get("relu"), -1, "he")]
     with pytest.raises(ValueError, match="seeds must be >= 0, got -1"):
         StackedTrainer(_splits(), cands)
+
+
+def test_stacked_optimizer_accepts_non_contiguous_gradients():
+    """torch's fused Adam misreads a transposed gradient; the stacked optimizer must not."""
+    from actlab.engine.optim import StackedOptimizer
+
+    torch.manual_seed(0)
+    g = torch.randn(2, 4, 3).transpose(1, 2)
+    stacked = torch.zeros(2, 3, 4, requires_grad=True)
+    StackedOptimizer([stacked], "adam", lr=1e-3).step([g], None)
+    plain = torch.zeros(2, 3, 4, requires_grad=True)
+    plain.grad = g.clone()
+    torch.optim.Adam([plain], lr=1e-3).step()
+    torch.testing.assert_close(stacked.detach(), plain.detach(), rtol=1e-6, atol=1e-9)

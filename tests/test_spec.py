@@ -144,3 +144,21 @@ def test_spec_must_be_text() -> None:
 @pytest.mark.parametrize("value", [0.1, 1e-300, 2.5e17, -3.0, 7, True])
 def test_format_value_round_trips(value: float) -> None:
     assert parse_raw(f"a(k={format_value(value)})").args[0][1] == value
+
+
+def test_activations_pickle_and_copy_by_spec():
+    import copy
+    import pickle
+
+    import torch
+
+    import actlab
+    import actlab.torch
+
+    act = actlab.get("elu(alpha=0.5)")
+    assert pickle.loads(pickle.dumps(act)) == act
+    assert copy.deepcopy(act) == act
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), actlab.torch.get("prelu"))
+    clone = copy.deepcopy(net)
+    x = torch.randn(3, 2)
+    assert torch.equal(clone(x), net(x))

@@ -187,6 +187,12 @@ def _as_float_array(x: Any) -> np.ndarray:
     return arr
 
 
+def _from_spec(spec: str) -> Activation:
+    from actlab.catalog.registry import get
+
+    return get(spec)
+
+
 @dataclass(frozen=True, eq=False)
 class Activation:
     """An activation function with its parameters bound: ``act(x)``, ``act.derivative(x)``.
@@ -226,6 +232,11 @@ class Activation:
 
     def __hash__(self) -> int:
         return hash((self.name, tuple(sorted(self.params.items()))))
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickle and copy by canonical spec (models holding actlab modules can then be
+        deep-copied and saved with ``torch.save``)."""
+        return (_from_spec, (self.spec,))
 
     @property
     def info(self) -> ActivationInfo:

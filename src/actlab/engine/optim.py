@@ -76,6 +76,9 @@ class StackedOptimizer:
         state = self.torch_optimizer.state
         key = MOMENT_KEY[self.kind]
         for p, g in zip(self.params, grads, strict=True):
+            # torch's fused CPU kernels (2.13) read a non-contiguous gradient in the wrong
+            # element order (a vmap backward yields transposed layouts): copy it first.
+            g = g.contiguous()
             if self.weight_decay:
                 g = g.add(p, alpha=self.weight_decay)
             if active is not None:
