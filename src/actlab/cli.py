@@ -1,4 +1,4 @@
-"""The ``actlab`` command line: list | show | plot | compare | report | bench.
+"""The ``actlab`` command line: list | show | plot | compare | report | bench | diagnose | sweep.
 
 Usage errors (bad option, unknown activation, malformed spec, bad data) exit with status
 2 and one line on stderr; they never print a traceback.
@@ -98,10 +98,11 @@ def _split(text: str) -> list[str]:
 
 def _register_optional_commands() -> None:
     """Commands whose modules import torch are registered lazily to keep `list` fast."""
-    from actlab import cli_compare
+    from actlab import cli_compare, cli_sweep
 
     cli_compare.register(cli)
     cli_compare.register_tools(cli)
+    cli_sweep.register_sweep(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

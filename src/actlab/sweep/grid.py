@@ -25,13 +25,18 @@ as one stacked model (:func:`actlab.comparison.runner.run_comparison`). The grid
 from __future__ import annotations
 
 import re
-import tomllib
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from actlab.comparison.config import CompareConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 needs the tomli backport (same API)
+    import tomli as tomllib
 
 _TOP = ("datasets", "activations", "seeds", "epochs", "model", "optimizer")
 _MODEL = ("kind", "depths", "width")

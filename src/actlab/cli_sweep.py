@@ -1,0 +1,71 @@
+"""``actlab sweep GRID.toml --out DIR [--workers N]``: a grid of comparisons, locally."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console(stderr=True)
+
+
+class _GroupBar:
+    """Progress bar over the grid's groups (finished groups from earlier runs count)."""
+
+    def __init__(self) -> None:
+        self.bar = Progress(
+            TextColumn("[bold]groups"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=console,
+        )
+        self.task = self.bar.add_task("groups", total=0, last="")
+
+    def started(self, total: int, finished: int) -> None:
+        self.bar.update(self.task, total=total, completed=finished)
+        self.bar.start()
+
+    def group_done(self, outcome: object) -> None:
+        key = getattr(outcome, "key", "")
+        self.bar.update(self.task, advance=1, last=str(key))
+
+
+def register_sweep(group: click.Group) -> None:
+    """Add the ``sweep`` command to the CLI group."""
+
+    @group.command("sweep")
+    @click.argument("grid", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--out", required=True, type=click.Path(path_type=Path), help="Sweep directory.")
+    @click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Parallel worker processes (default: the usable cores).",
+    )
+    def sweep_command(grid: Path, out: Path, workers: int | None) -> None:
+        """Train every dataset x shape group of GRID.toml; rerun to resume."""
+        from actlab.sweep import GridError, load_grid, sweep
+
+        try:
+            parsed = load_grid(grid)
+        except GridError as exc:
+            raise click.UsageError(str(exc)) from None
+        bar = _GroupBar()
+        try:
+            result = sweep(parsed, out, workers=workers, progress=bar)
+        except GridError as exc:
+            raise click.UsageError(str(exc)) from None
+        finally:
+            bar.bar.stop()
+        agg = result.analysis.aggregate
+        ranks = ", ".join(
+            f"{a} {r:.2f}" for a, r in zip(agg.activations, agg.average_ranks, strict=True)
+        )
+        console.print(f"average ranks: {ranks}")
+        p = f"{agg.friedman_p:.3g}" if agg.friedman_p is not None else agg.friedman_note
+        console.print(f"Friedman p: {p}")
+        click.echo(str(result.report_path))

@@ -1,0 +1,217 @@
+"""Across-grid analysis: per-dataset winners, an aggregate ranking across datasets with a
+Friedman test and the Nemenyi critical difference, and the metric against depth.
+
+Scores. For dataset ``i`` and activation ``j`` the score ``s_ij`` is the mean test metric
+(accuracy, or R^2 for regression; higher is better) over the dataset's model shapes and
+the seeds. Diverged candidates count as missing; an activation with no finite score on a
+dataset ranks last there.
+
+Ranks. Within each dataset the activations are ranked by score, 1 = best, ties sharing
+the average of their ranks; ``R_j`` is activation ``j``'s mean rank over the ``N``
+datasets (Demsar 2006, the form of the multi-dataset comparison in Klambauer et al. 2017).
+
+Friedman test. ``chi2_F = 12N / (k(k+1)) * (sum_j R_j^2 - k(k+1)^2 / 4)`` with ``k - 1``
+degrees of freedom (scipy's ``friedmanchisquare``, which also corrects for ties). It needs
+``k >= 3`` activations and ``N >= 2`` datasets; otherwise no p-value is given and the
+analysis says why.
+
+Critical difference. Two activations differ (Nemenyi post-hoc test, level ``alpha``)
+when their average ranks differ by more than ``CD = q_alpha * sqrt(k(k+1) / (6N))`` with
+``q_alpha = studentized_range.ppf(1 - alpha, k, inf) / sqrt(2)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from actlab.comparison.result import CompareResult
+from actlab.sweep.grid import Group
+
+MIN_ACTIVATIONS_FOR_FRIEDMAN = 3
+MIN_DATASETS_FOR_FRIEDMAN = 2
+
+
+def average_ranks(scores: np.ndarray) -> np.ndarray:
+    """Mean rank of each column of ``scores`` (rows: datasets, higher score is better).
+
+    Rank 1 is the best in a row; ties get the mean of their ranks; NaN ranks last.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2 or scores.shape[0] < 1 or scores.shape[1] < 1:
+        raise ValueError(f"scores must be a non-empty 2-D array, got shape {scores.shape}")
+    filled = np.where(np.isnan(scores), -np.inf, scores)
+    ranks = np.vstack([stats.rankdata(-row) for row in filled])
+    return ranks.mean(axis=0)
+
+
+def friedman(scores: np.ndarray) -> tuple[float, float]:
+    """Friedman chi-square statistic and p-value over the rows (datasets) of ``scores``.
+
+    Raises ``ValueError`` unless there are at least 3 activations and 2 datasets.
+    """
+    scores = np.asarray(scores, dtype=float)
+    n, k = scores.shape
+    if k < MIN_ACTIVATIONS_FOR_FRIEDMAN or n < MIN_DATASETS_FOR_FRIEDMAN:
+        raise ValueError(
+            f"the Friedman test needs >= {MIN_ACTIVATIONS_FOR_FRIEDMAN} activations and "
+            f">= {MIN_DATASETS_FOR_FRIEDMAN} datasets, got {k} and {n}"
+        )
+    filled = np.where(np.isnan(scores), -np.inf, scores)
+    ranks = np.vstack([stats.rankdata(-row) for row in filled])
+    if np.all(ranks == ranks[:, :1]):
+        return 0.0, 1.0  # every activation tied on every dataset: no evidence of a difference
+    result = stats.friedmanchisquare(*ranks.T)
+    return float(result.statistic), float(result.pvalue)
+
+
+def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
+    """Nemenyi critical difference of average ranks for ``k`` activations on ``n`` datasets."""
+    if k < 2 or n < 1 or not 0 < alpha < 1:
+        raise ValueError(
+            f"critical difference needs k >= 2, n >= 1, 0 < alpha < 1; got {k, n, alpha}"
+        )
+    q = stats.studentized_range.ppf(1 - alpha, k, math.inf) / math.sqrt(2)
+    return float(q * math.sqrt(k * (k + 1) / (6 * n)))
+
+
+def cliques(ranks: Sequence[float], cd: float) -> list[tuple[int, int]]:
+    """Maximal runs ``(first, last)`` of the sorted ``ranks`` whose spread is below ``cd``
+    (activations not significantly different; the bars of a CD diagram)."""
+    order = sorted(ranks)
+    runs: list[tuple[int, int]] = []
+    for i in range(len(order)):
+        j = i
+        while j + 1 < len(order) and order[j + 1] - order[i] < cd:
+            j += 1
+        if j > i and not (runs and runs[-1][1] >= j):
+            runs.append((i, j))
+    return runs
+
+
+@dataclass(frozen=True)
+class ShapeWinner:
+    """The best activation of one group (on validation) and those tied with it."""
+
+    shape: str
+    winner: str
+    tied: list[str]
+    seeds: int
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """One dataset: the winner of each shape and the activations' mean test scores."""
+
+    dataset: str
+    metric: str
+    shapes: list[ShapeWinner]
+    scores: dict[str, float]
+
+
+@dataclass(frozen=True)
+class AggregateRanking:
+    """Average ranks across datasets (best first), Friedman test and critical difference."""
+
+    activations: list[str]
+    average_ranks: list[float]
+    n_datasets: int
+    alpha: float
+    friedman_statistic: float | None
+    friedman_p: float | None
+    friedman_note: str
+    critical_difference: float | None
+    cliques: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SweepAnalysis:
+    datasets: list[DatasetSummary]
+    aggregate: AggregateRanking
+    metric_by_depth: dict[str, dict[str, dict[int, float]]]
+    """dataset -> activation -> depth -> mean test metric (over widths and seeds)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def aggregate(
+    activations: Sequence[str], scores: np.ndarray, alpha: float = 0.05
+) -> AggregateRanking:
+    """Average ranks, Friedman test and CD for ``scores`` (rows: datasets)."""
+    ranks = average_ranks(scores)
+    order = sorted(range(len(activations)), key=lambda j: (ranks[j], activations[j]))
+    n, k = np.asarray(scores).shape
+    try:
+        statistic, p = friedman(scores)
+        note = f"Friedman test over {n} datasets and {k} activations"
+    except ValueError as exc:
+        statistic, p, note = None, None, str(exc)
+    cd = critical_difference(k, n, alpha) if k >= 2 else None
+    sorted_ranks = [float(ranks[j]) for j in order]
+    return AggregateRanking(
+        activations=[activations[j] for j in order],
+        average_ranks=sorted_ranks,
+        n_datasets=n,
+        alpha=alpha,
+        friedman_statistic=statistic,
+        friedman_p=p,
+        friedman_note=note,
+        critical_difference=cd,
+        cliques=cliques(sorted_ranks, cd) if cd is not None else [],
+    )
+
+
+def analyze(
+    groups: Sequence[Group], results: Mapping[str, CompareResult], alpha: float = 0.05
+) -> SweepAnalysis:
+    """Analyse finished groups; ``results`` maps each group key to its compare result."""
+    by_dataset: dict[str, list[Group]] = defaultdict(list)
+    for g in groups:
+        by_dataset[g.dataset].append(g)
+    activations = list(groups[0].config.activations) if groups else []
+    summaries, by_depth = [], {}
+    for dataset, members in by_dataset.items():
+        winners, per_act = [], defaultdict(list)
+        depth_scores: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+        metric = "accuracy"
+        for g in members:
+            result = results[g.key]
+            metric = result.metric
+            shape_name = result.group_names()[0]
+            ranking = result.ranking(shape_name)
+            best = ranking.best
+            winners.append(
+                ShapeWinner(
+                    g.shape,
+                    best.activation if best else "",
+                    [r.activation for r in ranking.tied],
+                    ranking.n_seeds,
+                )
+            )
+            for row in ranking.rows:
+                per_act[row.activation].append(row.test.mean)
+                depth_scores[row.activation][g.depth].append(row.test.mean)
+        scores = {a: _nanmean(per_act[a]) for a in activations}
+        summaries.append(DatasetSummary(dataset, metric, winners, scores))
+        by_depth[dataset] = {
+            a: {d: _nanmean(v) for d, v in sorted(depth_scores[a].items())} for a in activations
+        }
+    matrix = np.array([[s.scores[a] for a in activations] for s in summaries], dtype=float)
+    agg = aggregate(activations, matrix, alpha) if summaries else _empty(alpha)
+    return SweepAnalysis(summaries, agg, by_depth)
+
+
+def _empty(alpha: float) -> AggregateRanking:
+    return AggregateRanking([], [], 0, alpha, None, None, "no finished groups", None)
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(finite)) if finite else math.nan

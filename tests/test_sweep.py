@@ -1,0 +1,307 @@
+"""actlab sweep: grid validation, the local executor (skip, resume, parallel = serial), the
+across-grid analysis against hand computations, the report and the CLI command."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import click
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import actlab.sweep.executors as executors
+from actlab.comparison.runner import run_comparison
+from actlab.sweep import GridError, load_grid, sweep
+from actlab.sweep.analysis import (
+    aggregate,
+    average_ranks,
+    cliques,
+    critical_difference,
+    friedman,
+)
+
+GRID_TOML = """
+datasets = ["iris", "moons(n=120, noise=0.2)"]
+activations = ["relu", "tanh", "elu(alpha=0.5)"]
+seeds = 2
+epochs = 2
+[model]
+kind = "mlp"
+depths = [1, 2]
+width = 8
+[optimizer]
+name = "adam"
+lr = 1e-2
+batch_size = 32
+"""
+KEYS = [
+    "iris__mlp-depth1-width8",
+    "iris__mlp-depth2-width8",
+    "moons_n=120_noise=0.2__mlp-depth1-width8",
+    "moons_n=120_noise=0.2__mlp-depth2-width8",
+]
+
+
+def _metrics(root: Path) -> dict[tuple[str, str, int], float]:
+    """(group key, activation, seed) -> test metric, read from the group directories."""
+    out = {}
+    for key in KEYS:
+        results = json.loads((root / "groups" / key / "results.json").read_text())
+        for c in results["candidates"]:
+            out[(key, c["activation"], c["seed"])] = c["test_metric"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def grid_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("grid") / "grid.toml"
+    path.write_text(GRID_TOML)
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished(grid_file: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The reference sweep: every group trained in this process (workers=1)."""
+    return sweep(grid_file, tmp_path_factory.mktemp("serial") / "run", workers=1)
+
+
+# --- grid validation -------------------------------------------------------------------
+
+
+def _grid(**changes: object) -> dict:
+    import tomllib
+
+    payload = tomllib.loads(GRID_TOML)
+    for key, value in changes.items():
+        section, _, name = key.rpartition("__")
+        target = payload[section] if section else payload
+        if value is None:
+            del target[name]
+        else:
+            target[name] = value
+    return payload
+
+
+def test_toml_file_parses_to_the_grid(grid_file: Path) -> None:
+    grid = load_grid(grid_file)
+    assert grid.seeds == (0, 1) and grid.depths == (1, 2) and grid.widths == (8,)
+    assert grid.activations == ("relu", "tanh", "elu(alpha=0.5)")
+    assert [g.key for g in grid.groups()] == KEYS
+    assert grid.groups()[1].config.hidden == (8, 8)
+    assert load_grid(_grid(seeds=[3, 5])).seeds == (3, 5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "pattern"),
+    [
+        ({"bogus": 1}, r"unknown key 'bogus'.*valid keys: datasets, activations"),
+        ({"model__depth": 2}, r"unknown key model\.'depth'.*\[model\]: kind, depths, width"),
+        ({"optimizer__beta": 0.9}, r"optimizer\.'beta'.*name, lr, batch_size"),
+        ({"seeds": 0}, r"seeds=0 must be an integer >= 1"),
+        ({"seeds": [1, 1]}, r"seeds=\[1, 1\] has duplicates"),
+        ({"epochs": "5"}, r"epochs='5' must be an integer"),
+        ({"model__kind": "rnn"}, r"model\.kind='rnn' must be 'mlp' or 'cnn'"),
+        ({"model__depths": []}, r"model\.depths=\[\] needs at least one value"),
+        ({"model__width": -3}, r"model\.width=-3 must be an integer >= 1"),
+        ({"optimizer__lr": -1.0}, r"optimizer\.lr=-1\.0 must be > 0"),
+        ({"optimizer__name": "rmsprop"}, r"optimizer\.name='rmsprop' must be adam or sgd"),
+        ({"activations": ["relu", "nosuch"]}, r"activations: .*nosuch"),
+        ({"activations": "relu"}, r"activations='relu' must be a non-empty list of strings"),
+        ({"datasets": ["iris", "nosuchdata"]}, r"datasets\[1\]='nosuchdata'"),
+        ({"datasets": None}, r"needs 'datasets'"),
+    ],
+)
+def test_bad_grids_name_the_key_and_value(changes: dict, pattern: str) -> None:
+    with pytest.raises(GridError, match=pattern):
+        load_grid(_grid(**changes))
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("datasets = [")
+    with pytest.raises(GridError, match="not valid TOML"):
+        load_grid(bad)
+    with pytest.raises(GridError, match="does not exist"):
+        load_grid(tmp_path / "missing.toml")
+
+
+# --- analysis against hand computations ---------------------------------------------------
+
+# 4 datasets x 3 activations, no ties. Ranks (1 = best) by row:
+# [1,2,3], [2,1,3], [1,3,2], [1,2,3] -> average ranks [1.25, 2.0, 2.75].
+SCORES = np.array(
+    [[0.9, 0.8, 0.7], [0.85, 0.95, 0.6], [0.7, 0.5, 0.6], [0.99, 0.98, 0.97]], dtype=float
+)
+
+
+def test_average_ranks_by_hand() -> None:
+    np.testing.assert_allclose(average_ranks(SCORES), [1.25, 2.0, 2.75])
+    # Ties share their mean rank; NaN (diverged everywhere) ranks last.
+    np.testing.assert_allclose(average_ranks(np.array([[0.5, 0.5, math.nan]])), [1.5, 1.5, 3])
+
+
+def test_friedman_by_hand() -> None:
+    n, k, r = 4, 3, np.array([1.25, 2.0, 2.75])
+    chi2 = 12 * n / (k * (k + 1)) * (np.sum(r**2) - k * (k + 1) ** 2 / 4)
+    assert chi2 == pytest.approx(4.5)
+    statistic, p = friedman(SCORES)
+    assert statistic == pytest.approx(chi2)
+    assert p == pytest.approx(math.exp(-chi2 / 2))  # chi-square sf with 2 dof
+    with pytest.raises(ValueError, match=">= 3 activations and >= 2 datasets, got 2 and 4"):
+        friedman(SCORES[:, :2])
+    with pytest.raises(ValueError, match="got 3 and 1"):
+        friedman(SCORES[:1])
+
+
+def test_critical_difference_matches_demsar_table() -> None:
+    # Demsar (2006), Table 5(a): q_0.05 = 2.343 (k=3), 2.569 (k=4), 2.728 (k=5).
+    for k, q in [(3, 2.343), (4, 2.569), (5, 2.728)]:
+        assert critical_difference(k, 10) == pytest.approx(q * math.sqrt(k * (k + 1) / 60), 1e-3)
+
+
+def test_aggregate_orders_ranks_and_finds_cliques() -> None:
+    agg = aggregate(["a", "b", "c"], SCORES)
+    assert agg.activations == ["a", "b", "c"] and agg.average_ranks == [1.25, 2.0, 2.75]
+    assert agg.critical_difference == pytest.approx(2.343 * math.sqrt(0.5), 1e-3)
+    assert agg.cliques == [(0, 2)]  # spread 1.5 < CD 1.657: nothing significantly different
+    assert cliques([1.0, 1.5, 3.0, 3.2], 1.0) == [(0, 1), (2, 3)]
+    two = aggregate(["a", "b"], SCORES[:, :2])
+    assert two.friedman_p is None and "needs >= 3 activations" in two.friedman_note
+
+
+# --- the local executor ---------------------------------------------------------------------
+
+
+def test_sweep_produces_every_group_and_the_analysis(finished) -> None:
+    root = finished.path
+    assert sorted(finished.results) == KEYS
+    assert set(finished.outcomes.values()) == {"trained"}
+    status = json.loads((root / "sweep.json").read_text())["groups"]
+    assert status == {k: "done" for k in KEYS}
+    # Independent recomputation of the per-dataset scores from the raw candidate records.
+    metrics = _metrics(root)
+    acts = ["relu", "tanh", "elu(alpha=0.5)"]
+    rows = []
+    for prefix in ("iris__", "moons_"):
+        rows.append(
+            [np.mean([v for (k, a, _), v in metrics.items() if k.startswith(prefix) and a == act])
+             for act in acts]
+        )  # fmt: skip
+    expected = average_ranks(np.array(rows))
+    agg = finished.analysis.aggregate
+    got = dict(zip(agg.activations, agg.average_ranks, strict=True))
+    assert [got[a] for a in acts] == pytest.approx(list(expected))
+    stored = json.loads((root / "analysis.json").read_text())
+    assert stored["aggregate"]["friedman_note"].startswith("Friedman test over 2 datasets")
+    assert set(finished.analysis.metric_by_depth["iris"]["relu"]) == {1, 2}
+    for ds in finished.analysis.datasets:
+        assert [s.shape for s in ds.shapes] == ["mlp-depth1-width8", "mlp-depth2-width8"]
+        assert all(s.winner in acts for s in ds.shapes)
+
+
+def test_report_is_self_contained_with_cd_figure(finished) -> None:
+    page = finished.report_path.read_text()
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page)
+    assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", page)
+    assert "<script" not in page
+    assert "Critical-difference diagram" in page and "CD = " in page
+    assert page.count("<svg") == 1 + 2  # CD diagram + metric vs depth for each dataset
+
+
+def test_rerun_skips_finished_groups(finished, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    monkeypatch.setattr(executors, "run_comparison", lambda *a, **k: calls.append(a))
+    again = sweep(finished.grid, finished.path, workers=1)
+    assert calls == [] and set(again.outcomes.values()) == {"skipped"}
+    assert again.analysis == finished.analysis
+
+
+def test_other_grid_in_same_directory_is_refused(finished) -> None:
+    with pytest.raises(GridError, match="different grid"):
+        sweep(_grid(epochs=3), finished.path, workers=1)
+
+
+class _StopAfter:
+    def __init__(self, groups: int) -> None:
+        self.left = groups
+
+    def started(self, total: int, finished: int) -> None:
+        pass
+
+    def group_done(self, outcome: object) -> None:
+        self.left -= 1
+        if self.left == 0:
+            raise KeyboardInterrupt
+
+
+class _StopAtEpoch:
+    def group_started(self, group: str, total_epochs: int, done_epochs: int) -> None:
+        pass
+
+    def epoch_done(self, group: str, epoch: int, summary: dict) -> None:
+        raise KeyboardInterrupt
+
+
+def test_interrupted_sweep_completes_on_rerun(finished, grid_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        sweep(grid_file, out, workers=1, progress=_StopAfter(1))
+    assert json.loads((out / "sweep.json").read_text())["groups"][KEYS[0]] == "done"
+    # The next group dies after its first epoch, leaving a checkpoint behind.
+    group = load_grid(grid_file).groups()[1]
+    with pytest.raises(KeyboardInterrupt):
+        run_comparison(group.config, out / "groups" / group.key, progress=_StopAtEpoch())
+    assert (out / "groups" / group.key / "checkpoints").is_dir()
+    done = sweep(grid_file, out, workers=1)
+    assert done.outcomes == {
+        KEYS[0]: "skipped",
+        KEYS[1]: "resumed",
+        KEYS[2]: "trained",
+        KEYS[3]: "trained",
+    }
+    assert sorted(done.results) == KEYS
+    assert _metrics(out) == pytest.approx(_metrics(finished.path), abs=1e-6)
+
+
+def test_parallel_workers_equal_serial(finished, grid_file: Path, tmp_path: Path) -> None:
+    parallel = sweep(grid_file, tmp_path / "run", workers=2)
+    assert set(parallel.outcomes.values()) == {"trained"}
+    assert _metrics(parallel.path) == pytest.approx(_metrics(finished.path), abs=1e-6)
+
+
+def test_workers_must_be_positive(grid_file: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="workers=0"):
+        sweep(grid_file, tmp_path / "run", workers=0)
+
+
+# --- the CLI command ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli() -> click.Group:
+    from actlab.cli_sweep import register_sweep
+
+    @click.group()
+    def group() -> None:
+        pass
+
+    register_sweep(group)
+    return group
+
+
+def test_cli_reruns_the_finished_sweep(cli, finished, grid_file: Path) -> None:
+    result = CliRunner().invoke(cli, ["sweep", str(grid_file), "--out", str(finished.path)])
+    assert result.exit_code == 0, result.output
+    assert str(finished.report_path) in result.output
+
+
+def test_cli_bad_grid_is_a_usage_error(cli, tmp_path: Path) -> None:
+    grid = tmp_path / "g.toml"
+    grid.write_text('datasets = ["iris"]\nactivations = ["relu"]\nwidth = 3\n')
+    result = CliRunner().invoke(cli, ["sweep", str(grid), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "unknown key 'width'" in result.output
