@@ -1,4 +1,4 @@
-"""``actlab sweep GRID.toml --out DIR [--workers N]``: a grid of comparisons, locally."""
+"""``actlab sweep GRID.toml --out DIR [--workers N | --ray ADDRESS]``: a grid of comparisons."""
 
 from __future__ import annotations
 
@@ -46,7 +46,13 @@ def register_sweep(group: click.Group) -> None:
         default=None,
         help="Parallel worker processes (default: the usable cores).",
     )
-    def sweep_command(grid: Path, out: Path, workers: int | None) -> None:
+    @click.option(
+        "--ray",
+        "ray_address",
+        metavar="auto|local|ADDRESS",
+        help="Run each group as a Ray task on this cluster (pip install actlab[ray]).",
+    )
+    def sweep_command(grid: Path, out: Path, workers: int | None, ray_address: str | None) -> None:
         """Train every dataset x shape group of GRID.toml; rerun to resume."""
         from actlab.sweep import GridError, load_grid, sweep
 
@@ -56,7 +62,7 @@ def register_sweep(group: click.Group) -> None:
             raise click.UsageError(str(exc)) from None
         bar = _GroupBar()
         try:
-            result = sweep(parsed, out, workers=workers, progress=bar)
+            result = sweep(parsed, out, workers=workers, ray=ray_address, progress=bar)
         except GridError as exc:
             raise click.UsageError(str(exc)) from None
         finally:

@@ -71,16 +71,24 @@ def sweep(
     out: str | Path,
     *,
     workers: int | None = None,
+    ray: str | None = None,
     progress: SweepProgress | None = None,
 ) -> SweepResult:
     """Train every group of ``grid`` (a TOML path, a mapping or a :class:`Grid`) into the
     sweep directory ``out``, then analyse and write ``analysis.json`` and ``report.html``.
 
-    ``workers``: parallel worker processes (default: the usable cores). Groups already
+    ``workers``: parallel worker processes (default: the usable cores); ``ray``: run each
+    group as a Ray task on that cluster instead ("auto", "local" or an address; see
+    :mod:`actlab.sweep.ray_executor`). Groups already
     finished in ``out`` are skipped; interrupted ones resume from their checkpoints.
     """
     grid = grid if isinstance(grid, Grid) else load_grid(grid)
-    executor = LocalExecutor(workers)
+    if ray is not None:
+        from actlab.sweep.ray_executor import RayExecutor
+
+        executor: LocalExecutor | RayExecutor = RayExecutor(ray)
+    else:
+        executor = LocalExecutor(workers)
     out = Path(out)
     _check_same_grid(out, grid)
     groups = grid.groups()
