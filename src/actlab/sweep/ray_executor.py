@@ -59,9 +59,16 @@ class RayExecutor:
         try:
             remote = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_task)
             pending = [remote.remote(group, str(path.resolve())) for group, path in tasks]
-            while pending:
-                ready, pending = ray.wait(pending, num_returns=1)
-                on_done(ray.get(ready[0]))
+            try:
+                while pending:
+                    ready, pending = ray.wait(pending, num_returns=1)
+                    on_done(ray.get(ready[0]))
+            except BaseException:
+                # The driver is going away: stop its tasks so that no orphan keeps writing
+                # into the sweep directory; a rerun resumes them from their checkpoints.
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                raise
         finally:
             if started_here:
                 ray.shutdown()
