@@ -84,10 +84,6 @@ def _trainer(config: CompareConfig, splits: Any, hidden: tuple[int, ...]):
     )
 
 
-def _best_so_far(report: Any) -> dict[str, Any]:
-    return report if isinstance(report, dict) else getattr(report, "__dict__", {})
-
-
 def run_comparison(
     config: CompareConfig,
     out: str | Path | None = None,
@@ -174,7 +170,7 @@ def run_comparison(
         def on_epoch(report: Any, group: str = group, trainer: Any = trainer) -> None:
             if run is not None:
                 run.save_checkpoint(group, trainer.state_dict())
-            progress.epoch_done(group, trainer.epochs_done, _best_so_far(report))
+            progress.epoch_done(group, trainer.epochs_done, {"best": report.best})
 
         outcomes = trainer.run(on_epoch=on_epoch)
         result.candidates.extend({"group": group, **o.to_dict()} for o in outcomes)
