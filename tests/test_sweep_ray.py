@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from actlab.sweep import sweep
+from test_sweep import _StopAfter  # a progress sink that interrupts the driver
 
 ray = pytest.importorskip("ray")
 
@@ -84,25 +85,10 @@ def test_a_killed_worker_is_retried_and_the_group_resumes(cluster, tmp_path: Pat
     assert _metrics(result) == pytest.approx(_metrics(reference), abs=1e-6)
 
 
-class _DriverDiesAfter:
-    """Progress sink that interrupts the driver after ``n`` finished groups."""
-
-    def __init__(self, n: int) -> None:
-        self.left = n
-
-    def started(self, total: int, finished: int) -> None:
-        pass
-
-    def group_done(self, outcome: object) -> None:
-        self.left -= 1
-        if self.left == 0:
-            raise KeyboardInterrupt
-
-
 def test_rerun_after_the_driver_dies_skips_finished_groups(cluster, tmp_path: Path) -> None:
     out = tmp_path / "ray"
     with pytest.raises(KeyboardInterrupt):
-        sweep(SMALL, out, ray="auto", progress=_DriverDiesAfter(1))
+        sweep(SMALL, out, ray="auto", progress=_StopAfter(1))
     rerun = sweep(SMALL, out, ray="auto")
     assert "skipped" in rerun.outcomes.values()
     assert len(rerun.results) == 4 and all(r.candidates for r in rerun.results.values())
