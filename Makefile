@@ -29,7 +29,7 @@ demo: setup
 
 test: setup-dev
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: setup-dev
 	$(BIN)/ruff check src tests benchmarks

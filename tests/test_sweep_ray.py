@@ -15,8 +15,7 @@ from test_sweep import _StopAfter  # a progress sink that interrupts the driver
 ray = pytest.importorskip("ray")
 
 # One cluster at a time: the kill test must only ever see this module's workers
-# (`make test` runs pytest-xdist with --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("ray")
+# (`make test` runs pytest-xdist with --dist loadfile, so this file runs in one worker).
 
 SMALL = {
     "datasets": ["iris", "moons(n=120, noise=0.2)"],
