@@ -23,8 +23,9 @@ def candidate_loss(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tenso
     """Loss per candidate ``[M]``: the mean over its batch."""
     m, b = out.shape[:2]
     if task == "classification":
-        y = y.expand(m, b)
-        return F.cross_entropy(out.flatten(0, 1), y.flatten(), reduction="none").view(m, b).mean(1)
+        # Classes on dim 1 ([M, K, B]): torch's CPU log-softmax over a short last dim is
+        # about 3x slower than over a middle one (BENCHMARKS.md).
+        return F.cross_entropy(out.transpose(1, 2), y.expand(m, b), reduction="none").mean(1)
     y = y.expand_as(out)
     return (out - y).square().mean(dim=(1, 2))
 

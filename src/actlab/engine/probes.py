@@ -32,14 +32,42 @@ SATURATION_LEVEL = 0.01
 SATURATION_SHARE = 0.99
 
 
-def _layer_stats(d: torch.Tensor, a: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
-    """``[4, M]``: dead, saturated, mean, std from the derivatives ``d`` and activations
-    ``a``, both ``[M, P, units, positions]``; ``threshold [M]`` is ``0.01 * max f'``."""
-    dead = (d == 0).all(dim=3).all(dim=1)
-    small = d.abs() < threshold.view(-1, 1, 1, 1)
-    saturated = (small.to(d.dtype).mean(dim=(1, 3)) >= SATURATION_SHARE) & ~dead
-    std, mean = torch.std_mean(a.flatten(1), dim=1, correction=0)
-    return torch.stack([dead.to(d.dtype).mean(1), saturated.to(d.dtype).mean(1), mean, std])
+def _unit_stats(d: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``[2, m]``: dead and saturated fractions of units for one activation's candidates,
+    from its derivatives ``d [m, P, units, positions]`` and ``threshold = 0.01 * max f'``."""
+    magnitude = d.abs()
+    dead = magnitude.amax(dim=(1, 3)) == 0
+    small = (magnitude < threshold).sum(dim=(1, 3))
+    saturated = (small >= SATURATION_SHARE * d.shape[1] * d.shape[3]) & ~dead
+    return torch.stack([dead.to(d.dtype).mean(1), saturated.to(d.dtype).mean(1)])
+
+
+def _moments(a: torch.Tensor) -> torch.Tensor:
+    """``[2, M]``: mean and population std of ``a [M, ...]`` per candidate, two-pass
+    (``mean((a - mean)^2)``): as accurate as ``torch.std_mean`` and, on CPU, about 5x
+    faster for these shapes."""
+    flat = a.flatten(1)
+    mean = flat.mean(1, keepdim=True)
+    return torch.stack([mean.squeeze(1), (flat - mean).square_().mean(1).sqrt_()])
+
+
+def _threshold(net: StackedNet, index: int) -> float:
+    top = net.slices[index].activation.max_derivative
+    # No finite maximum derivative: nothing counts as saturated.
+    return SATURATION_LEVEL * top if math.isfinite(top) else -math.inf
+
+
+def _layer_stats(net: StackedNet, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """``[4, M]``: dead, saturated, mean, std of one hidden layer from its captured
+    pre-activations ``z`` and activations ``a`` (``[M, P, units, positions]``). ``f'(z)``
+    comes from autograd of each activation on its own slice (no full-size concatenation)."""
+    units = []
+    for k, (part, fn) in enumerate(zip(net.slices, net.fns, strict=True)):
+        zs = z[part.start : part.stop].detach().requires_grad_(True)
+        with torch.enable_grad():
+            (d,) = torch.autograd.grad(fn(zs), zs, torch.ones_like(zs))
+        units.append(_unit_stats(d, _threshold(net, k)))
+    return torch.cat([torch.cat(units, dim=1), _moments(a.detach())])
 
 
 def probe(net: StackedNet, x: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
@@ -47,27 +75,14 @@ def probe(net: StackedNet, x: torch.Tensor, y: torch.Tensor, task: str) -> torch
     for the probe batch ``x [P, F]``, ``y [P]`` / ``[P, K]``."""
     m = len(net.candidates)
     with torch.enable_grad():
-        out, pre = net.forward(x.expand(m, *x.shape), capture=True)
+        out, captured = net.forward(x.expand(m, *x.shape), capture=True)
         loss = candidate_loss(out, y, task)
         finite = torch.isfinite(loss)
         grads = torch.autograd.grad(torch.where(finite, loss, 0.0).sum(), net.hidden_weights())
-        zs = [z.detach().requires_grad_(True) for z in pre]
-        acts = [net.activate(z, dim=0) for z in zs]
-        derivs = torch.autograd.grad([a.sum() for a in acts], zs)
-    threshold = torch.tensor(
-        [
-            SATURATION_LEVEL * c.activation.max_derivative
-            if math.isfinite(c.activation.max_derivative)
-            else -math.inf  # no finite maximum: nothing counts as saturated
-            for c in net.candidates
-        ],
-        dtype=out.dtype,
-        device=out.device,
-    )
     result = torch.stack(
         [
-            torch.cat([g.flatten(1).norm(dim=1)[None], _layer_stats(d, a.detach(), threshold)])
-            for g, d, a in zip(grads, derivs, acts, strict=True)
+            torch.cat([g.flatten(1).norm(dim=1)[None], _layer_stats(net, z, a)])
+            for g, (z, a) in zip(grads, captured, strict=True)
         ],
         dim=1,
     )

@@ -10,9 +10,9 @@ parameters only.
 
 Inputs are ``x [M, B, F]`` (each candidate its own minibatch); outputs ``[M, B, n_out]``
 (logits or regression outputs: the output layer is linear). With ``capture=True`` the
-forward pass also returns each hidden layer's pre-activations in the canonical probe
-layout ``[M, B, units, positions]`` (``positions = 1`` for dense layers, ``H*W`` for
-convolutions).
+forward pass also returns each hidden layer's pre-activations and activations, a pair
+``(z, f(z))`` per layer in the canonical probe layout ``[M, B, units, positions]``
+(``positions = 1`` for dense layers, ``H*W`` for convolutions).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from actlab.engine.candidates import ActivationSlice, Candidate, activation_slic
 from actlab.engine.init import LayerShape, stacked_parameters
 
 TensorFn = Callable[[torch.Tensor], torch.Tensor]
+Captured = tuple[torch.Tensor, torch.Tensor]
+"""A hidden layer's ``(pre-activations, activations)``, each ``[M, B, units, positions]``."""
 
 
 class StackedNet(ABC):
@@ -64,8 +66,9 @@ class StackedNet(ABC):
     @abstractmethod
     def forward(
         self, x: torch.Tensor, capture: bool = False
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Outputs ``[M, B, n_out]`` and (with ``capture``) hidden pre-activations."""
+    ) -> tuple[torch.Tensor, list[Captured]]:
+        """Outputs ``[M, B, n_out]`` and (with ``capture``) each hidden layer's
+        ``(pre-activations, activations)``."""
 
 
 class StackedMLP(StackedNet):
@@ -88,15 +91,15 @@ class StackedMLP(StackedNet):
 
     def forward(
         self, x: torch.Tensor, capture: bool = False
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        pre: list[torch.Tensor] = []
+    ) -> tuple[torch.Tensor, list[Captured]]:
+        captured: list[Captured] = []
         h = x
         for i in range(self.n_hidden):
             z = torch.baddbmm(self.params[2 * i + 1], h, self.params[2 * i])
-            if capture:
-                pre.append(z.unsqueeze(-1))
             h = self.activate(z, dim=0)
-        return torch.baddbmm(self.params[-1], h, self.params[-2]), pre
+            if capture:
+                captured.append((z.unsqueeze(-1), h.unsqueeze(-1)))
+        return torch.baddbmm(self.params[-1], h, self.params[-2]), captured
 
 
 class StackedCNN(StackedNet):
@@ -135,11 +138,11 @@ class StackedCNN(StackedNet):
 
     def forward(
         self, x: torch.Tensor, capture: bool = False
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    ) -> tuple[torch.Tensor, list[Captured]]:
         m, b, _ = x.shape
         c, hh, ww = self.image_shape
         h = x.reshape(m, b, c, hh, ww).transpose(0, 1).reshape(b, m * c, hh, ww)
-        pre: list[torch.Tensor] = []
+        captured: list[Captured] = []
         for i in range(self.n_hidden):
             weight, bias = self.params[2 * i], self.params[2 * i + 1]
             z = F.conv2d(
@@ -150,8 +153,9 @@ class StackedCNN(StackedNet):
                 groups=m,
             )
             z5 = z.view(b, m, weight.shape[1], hh, ww)
+            h5 = self.activate(z5, dim=1)
             if capture:
-                pre.append(z5.flatten(3).transpose(0, 1))
-            h = self.activate(z5, dim=1).view(b, -1, hh, ww)
+                captured.append((z5.flatten(3).transpose(0, 1), h5.flatten(3).transpose(0, 1)))
+            h = h5.view(b, -1, hh, ww)
         flat = h.view(b, m, -1).transpose(0, 1)
-        return torch.baddbmm(self.params[-1], flat, self.params[-2]), pre
+        return torch.baddbmm(self.params[-1], flat, self.params[-2]), captured
