@@ -12,7 +12,14 @@ import torch
 from sklearn.metrics import r2_score
 
 import actlab
-from actlab.engine import StackedMLP, StackedTrainer, TrainConfig, batch_order, make_candidates
+from actlab.engine import (
+    StackedCNN,
+    StackedMLP,
+    StackedTrainer,
+    TrainConfig,
+    batch_order,
+    make_candidates,
+)
 from actlab.engine.candidates import Candidate, activation_slices
 from actlab.engine.init import init_std, standard_normals
 from actlab.engine.metrics import candidate_loss, evaluate
@@ -144,6 +151,26 @@ def test_probes_match_a_per_candidate_numpy_oracle():
             np.testing.assert_allclose(got[:, layer, m].numpy(), want, rtol=1e-9, atol=1e-12)
     assert got[1, 0, :2].max() > 0  # relu: dead units exist
     assert got[2, 0, 2:4].max() > 0  # sigmoid: saturated units exist
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_probes_do_not_depend_on_the_chunking(model):
+    cands = make_candidates(["relu", "sigmoid", "softplus"], [0, 1])
+    if model == "mlp":
+        net = StackedMLP(cands, n_inputs=16, hidden=(12, 10), n_outputs=3, dtype=torch.float64)
+    else:
+        net = StackedCNN(cands, (1, 4, 4), channels=(3, 5), n_outputs=3, dtype=torch.float64)
+    with torch.no_grad():
+        net.params[1].add_(torch.linspace(-8, 8, net.params[1].shape[-1], dtype=torch.float64))
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(50, 16, generator=gen, dtype=torch.float64) + 1.5  # mean far from 0
+    y = torch.randint(0, 3, (50,), generator=gen)
+    whole = probe(net, x, y, "classification")
+    for chunk in (7, 25, 49):
+        torch.testing.assert_close(
+            probe(net, x, y, "classification", chunk), whole, rtol=1e-12, atol=1e-14
+        )
+    assert whole[1].max() > 0 and whole[2].max() > 0  # dead and saturated units counted
 
 
 def test_probes_of_a_non_finite_candidate_are_nan():

@@ -52,6 +52,11 @@ class StackedNet(ABC):
     def n_hidden(self) -> int:
         return len(self.layers) - 1
 
+    @property
+    @abstractmethod
+    def widest_layer(self) -> int:
+        """Values per sample and candidate in the largest hidden layer (units x positions)."""
+
     def hidden_weights(self) -> list[torch.Tensor]:
         """The weight of every hidden layer (the layer that produces its pre-activation)."""
         return self.params[0 : 2 * self.n_hidden : 2]
@@ -88,6 +93,10 @@ class StackedMLP(StackedNet):
             for a, b in itertools.pairwise(widths)
         ]
         super().__init__(candidates, dtype)
+
+    @property
+    def widest_layer(self) -> int:
+        return max(layer.weight[1] for layer in self.layers[:-1])
 
     def forward(
         self, x: torch.Tensor, capture: bool = False
@@ -135,6 +144,11 @@ class StackedCNN(StackedNet):
             )
         )
         super().__init__(candidates, dtype)
+
+    @property
+    def widest_layer(self) -> int:
+        _, h, w = self.image_shape
+        return max(layer.weight[0] for layer in self.layers[:-1]) * h * w
 
     def forward(
         self, x: torch.Tensor, capture: bool = False
