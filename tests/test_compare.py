@@ -10,6 +10,7 @@ import pytest
 import actlab
 from actlab.cli import main
 from actlab.comparison import CompareConfig
+from actlab.comparison.config import hidden_widths
 from actlab.comparison.runner import run_comparison
 
 SMALL = dict(
@@ -114,6 +115,45 @@ def test_cli_compare_json_prints_results(tmp_path, capsys):
     )
     assert code == 0
     assert json.loads(stdout)["candidates"][0]["activation"] == "relu"
+
+
+def test_hidden_widths_shorthand():
+    assert hidden_widths((128, 128)) == (128, 128)
+    assert hidden_widths((128, 128), depth=3) == (128, 128, 128)
+    assert hidden_widths((128, 128), width=16) == (16, 16)
+    assert hidden_widths((64, 32), depth=4, width=8) == (8, 8, 8, 8)
+
+
+@pytest.mark.parametrize(
+    ("shorthand", "hidden", "groups"),
+    [
+        (["--depth", "3", "--width", "5"], [5, 5, 5], ["mlp-5x5x5"]),
+        (["--width", "6", "--depths", "1,2"], [6, 6], ["mlp-depth1-width6", "mlp-depth2-width6"]),
+    ],
+)
+def test_cli_and_api_read_depth_and_width_the_same_way(tmp_path, capsys, shorthand, hidden, groups):
+    code, stdout, _ = _cli(
+        capsys,
+        "compare",
+        *("--data", "xor(n=100)", "--activations", "relu", "--seeds", "1", "--epochs", "1"),
+        *shorthand,
+        *("--json", "--out", str(tmp_path / "cli")),
+    )
+    assert code == 0
+    cli = json.loads(stdout)
+    options = dict(zip(shorthand[::2], shorthand[1::2], strict=True))
+    api = actlab.compare(
+        "xor(n=100)",
+        ["relu"],
+        1,
+        epochs=1,
+        depth=int(options["--depth"]) if "--depth" in options else None,
+        width=int(options["--width"]),
+        depths=[int(d) for d in options.get("--depths", "").split(",") if d],
+    )
+    for payload in (cli, json.loads(api.to_json())):
+        assert payload["config"]["hidden"] == hidden
+        assert sorted(payload["groups"]) == groups
 
 
 @pytest.mark.parametrize(

@@ -259,10 +259,10 @@ def register(group: click.Group) -> None:
             out = Path(opts["resume"])
             config = CompareConfig.from_dict(RunDir(out).read_config())
         else:
-            hidden = _ints(opts["hidden"], "--hidden")
-            if opts["depth"] or opts["width"]:
-                hidden = (opts["width"] or hidden[0],) * (opts["depth"] or len(hidden))
             from actlab.catalog.spec import split_specs
+            from actlab.comparison.config import hidden_widths
+
+            hidden = hidden_widths(_ints(opts["hidden"], "--hidden"), opts["depth"], opts["width"])
 
             config = CompareConfig(
                 data=opts["data"],

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from actlab.catalog import Activation
-from actlab.comparison.config import ARTICLE_SEVEN, DEFAULT_ACTIVATIONS, CompareConfig
+from actlab.comparison.config import (
+    ARTICLE_SEVEN,
+    DEFAULT_ACTIVATIONS,
+    CompareConfig,
+    hidden_widths,
+)
 from actlab.comparison.result import CompareResult
 from actlab.comparison.runner import Progress, run_comparison
 
@@ -47,8 +52,9 @@ def compare(
     or which. ``model``: ``"mlp"``, ``"cnn"`` (image-shaped data, ``channels`` conv
     widths), or your own ``nn.Module`` / a factory returning one: its activation modules
     are swapped for each candidate (:mod:`actlab.comparison.user_model`); ``data`` may then
-    also be a ``DataLoader`` of ``(x, y)`` batches. ``hidden`` widths, or ``depth`` x ``width``; ``depths`` trains several depths
-    (of ``width`` or ``hidden[0]``) as separate groups. ``out``: a run directory to record
+    also be a ``DataLoader`` of ``(x, y)`` batches. ``hidden`` widths, or ``depth`` x
+    ``width``; ``depths`` trains several depths (of ``width`` or ``hidden[0]``) as separate
+    groups. ``out``: a run directory to record
     into (resumable with :func:`resume`).
     """
     if isinstance(activations, str):
@@ -56,10 +62,6 @@ def compare(
 
         activations = split_specs(activations)
     seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
-    if depth is not None or width is not None:
-        hidden = (width or hidden[0],) * (depth or len(hidden))
-    if depths and width is not None:
-        hidden = (width, *tuple(hidden)[1:])
     source = None if isinstance(data, str | Path) else _materialize(data)
     user_model = None if isinstance(model, str) else model
     if user_model is not None:
@@ -72,7 +74,7 @@ def compare(
         activations=tuple(a.spec if isinstance(a, Activation) else a for a in activations),
         seeds=seed_list,
         model=model,
-        hidden=tuple(hidden),
+        hidden=hidden_widths(hidden, depth, width),
         channels=tuple(channels),
         depths=tuple(depths),
         epochs=epochs,

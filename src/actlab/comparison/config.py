@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -10,6 +11,16 @@ from actlab.catalog import get_many
 ARTICLE_SEVEN = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "selu")
 DEFAULT_ACTIVATIONS = (*ARTICLE_SEVEN, "identity")
 INIT_SCHEMES = ("auto", "he", "lecun", "glorot")
+
+
+def hidden_widths(
+    hidden: Sequence[int], depth: int | None = None, width: int | None = None
+) -> tuple[int, ...]:
+    """The MLP's hidden widths: ``hidden``, or the ``--depth`` / ``--width`` shorthand,
+    ``depth`` layers (default: as many as ``hidden``) of ``width`` (default: ``hidden[0]``)."""
+    if depth is None and width is None:
+        return tuple(hidden)
+    return (width or hidden[0],) * (depth or len(hidden))
 
 
 @dataclass(frozen=True)
