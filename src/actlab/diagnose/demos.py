@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -50,19 +51,21 @@ class DemoResult:
 
 @lru_cache(maxsize=1)
 def digits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(x_train, y_train, x_test, y_test)``: scikit-learn's 8x8 digits, 64 features
-    standardized with the training split's mean and std (constant pixels stay 0); a fixed
-    75/25 split."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
+    """``(x_train, y_train, x_test, y_test)``: the embedded 8x8 digits through
+    :mod:`actlab.data` (``actlab compare``'s stratified split with ``seed=0``), 64 features
+    standardized on the train part; the demos train on train + validation (80%) and test
+    on the test part (20%)."""
+    from actlab.data import load, split
 
-    x, y = load_digits(return_X_y=True)
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, random_state=0, stratify=y)
-    scaler = StandardScaler().fit(x_tr)
-    as_x = lambda a: torch.tensor(scaler.transform(a), dtype=torch.float32)  # noqa: E731
-    as_y = lambda a: torch.tensor(a, dtype=torch.long)  # noqa: E731
-    return as_x(x_tr), as_y(y_tr), as_x(x_te), as_y(y_te)
+    parts = split(load("digits"), seed=0)
+    x_train = np.concatenate([parts.X_train, parts.X_val])
+    y_train = np.concatenate([parts.y_train, parts.y_val])
+    return (
+        torch.as_tensor(x_train, dtype=torch.float32),
+        torch.as_tensor(y_train, dtype=torch.long),
+        torch.as_tensor(parts.X_test, dtype=torch.float32),
+        torch.as_tensor(parts.y_test, dtype=torch.long),
+    )
 
 
 def lecun_normal_(layer: nn.Linear) -> None:
