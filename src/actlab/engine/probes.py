@@ -26,6 +26,7 @@ deviations), so the values do not depend on the chunking beyond rounding.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -107,7 +108,11 @@ class _LayerTally:
         )
 
 
-def _combine(old: torch.Tensor | None, new: torch.Tensor, op) -> torch.Tensor:
+def _combine(
+    old: torch.Tensor | None,
+    new: torch.Tensor,
+    op: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
     return new if old is None else op(old, new)
 
 
