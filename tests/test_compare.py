@@ -96,7 +96,7 @@ def test_cli_compare_writes_run_directory_and_report(tmp_path, capsys):
 
 
 def test_cli_compare_json_prints_results(tmp_path, capsys):
-    code, stdout, _ = _cli(
+    code, stdout, stderr = _cli(
         capsys,
         "compare",
         "--data",
@@ -115,6 +115,8 @@ def test_cli_compare_json_prints_results(tmp_path, capsys):
     )
     assert code == 0
     assert json.loads(stdout)["candidates"][0]["activation"] == "relu"
+    # no terminal: progress is plain lines on stderr, not a bar drawn once at the end
+    assert "mlp-4: epoch 1/1 best val accuracy" in stderr
 
 
 def test_hidden_widths_shorthand():

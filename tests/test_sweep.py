@@ -305,3 +305,15 @@ def test_cli_bad_grid_is_a_usage_error(cli, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["sweep", str(grid), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "unknown key 'width'" in result.output
+
+
+def test_cli_progress_without_a_terminal_is_a_line_per_group(capsys) -> None:
+    from types import SimpleNamespace
+
+    from actlab.cli_sweep import _GroupBar
+
+    bar = _GroupBar()
+    bar.started(total=3, finished=1)  # one group finished by an earlier run
+    bar.group_done(SimpleNamespace(key="iris/mlp-depth1-width8"))
+    bar.stop()
+    assert "group 2/3 done: iris/mlp-depth1-width8" in capsys.readouterr().err

@@ -12,9 +12,11 @@ console = Console(stderr=True)
 
 
 class _GroupBar:
-    """Progress bar over the grid's groups (finished groups from earlier runs count)."""
+    """Progress over the grid's groups (finished groups from earlier runs count): a live
+    bar on a terminal, one plain line per finished group on a pipe or log file."""
 
     def __init__(self) -> None:
+        self.live = console.is_terminal
         self.bar = Progress(
             TextColumn("[bold]groups"),
             BarColumn(),
@@ -24,14 +26,25 @@ class _GroupBar:
             console=console,
         )
         self.task = self.bar.add_task("groups", total=0, last="")
+        self.total = 0
+        self.done = 0
 
     def started(self, total: int, finished: int) -> None:
+        self.total, self.done = total, finished
         self.bar.update(self.task, total=total, completed=finished)
-        self.bar.start()
+        if self.live:
+            self.bar.start()
 
     def group_done(self, outcome: object) -> None:
         key = getattr(outcome, "key", "")
+        self.done += 1
         self.bar.update(self.task, advance=1, last=str(key))
+        if not self.live:
+            console.print(f"group {self.done}/{self.total} done: {key}")
+
+    def stop(self) -> None:
+        if self.live:
+            self.bar.stop()
 
 
 def register_sweep(group: click.Group) -> None:
@@ -66,7 +79,7 @@ def register_sweep(group: click.Group) -> None:
         except GridError as exc:
             raise click.UsageError(str(exc)) from None
         finally:
-            bar.bar.stop()
+            bar.stop()
         agg = result.analysis.aggregate
         ranks = ", ".join(
             f"{a} {r:.2f}" for a, r in zip(agg.activations, agg.average_ranks, strict=True)
