@@ -293,6 +293,26 @@ def test_resume_after_epoch_k_equals_an_uninterrupted_run(tmp_path, patience):
         assert da == db
 
 
+def test_state_dict_is_a_snapshot_that_later_training_leaves_alone(tmp_path):
+    cfg = TrainConfig(hidden=(8, 8), lr=0.02, batch_size=16, epochs=4, early_stopping=2)
+    snapshots: list = []
+    trainer = StackedTrainer(_overfitting_splits(), activations=["relu"], seeds=[0], config=cfg)
+    trainer.run(on_epoch=lambda r: r.epoch == 2 and snapshots.append(trainer.state_dict()))
+    # the snapshot taken at epoch 2 and kept through epochs 3-4 equals one written at once
+    fresh = StackedTrainer(_overfitting_splits(), activations=["relu"], seeds=[0], config=cfg)
+    fresh.config.epochs = 2
+    fresh.run()
+    torch.save(fresh.state_dict(), tmp_path / "at2.pt")
+    at2 = torch.load(tmp_path / "at2.pt", weights_only=False)
+    kept = snapshots[0]
+    assert kept["epochs_done"] == 2 and len(kept["history"][0]["train_loss"]) == 2
+    for a, b in zip(kept["params"], at2["params"], strict=True):
+        assert torch.equal(a, b)
+    for key, entry in at2["optimizer"]["state"].items():
+        for name, value in entry.items():
+            assert torch.equal(kept["optimizer"]["state"][key][name], value), name
+
+
 def test_state_of_another_sweep_is_refused():
     splits = blobs()
     a = StackedTrainer(splits, activations=["relu"], seeds=[0], config=TrainConfig(hidden=(4,)))

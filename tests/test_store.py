@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
 import pytest
 
 from actlab.store import RunDir, write_json_atomic
+from actlab.store.checkpointer import Checkpointer
 
 
 def test_write_json_atomic_is_strict_json_and_leaves_no_temp(tmp_path):
@@ -52,3 +54,47 @@ def test_checkpoints_save_load_drop(tmp_path):
 def test_reading_a_non_run_dir_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="not an actlab run directory"):
         RunDir(tmp_path).read_config()
+
+
+class _Clock:
+    """A fake monotonic clock: each write advances it by ``write_cost``."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _SlowRun:
+    def __init__(self, clock: _Clock, write_cost: float) -> None:
+        self.clock, self.write_cost, self.saved = clock, write_cost, []
+
+    def save_checkpoint(self, group: str, state: dict) -> None:
+        self.clock.now += self.write_cost
+        self.saved.append((group, state["epoch"]))
+
+
+def test_checkpoints_cost_at_most_the_overhead_and_flush_keeps_the_last_epoch():
+    clock = _Clock()
+    run = _SlowRun(clock, write_cost=1.0)
+    ckpt = Checkpointer(run, "g", overhead=0.2, clock=clock)  # wait 4x a write's cost
+    for epoch in range(1, 21):
+        clock.now += 0.5  # an epoch of training
+        ckpt.epoch_done({"epoch": epoch})
+    written = [e for _, e in run.saved]
+    assert written[0] == 1  # nothing to amortize yet: the first epoch is written
+    gaps = [b - a for a, b in itertools.pairwise(written)]
+    assert set(gaps) == {8}  # 8 epochs of 0.5 s = 4 x the 1 s write
+    write_time = len(written) * 1.0
+    assert write_time <= 0.2 * clock.now + 1.0  # the overhead bound (+ the first write)
+    assert ckpt.pending == {"epoch": 20} and written[-1] != 20
+    ckpt.flush()  # interrupted now: the newest finished epoch is written
+    assert run.saved[-1] == ("g", 20) and ckpt.pending is None
+    ckpt.flush()
+    assert run.saved[-1] == ("g", 20) and len(run.saved) == len(written) + 1
+
+
+def test_checkpointer_rejects_a_bad_overhead():
+    with pytest.raises(ValueError, match="overhead"):
+        Checkpointer(_SlowRun(_Clock(), 0.0), "g", overhead=0.0)

@@ -1,5 +1,7 @@
 """Run a comparison: load and split the data once, train each model-shape group as one
-stacked model, checkpoint after every epoch, write results as groups finish, resume.
+stacked model, checkpoint as epochs finish (:mod:`actlab.store.checkpointer`: at most ~5%
+of the time, and every finished epoch when interrupted), write results as groups finish,
+resume.
 
 Resuming (``actlab compare --resume DIR``) skips finished groups, restarts an unfinished
 group from its last checkpointed epoch (bit-for-bit the same continuation), and measures
@@ -18,6 +20,7 @@ from actlab.comparison.cost import activation_costs
 from actlab.comparison.result import CompareResult
 from actlab.comparison.user_model import GROUP, train_user_model
 from actlab.store import RunDir, environment
+from actlab.store.checkpointer import Checkpointer
 
 
 class Progress(Protocol):
@@ -166,13 +169,24 @@ def run_comparison(
         if state is not None:
             trainer.load_state_dict(state)
         progress.group_started(group, config.epochs, trainer.epochs_done)
+        checkpoints = Checkpointer(run, group) if run is not None else None
 
-        def on_epoch(report: Any, group: str = group, trainer: Any = trainer) -> None:
-            if run is not None:
-                run.save_checkpoint(group, trainer.state_dict())
+        def on_epoch(
+            report: Any,
+            group: str = group,
+            trainer: Any = trainer,
+            checkpoints: Checkpointer | None = checkpoints,
+        ) -> None:
+            if checkpoints is not None:
+                checkpoints.epoch_done(trainer.state_dict())
             progress.epoch_done(group, trainer.epochs_done, {"best": report.best})
 
-        outcomes = trainer.run(on_epoch=on_epoch)
+        try:
+            outcomes = trainer.run(on_epoch=on_epoch)
+        except BaseException:
+            if checkpoints is not None:  # keep every finished epoch (Ctrl-C, an error)
+                checkpoints.flush()
+            raise
         result.candidates.extend({"group": group, **o.to_dict()} for o in outcomes)
         result.groups[group] = {
             "status": "done",

@@ -23,6 +23,7 @@ it with ``active=None`` when it knows every candidate is active.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -93,7 +94,19 @@ class StackedOptimizer:
             p.grad = None
 
     def state_dict(self) -> dict[str, Any]:
-        return self.torch_optimizer.state_dict()
+        """A snapshot of the optimizer's state (``torch.optim``'s own ``state_dict`` holds
+        the live moment tensors, which the next step changes)."""
+        state = self.torch_optimizer.state_dict()
+        return {
+            "state": {
+                key: {
+                    name: value.clone() if isinstance(value, torch.Tensor) else value
+                    for name, value in entry.items()
+                }
+                for key, entry in state["state"].items()
+            },
+            "param_groups": copy.deepcopy(state["param_groups"]),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.torch_optimizer.load_state_dict(state)

@@ -314,6 +314,7 @@ class StackedTrainer:
         """Every candidate's result with the current weights (test set evaluated now)."""
         test_loss, test_metric = self._evaluate(*self.data.test)
         step = self.diverged_step.cpu().tolist()
+        history = self._history_copy()
         out = []
         for i, c in enumerate(self.candidates):
             diverged = step[i] > 0
@@ -329,7 +330,7 @@ class StackedTrainer:
                     best_epoch=self.best_epoch[i],
                     test_metric=math.nan if diverged else float(test_metric[i]),
                     test_loss=math.nan if diverged else float(test_loss[i]),
-                    history=copy.deepcopy(self.history[i]),
+                    history=history[i],
                 )
             )
         return out
@@ -344,7 +345,8 @@ class StackedTrainer:
         }
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly after the last finished epoch."""
+        """Everything needed to continue exactly after the last finished epoch: a snapshot
+        (nothing in it changes as training goes on)."""
         return {
             "version": STATE_VERSION,
             **self._identity(),
@@ -362,8 +364,13 @@ class StackedTrainer:
             "best_params": None
             if self.best_params is None
             else [p.cpu().clone() for p in self.best_params],
-            "history": copy.deepcopy(self.history),
+            "history": self._history_copy(),
         }
+
+    def _history_copy(self) -> list[dict[str, list[Any]]]:
+        """The history, copied as deep as it can change: epochs are only ever appended, and
+        an appended value (a float, or a fresh per-layer list) is never modified."""
+        return [{key: list(values) for key, values in h.items()} for h in self.history]
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` of a trainer with the same candidates and config

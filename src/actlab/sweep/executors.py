@@ -3,7 +3,7 @@
 A group's directory ``DIR/groups/<dataset>__<shape>/`` is an ordinary compare run
 directory, so the compare machinery gives the guarantees: a group whose ``results.json``
 marks its shape done is finished and never retrained; a group with a ``config.json`` but
-no finished result was interrupted and continues from its last per-epoch checkpoint
+no finished result was interrupted and continues from its last checkpoint
 (``run_comparison(..., resume=True)``, bit-for-bit the same continuation).
 """
 

@@ -4,7 +4,7 @@
 belongs to; ``"local"``: start a private one here; else ``"ray://host:port"`` or
 ``"host:port"``). Each group runs :func:`~actlab.sweep.executors.run_group` as a task
 asking for one CPU, with ``max_retries=3``: when a worker process or node dies, Ray
-reruns the task and the group resumes from its last per-epoch checkpoint. Results stream
+reruns the task and the group resumes from its last checkpoint. Results stream
 into the sweep directory as tasks finish, so a driver that dies loses nothing finished;
 rerunning the same ``actlab sweep`` skips finished groups. The sweep directory must be on
 a filesystem every node can write (NFS or similar) when the cluster has several nodes.
