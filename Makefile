@@ -38,6 +38,7 @@ lint: setup-dev
 bench: setup
 	$(BIN)/python benchmarks/kernels.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/cnn.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
