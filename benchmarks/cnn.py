@@ -28,9 +28,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from actlab.backends.torch import get as torch_module
-from actlab.engine import StackedTrainer, TrainConfig, batch_order
+from actlab.engine import StackedTrainer, TrainConfig
 from actlab.engine.probes import probe
-from sweep import ACTIVATIONS, digits_splits
+from sweep import ACTIVATIONS, digits_splits, train_alone
 
 M, B, C1, C2, SIDE = 40, 64, 16, 32, 8
 
@@ -121,8 +121,9 @@ def _sequential_cnn(initial: list[torch.Tensor], m: int, activation: str) -> nn.
     with torch.no_grad():
         linear.weight.copy_(initial[4][m].T)
         linear.bias.copy_(initial[5][m].reshape(-1))
-    act = torch_module(activation)
-    return nn.Sequential(convs[0], act, convs[1], torch_module(activation), nn.Flatten(), linear)
+    return nn.Sequential(
+        convs[0], torch_module(activation), convs[1], torch_module(activation), nn.Flatten(), linear
+    )
 
 
 def sequential_epochs(trainer: StackedTrainer, initial: list[torch.Tensor], epochs: int) -> float:
@@ -132,15 +133,7 @@ def sequential_epochs(trainer: StackedTrainer, initial: list[torch.Tensor], epoc
     start = time.perf_counter()
     for m, c in enumerate(trainer.candidates):
         model = _sequential_cnn(initial, m, c.activation.spec)
-        opt = torch.optim.Adam(model.parameters(), lr=trainer.config.lr)
-        loss_fn = nn.CrossEntropyLoss()
-        for epoch in range(1, epochs + 1):
-            order = batch_order(c.seed, epoch, x.shape[0])
-            for first in range(0, x.shape[0], trainer.config.batch_size):
-                idx = order[first : first + trainer.config.batch_size]
-                opt.zero_grad()
-                loss_fn(model(images[idx]), y[idx]).backward()
-                opt.step()
+        train_alone(model, images, y, c.seed, trainer, epochs)
     return time.perf_counter() - start
 
 

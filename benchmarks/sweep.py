@@ -79,22 +79,35 @@ def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return float((model(x).argmax(1) == y).double().mean())
 
 
+def train_alone(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    seed: int,
+    trainer: StackedTrainer,
+    epochs: int,
+) -> None:
+    """Hand-tuned loop for one candidate: ``torch.optim.Adam`` at the engine's learning rate,
+    minibatches sliced from one tensor in the engine's order for ``seed``."""
+    opt = torch.optim.Adam(model.parameters(), lr=trainer.config.lr)
+    loss_fn = nn.CrossEntropyLoss()
+    bs = trainer.config.batch_size
+    for epoch in range(1, epochs + 1):
+        order = batch_order(seed, epoch, x.shape[0])
+        for start in range(0, x.shape[0], bs):
+            idx = order[start : start + bs]
+            opt.zero_grad()
+            loss_fn(model(x[idx]), y[idx]).backward()
+            opt.step()
+
+
 def sequential(trainer: StackedTrainer, initial: list[torch.Tensor], epochs: int) -> list[float]:
     """Hand-tuned loop: every candidate alone (nn.Sequential + torch.optim.Adam), same init
     and batches, minibatches sliced from one tensor; returns test accuracies."""
-    x, y = trainer.data.train
     accuracies = []
     for m, c in enumerate(trainer.candidates):
         model = _sequential_model(initial, m, c.activation.spec)
-        opt = torch.optim.Adam(model.parameters(), lr=trainer.config.lr)
-        loss_fn = nn.CrossEntropyLoss()
-        for epoch in range(1, epochs + 1):
-            order = batch_order(c.seed, epoch, x.shape[0])
-            for start in range(0, x.shape[0], trainer.config.batch_size):
-                idx = order[start : start + trainer.config.batch_size]
-                opt.zero_grad()
-                loss_fn(model(x[idx]), y[idx]).backward()
-                opt.step()
+        train_alone(model, *trainer.data.train, c.seed, trainer, epochs)
         accuracies.append(_accuracy(model, *trainer.data.test))
     return accuracies
 

@@ -48,7 +48,6 @@ class Checkpointer:
         self.pending: dict[str, Any] | None = None
         self.last_end = clock()
         self.last_cost = 0.0
-        self.writes = 0
 
     def epoch_done(self, state: dict[str, Any]) -> None:
         """``state``: a snapshot of the trainer after a finished epoch."""
@@ -65,4 +64,3 @@ class Checkpointer:
         self.pending = None
         self.last_end = self.clock()
         self.last_cost = self.last_end - start
-        self.writes += 1
