@@ -39,6 +39,31 @@ def test_run_dir_refuses_to_overwrite_and_round_trips(tmp_path):
     assert run.read_results()["schema"].startswith("actlab.results/")
 
 
+def test_a_run_killed_while_being_created_is_not_a_run_and_is_created_again(
+    tmp_path, monkeypatch
+):
+    import actlab.store.run_dir as run_dir
+
+    written: list[str] = []
+    real_write = run_dir.write_json_atomic
+
+    def killed_after_first_file(path, payload):
+        if written:
+            raise KeyboardInterrupt
+        written.append(path.name)
+        real_write(path, payload)
+
+    run = RunDir(tmp_path / "run")
+    monkeypatch.setattr(run_dir, "write_json_atomic", killed_after_first_file)
+    with pytest.raises(KeyboardInterrupt):
+        run.create({"seeds": 2}, {"torch": "x"})
+    monkeypatch.setattr(run_dir, "write_json_atomic", real_write)
+    assert not run.exists()  # half a run is no run: a resume would find no environment
+    run.create({"seeds": 2}, {"torch": "y"})
+    assert run.read_config() == {"seeds": 2}
+    assert run.read_environment() == {"torch": "y"}
+
+
 def test_checkpoints_save_load_drop(tmp_path):
     import torch
 

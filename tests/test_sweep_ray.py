@@ -88,6 +88,8 @@ def test_rerun_after_the_driver_dies_skips_finished_groups(cluster, tmp_path: Pa
     out = tmp_path / "ray"
     with pytest.raises(KeyboardInterrupt):
         sweep(SMALL, out, ray="auto", progress=_StopAfter(1))
+    # The stopped driver waited for its cancelled tasks: none is left writing.
+    assert subprocess.run(["pgrep", "-f", "ray::_task"], check=False).returncode == 1
     rerun = sweep(SMALL, out, ray="auto")
     assert "skipped" in rerun.outcomes.values()
     assert len(rerun.results) == 4 and all(r.candidates for r in rerun.results.values())

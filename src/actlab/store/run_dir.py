@@ -120,10 +120,14 @@ class RunDir:
             )
 
     def create(self, config: dict[str, Any], env: dict[str, Any]) -> None:
+        """Start a run. ``config.json`` is what marks a directory as a run (see
+        :meth:`exists`), so it is written last: a process killed in between leaves a
+        directory that is not yet a run and is simply created again, never one that
+        claims to be a run and lacks its environment."""
         self.ensure_new()
         self.path.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.config_path, config)
         write_json_atomic(self.path / "environment.json", env)
+        write_json_atomic(self.config_path, config)
 
     def read_config(self) -> dict[str, Any]:
         if not self.exists():

@@ -22,6 +22,7 @@ from actlab.sweep.executors import GroupOutcome, OnDone, run_group
 from actlab.sweep.grid import Group
 
 MAX_RETRIES = 3
+CANCEL_WAIT_S = 30.0  # how long a stopping driver waits for its cancelled tasks to end
 
 
 def _ray() -> Any:
@@ -66,8 +67,12 @@ class RayExecutor:
             except BaseException:
                 # The driver is going away: stop its tasks so that no orphan keeps writing
                 # into the sweep directory; a rerun resumes them from their checkpoints.
+                # Cancelling is asynchronous, so wait (bounded) until the tasks are gone:
+                # a rerun started right after must not train a group an orphan still holds.
                 for ref in pending:
                     ray.cancel(ref, force=True)
+                if pending:
+                    ray.wait(pending, num_returns=len(pending), timeout=CANCEL_WAIT_S)
                 raise
         finally:
             if started_here:
