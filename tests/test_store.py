@@ -39,9 +39,7 @@ def test_run_dir_refuses_to_overwrite_and_round_trips(tmp_path):
     assert run.read_results()["schema"].startswith("actlab.results/")
 
 
-def test_a_run_killed_while_being_created_is_not_a_run_and_is_created_again(
-    tmp_path, monkeypatch
-):
+def test_a_run_killed_while_being_created_is_not_a_run_and_is_created_again(tmp_path, monkeypatch):
     import actlab.store.run_dir as run_dir
 
     written: list[str] = []
