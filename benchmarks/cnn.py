@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections import defaultdict
 from collections.abc import Callable
 
 import torch
@@ -28,8 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actlab.backends.torch import get as torch_module
-from actlab.engine import StackedTrainer, TrainConfig
-from actlab.engine.probes import probe
+from actlab.engine import EpochReport, StackedTrainer, TrainConfig
 from sweep import ACTIVATIONS, digits_splits, train_alone
 
 M, B, C1, C2, SIDE = 40, 64, 16, 32, 8
@@ -137,20 +137,19 @@ def sequential_epochs(trainer: StackedTrainer, initial: list[torch.Tensor], epoc
     return time.perf_counter() - start
 
 
-def engine_epochs(trainer: StackedTrainer, epochs: int) -> dict[str, float]:
-    """Mean seconds per epoch of the engine's steps, validation pass and probes."""
-    parts = {"training steps": 0.0, "validation pass": 0.0, "probes": 0.0}
-    for epoch in range(2, epochs + 2):
-        start = time.perf_counter()
-        trainer._train_epoch(epoch)
-        mid = time.perf_counter()
-        trainer._evaluate(*trainer.data.val)
-        end = time.perf_counter()
-        probe(trainer.net, *trainer._probe, trainer.data.task, trainer._chunk)
-        parts["training steps"] += mid - start
-        parts["validation pass"] += end - mid
-        parts["probes"] += time.perf_counter() - end
-    return {k: v / epochs for k, v in parts.items()}
+def engine_epochs(trainer: StackedTrainer) -> dict[str, float]:
+    """Mean seconds per epoch of each of the engine's phases (training steps, validation,
+    probes), as the trainer reports them, the first epoch left out as a warm-up."""
+    parts: dict[str, float] = defaultdict(float)
+    measured = trainer.config.epochs - 1
+
+    def add(report: EpochReport) -> None:
+        if report.epoch > 1:
+            for name, seconds in report.phases.items():
+                parts[name] += seconds / measured
+
+    trainer.run(on_epoch=add)
+    return dict(parts)
 
 
 def main() -> None:
@@ -178,8 +177,7 @@ def main() -> None:
     )
     initial = [p.detach().clone() for p in trainer.net.params]
     seq_s = sequential_epochs(trainer, initial, args.epochs) / args.epochs
-    trainer._epoch()  # warm-up
-    parts = engine_epochs(trainer, args.epochs)
+    parts = engine_epochs(trainer)
     print(f"\n{len(trainer.candidates)} candidates, mean of {args.epochs} epochs\n")
     print("| per epoch | seconds |")
     print("|---|---|")

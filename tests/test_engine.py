@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from actlab.engine import StackedTrainer, TrainConfig, batch_order
+from actlab.engine import EPOCH_PHASES, StackedTrainer, TrainConfig, batch_order
 
 NATIVE = {
     "relu": nn.ReLU,
@@ -334,6 +334,38 @@ def test_histories_and_reports_have_one_entry_per_epoch():
         assert r.init == {"relu": "he", "tanh": "glorot"}[r.activation]
         json.dumps(r.to_dict(), allow_nan=False)
     assert trainer.finished and trainer.run() == results
+
+
+def test_each_phase_of_an_epoch_is_charged_its_own_time(monkeypatch):
+    """A fake clock that only the three phases advance (steps 11 s, validation 2 s, probes
+    5 s): the report must charge each phase exactly its own seconds."""
+    import types
+
+    import actlab.engine.trainer as trainer_module
+
+    clock = [0.0]
+
+    def costing(seconds, fn):
+        def timed(*args, **kwargs):
+            clock[0] += seconds
+            return fn(*args, **kwargs)
+
+        return timed
+
+    monkeypatch.setattr(
+        trainer_module, "time", types.SimpleNamespace(perf_counter=lambda: clock[0])
+    )
+    monkeypatch.setattr(trainer_module, "evaluate", costing(2.0, trainer_module.evaluate))
+    monkeypatch.setattr(trainer_module, "probe", costing(5.0, trainer_module.probe))
+    cfg = TrainConfig(hidden=(6,), batch_size=32, epochs=2)
+    trainer = StackedTrainer(blobs(), activations=["relu"], seeds=[0], config=cfg)
+    monkeypatch.setattr(trainer, "_train_epoch", costing(11.0, trainer._train_epoch))
+    reports = []
+    trainer.run(on_epoch=reports.append)
+    for r in reports:
+        assert r.phases == {"training steps": 11.0, "validation": 2.0, "probes": 5.0}
+        assert r.seconds == 18.0
+    assert tuple(reports[0].phases) == EPOCH_PHASES
 
 
 def test_always_masking_path_gives_the_same_training(monkeypatch):

@@ -7,11 +7,12 @@
 from actlab.engine.candidates import Candidate, make_candidates, resolve_init
 from actlab.engine.config import TrainConfig
 from actlab.engine.probes import PROBES
-from actlab.engine.results import CandidateResult, EpochReport
+from actlab.engine.results import EPOCH_PHASES, CandidateResult, EpochReport
 from actlab.engine.stacked import StackedCNN, StackedMLP
 from actlab.engine.trainer import StackedTrainer, batch_order
 
 __all__ = [
+    "EPOCH_PHASES",
     "PROBES",
     "Candidate",
     "CandidateResult",

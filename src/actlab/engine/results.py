@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 HISTORY_KEYS = ("train_loss", "val_loss", "val_metric", "epoch_time")
+EPOCH_PHASES = ("training steps", "validation", "probes")
 LAYER_KEYS = ("grad_norm", "dead_fraction", "saturated_fraction", "act_mean", "act_std")
 
 
@@ -26,7 +27,9 @@ def json_safe(value: Any) -> Any:
 class EpochReport:
     """Sent to ``on_epoch`` after every epoch. ``best`` is ``(activation spec, mean
     validation metric over its seeds)`` of the best activation this epoch (``None`` if no
-    candidate has a finite one); ``val_metric`` is per candidate, in candidate order."""
+    candidate has a finite one); ``val_metric`` is per candidate, in candidate order.
+    ``phases`` splits the epoch's ``seconds`` into :data:`EPOCH_PHASES` (what the
+    monitoring costs next to the training steps); their sum is at most ``seconds``."""
 
     epoch: int
     epochs: int
@@ -35,6 +38,7 @@ class EpochReport:
     diverged: int
     stopped: int
     val_metric: list[float]
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

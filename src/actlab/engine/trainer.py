@@ -30,7 +30,7 @@ from actlab.engine.config import TrainConfig
 from actlab.engine.metrics import TASKS, candidate_loss, evaluate
 from actlab.engine.optim import StackedOptimizer
 from actlab.engine.probes import PROBES, probe
-from actlab.engine.results import HISTORY_KEYS, CandidateResult, EpochReport
+from actlab.engine.results import EPOCH_PHASES, HISTORY_KEYS, CandidateResult, EpochReport
 from actlab.engine.stacked import StackedCNN, StackedMLP, StackedNet
 
 STATE_VERSION = 1
@@ -250,18 +250,29 @@ class StackedTrainer:
             for i in torch.nonzero(stop).flatten().tolist():
                 self.stopped_epoch[i] = epoch
 
+    def _now(self) -> float:
+        """A phase boundary: wall clock, after the queued work on an accelerator is done
+        (without the wait, an asynchronous device would charge one phase's work to the
+        next)."""
+        if self.active.device.type == "cuda":
+            torch.cuda.synchronize(self.active.device)
+        return time.perf_counter()
+
     def _epoch(self) -> EpochReport:
-        started = time.perf_counter()
+        started = self._now()
         epoch = self.epochs_done + 1
         was_active = self.active.cpu()
         train_loss = self._train_epoch(epoch)
+        trained = self._now()
         val_loss, val_metric = self._evaluate(*self.data.val)
+        validated = self._now()
         probes = probe(self.net, *self._probe, self.data.task, self._chunk)
+        probed = self._now()
         for i in torch.nonzero(self.diverged_step.cpu()).flatten().tolist():
             if self.diverged_epoch[i] is None:
                 self.diverged_epoch[i] = epoch
         self._early_stop(epoch, val_loss)
-        seconds = time.perf_counter() - started
+        seconds = self._now() - started
         scalars = torch.stack([train_loss.double().cpu(), val_loss, val_metric]).tolist()
         per_layer = probes.double().cpu().permute(0, 2, 1).tolist()
         for i, hist in enumerate(self.history):
@@ -283,6 +294,13 @@ class StackedTrainer:
             val_metric=[
                 v if on else math.nan for v, on in zip(scalars[2], was_active.tolist(), strict=True)
             ],
+            phases=dict(
+                zip(
+                    EPOCH_PHASES,
+                    (trained - started, validated - trained, probed - validated),
+                    strict=True,
+                )
+            ),
         )
 
     def _best(self, metric: list[float], active: list[bool]) -> tuple[str, float] | None:

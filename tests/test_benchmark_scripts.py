@@ -1,0 +1,60 @@
+"""Every script in ``benchmarks/`` runs to the end at a tiny size and prints its figures.
+
+The scripts are how BENCHMARKS.md is measured; nothing else exercises them, so a renamed
+engine attribute or a changed return type would otherwise break them silently. Nothing
+here looks at a time: only that each script finishes and prints finite figures.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+RUNS = {
+    "sweep.py": (
+        ["--epochs", "1", "--seeds", "1", "--threads", "1"],
+        ["stacked engine:", "its training steps:", "sequential"],
+    ),
+    "cnn.py": (
+        ["--epochs", "2", "--seeds", "1", "--repeats", "1", "--threads", "1"],
+        ["grouped conv, oneDNN (engine)", "engine: training steps", "engine: probes"],
+    ),
+    "kernels.py": (
+        ["relu", "gelu", "--numel", "4096", "--repeats", "1"],
+        ["| relu |", "| gelu |"],
+    ),
+    "monitor.py": (["--steps", "200", "--block", "100"], ["plain:", "monitored:", "overhead:"]),
+    "grid.py": (["--epochs", "1", "--seeds", "1", "--workers", "1"], ["| 1 |"]),
+}
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\d+|nan|inf)(?![\w.])", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("script", sorted(RUNS))
+def test_benchmark_script_runs_and_prints_finite_figures(script: str) -> None:
+    args, expected = RUNS[script]
+    done = subprocess.run(
+        [sys.executable, script, *args],
+        cwd=BENCHMARKS,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for text in expected:
+        assert text in done.stdout, f"{script} no longer prints {text!r}:\n{done.stdout}"
+    figures = [
+        float(n)
+        for line in done.stdout.splitlines()
+        if "|" in line or ":" in line
+        for n in NUMBER.findall(line)
+    ]
+    assert figures, done.stdout
+    assert all(math.isfinite(f) for f in figures), f"{script} printed a NaN or inf:\n{done.stdout}"
