@@ -93,6 +93,12 @@ def test_derivative_matches_central_difference(act: Activation, x: float) -> Non
     assert math.isclose(float(act.derivative(x)), fd, rel_tol=1e-5, abs_tol=1e-6), act.spec
 
 
+def test_a_negative_zero_parameter_has_the_canonical_spec_of_zero() -> None:
+    act = build("prelu", {"alpha": -0.0})
+    assert act.spec == "prelu(alpha=0)" and actlab.get(act.spec) == act
+    assert math.copysign(1.0, act.params["alpha"]) == 1.0
+
+
 @PROPERTY_SETTINGS
 @given(act=activations(ALL))
 def test_spec_round_trips(act: Activation) -> None:

@@ -56,7 +56,7 @@ class Param:
                 raise InvalidParameterError(activation, self.name, value, "expected an integer")
             value = int(value)
         elif self.kind is float:
-            value = float(value)
+            value = float(value) + 0.0  # -0.0 becomes 0.0: one function, one canonical spec
             if not math.isfinite(value):
                 raise InvalidParameterError(activation, self.name, value, "must be finite")
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
