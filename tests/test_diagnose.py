@@ -311,6 +311,40 @@ def test_nan_after_the_last_activation_and_in_gradients() -> None:
     assert (event.step, event.where) == (1, "gradient") and event.layer == "4"
 
 
+@pytest.mark.parametrize("backward", [False, True], ids=["forward only", "with backward"])
+@pytest.mark.parametrize("frozen_first_layer", [False, True], ids=["trained", "frozen"])
+def test_nan_output_is_located_with_or_without_backward_or_first_gradient(
+    backward: bool, frozen_first_layer: bool
+) -> None:
+    """The output screen runs with the first weight's gradient when there is one; a forward
+    pass under no_grad (or with a frozen first layer) is screened all the same, at the step
+    it happened, with the weights of that step."""
+    torch.manual_seed(0)
+    model = mlp(2, 16, nn.ReLU)
+    model[0].weight.requires_grad_(not frozen_first_layer)
+    x, y, _, _ = digits()
+    with monitor(model, every=5) as mon:
+        for step in range(4):
+            with torch.no_grad():
+                model[2].bias[3] = math.nan if step == 2 else 0.0  # only step 2 is poisoned
+            with torch.enable_grad() if backward else torch.no_grad():
+                loss = F.cross_entropy(model(x[:8]), y[:8])
+            if backward:
+                loss.backward()
+    event = mon.recording.non_finite
+    assert (event.step, event.layer, event.where) == (2, "3", "input")
+
+
+def test_nan_in_the_last_forward_pass_is_found_when_the_block_ends() -> None:
+    torch.manual_seed(0)
+    model = mlp(1, 8, nn.Tanh)
+    x, _, _, _ = digits()
+    with monitor(model) as mon:
+        model(x[:4])
+        model(torch.full_like(x[:4], math.nan))
+    assert (mon.recording.non_finite.step, mon.recording.non_finite.layer) == (1, "1")
+
+
 def test_exploding_gradients_are_reported() -> None:
     torch.manual_seed(0)
     mon = monitored_training(

@@ -138,9 +138,17 @@ def normal_cdf_pdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     - for a >= 2.5: phi(a) * R(a), with Mills' ratio as Laplace's continued fraction
       R(a) = 1 / (a + 1 / (a + 2 / (a + 3 / (a + ...)))).
     Then Phi(x) = Q for x < 0 and 1 - Q for x >= 0 (Q <= 1/2, so no cancellation).
+
+    In float64 (the working dtype of float32 input) Phi is ``scipy.special.ndtr``, itself
+    within a few float64 ulp in both tails and 10-20x faster than the 165 terms above;
+    scipy has no longdouble version, so extended precision keeps the series.
     """
     a = np.minimum(np.abs(x), 160.0)  # phi(160) is zero even in longdouble
     pdf = exp_neg_half_square(a) * const(x, _INV_SQRT_2PI)
+    if x.dtype == np.float64:
+        from scipy.special import ndtr
+
+        return ndtr(x), pdf
     # Mills' ratio, evaluated bottom-up; only meaningful for a >= 2.5.
     am = np.maximum(a, _MILLS_SWITCH)
     t = am.copy()

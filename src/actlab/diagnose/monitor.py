@@ -11,15 +11,22 @@ that calls the model more than once per optimizer step counts each call.
 
 **Every step**, the model's output and the weight gradient of the linear/conv layer nearest
 the input are screened for NaN/inf (any NaN, and any inf that is not squashed by a bounded
-activation, reaches them). When the output is not finite, the step's forward pass is run
-again in eval mode without gradients, with hooks on the activations, to find the first
-non-finite activation input or output (else a layer with non-finite weights, else the last
-linear/conv layer); when the gradient is not finite, the accumulated ``.grad`` of the other
-layers is checked in backward order. The first one found is kept as
-:attr:`Recording.non_finite` (step and module). **Every ``every``-th step** (0, N, 2N,
-...), each activation module records the signals of :mod:`actlab.diagnose.records` and the
-weight gradient of its feeder (read by tensor hooks registered for that step's backward
-pass only).
+activation, reaches them). Both screens run together when that gradient arrives, the end
+of the step's backward pass, while the weights are still those of the forward pass (one
+interruption of the user's step instead of two). A forward pass that cannot be followed
+by one (under ``torch.no_grad()``, or when the first weight takes no gradient) has its
+output screened at once; one that could but is not (no ``backward()``) is screened when
+the next forward pass starts or the ``with`` block ends, so a NaN it produced is then
+located with the weights of that moment. When the output is not finite, the step's
+forward pass is run again in eval mode without gradients, with hooks on the activations,
+to find the first non-finite activation input or output (else a layer with non-finite
+weights, else the last linear/conv layer); when the gradient is not finite, the
+accumulated ``.grad`` of the other layers is checked in backward order. The first one
+found is kept as :attr:`Recording.non_finite` (step and module).
+
+**Every ``every``-th step** (0, N, 2N, ...), each activation module records the signals
+of :mod:`actlab.diagnose.records` and the weight gradient of its feeder (read by tensor
+hooks registered for that step's backward pass only).
 On the first step the forward pass is also traced to find linear layers that feed each other
 with no non-linearity in between. All hooks are removed when the ``with`` block ends, also
 when it ends with an exception.
@@ -55,11 +62,12 @@ from actlab.diagnose.torch_layers import (
 )
 
 DEFAULT_EVERY = 100
-"""Record the signals every 100th step: about 8% overhead in all on the default MLP, whose
-steps take ~0.6 ms (``benchmarks/monitor.py``, BENCHMARKS.md; every 50th step costs ~10%,
-every 10th ~19%). A sampled step costs ~0.1 ms per activation layer, independent of the
-model's own cost, so larger models pay relatively less. Pass a smaller ``every`` for runs
-of only a few hundred steps."""
+"""Record the signals every 100th step: 7-9% overhead in all on the default 2-layer MLP,
+whose steps take 0.6-1.3 ms (``benchmarks/monitor.py``, BENCHMARKS.md; every 50th step
+costs ~10%, every 10th ~19%). Every step pays ~40 us of hooks and NaN screens; a sampled
+step pays ~0.3-0.6 ms more per activation layer for a 64 x 128 batch, both independent of
+the model's own cost, so larger models pay relatively less. Pass a smaller ``every`` for
+runs of only a few hundred steps."""
 
 
 def _first_tensor(args: tuple[Any, ...]) -> torch.Tensor | None:
@@ -128,6 +136,8 @@ class Monitor(RecordingResults):
         self._seen: list[tuple[str, str, torch.Tensor]] = []
         self._temporary: list[RemovableHandle] = []
         self._locating = False
+        self._screens_gradients = False
+        self._unscreened: tuple[tuple[Any, ...], dict[str, Any], list[torch.Tensor]] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------
     def __enter__(self) -> Monitor:
@@ -146,13 +156,16 @@ class Monitor(RecordingResults):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc_type is None:
+            self._screen_output()
         self._detach()
 
     def _attach(self) -> None:
         add = self._handles.append
         add(self.model.register_forward_pre_hook(self._on_model_start))
         add(self.model.register_forward_hook(self._on_model_end, with_kwargs=True))
-        if self._weights and self._weights[0][1].weight.requires_grad:
+        self._screens_gradients = bool(self._weights) and self._weights[0][1].weight.requires_grad
+        if self._screens_gradients:
             add(self._weights[0][1].weight.register_hook(self._screen_hook))
         # hooks only needed to trace the first forward pass (removed after it)
         self._tracing = [
@@ -183,6 +196,7 @@ class Monitor(RecordingResults):
         self._origin.clear()
         self._seen.clear()
         self._stash.clear()
+        self._unscreened = None
 
     # ---- hooks -----------------------------------------------------------------------
     @property
@@ -192,6 +206,7 @@ class Monitor(RecordingResults):
     def _on_model_start(self, module: nn.Module, args: tuple[Any, ...]) -> None:
         if not module.training or self._locating:
             return
+        self._screen_output()  # the previous forward pass had no backward pass
         for handle in self._temporary:
             handle.remove()
         self._temporary.clear()
@@ -211,13 +226,10 @@ class Monitor(RecordingResults):
     ) -> None:
         if not module.training or self._locating:
             return
-        outputs = _output_tensors(output)
-        if (
-            self.recording.non_finite is None
-            and not all(map(_maybe_finite, outputs))
-            and not all(map(_finite, outputs))  # not just a sum that overflowed
-        ):
-            self._locate(args, kwargs)
+        if self.recording.non_finite is None:
+            self._unscreened = (args, kwargs, _output_tensors(output))
+            if not (self._screens_gradients and torch.is_grad_enabled()):
+                self._screen_output()  # no gradient screen will come for this pass
         if self._step == 0:
             self._origin.clear()
             for handle in self._tracing:
@@ -226,6 +238,20 @@ class Monitor(RecordingResults):
             self.recording.structure = replace(
                 self.recording.structure, linear_pairs=tuple(dict.fromkeys(self._pairs))
             )
+
+    def _screen_output(self) -> None:
+        """Screen the last training forward pass's output, if not done yet; locate the
+        first non-finite value when it is not finite."""
+        if self._unscreened is None:
+            return
+        args, kwargs, outputs = self._unscreened
+        self._unscreened = None
+        if (
+            self.recording.non_finite is None
+            and not all(map(_maybe_finite, outputs))
+            and not all(map(_finite, outputs))  # not just a sum that overflowed
+        ):
+            self._locate(args, kwargs)
 
     def _locate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """The model's output at this step is not finite: find where it started.
@@ -293,9 +319,8 @@ class Monitor(RecordingResults):
                 return
             if self._step == 0:
                 self._origin.pop(id(output), None)
-            screened = _maybe_finite(pre) and _maybe_finite(output)
-            if not screened and _first_non_finite([pre, output]) is not None:
-                return
+            if not _maybe_finite(pre) and not _finite(pre):
+                return  # the output screen reports it
             math_ = self._math[name]
             feeder = self._modules.get(self._feeders[name] or "")
             dead, saturated, mean, std = layer_signals(
@@ -304,6 +329,10 @@ class Monitor(RecordingResults):
                 math_.max_derivative,
                 unit_axis(feeder, output.ndim),
             )
+            # The output's own screen: its mean and std are finite unless it holds a NaN
+            # or inf (or sums past the float64 range, which the exact check clears).
+            if not (math.isfinite(mean) and math.isfinite(std)) and not _finite(output):
+                return
             record = LayerRecord(self._step, name, dead, saturated, mean, std)
             self.recording.records.append(record)
             self._pending[name] = record
@@ -336,7 +365,9 @@ class Monitor(RecordingResults):
     def _screen_hook(self, grad: torch.Tensor) -> None:
         """On the weight nearest the input: when its gradient is not finite, report the
         first layer, in backward order, whose accumulated ``.grad`` is not finite (this one
-        when no other is)."""
+        when no other is). The step's output is screened first: a non-finite output makes
+        the gradient non-finite too, and is the better report."""
+        self._screen_output()
         if self.recording.non_finite is not None or _maybe_finite(grad):
             return
         if not _finite(grad):

@@ -17,6 +17,7 @@ Both PyTorch and Keras monitors produce a :class:`Recording`; findings and repor
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -134,14 +135,20 @@ def layer_signals(
         raise ValueError(f"max_derivative must be positive and finite, got {max_derivative}")
     if activation.ndim == 0:
         raise ValueError("an activation needs at least one dimension")
+    # Few, whole-array NumPy calls: this runs inside the user's training step.
     units = derivative.shape[unit_axis]
     deriv = np.abs(np.moveaxis(derivative, unit_axis, -1).reshape(-1, units))
-    dead = ~np.any(deriv, axis=0)
+    dead = deriv.max(axis=0) == 0
     flat = np.count_nonzero(deriv < SATURATED_DERIVATIVE * max_derivative, axis=0)
     saturated = (flat >= SATURATED_SAMPLES * deriv.shape[0]) & ~dead
+    values = activation.astype(np.float64).ravel()
+    with np.errstate(invalid="ignore", over="ignore"):  # a NaN/inf activation gives NaN/inf
+        mean = values.sum() / values.size
+        values -= mean
+        square = float(values @ values)
     return (
-        float(dead.mean()),
-        float(saturated.mean()),
-        float(activation.mean(dtype=np.float64)),
-        float(activation.std(dtype=np.float64)),
+        int(np.count_nonzero(dead)) / units,
+        int(np.count_nonzero(saturated)) / units,
+        float(mean),
+        math.sqrt(square / values.size),
     )
