@@ -79,6 +79,8 @@ class StackedOptimizer:
         for p, g in zip(self.params, grads, strict=True):
             # torch's fused CPU kernels (2.13) read a non-contiguous gradient in the wrong
             # element order (a vmap backward yields transposed layouts): copy it first.
+            # Reproducer and draft upstream report:
+            # docs/upstream/torch-fused-cpu-optimizers-non-contiguous-grad.md
             g = g.contiguous()
             if self.weight_decay:
                 g = g.add(p, alpha=self.weight_decay)
