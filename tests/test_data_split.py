@@ -117,7 +117,8 @@ def test_impute_uses_train_median(tmp_path):
     path = tmp_path / "holes.csv"
     path.write_text("\n".join(rows) + "\n")
     with pytest.raises(
-        DataError, match=r"holes\.csv: column 'a' has a NaN/missing value at line 5"
+        DataError,
+        match=r"holes\.csv: column 'a' has a NaN/missing value at line 5; .*--impute.*impute=True",
     ):
         data.load(path)
     ds = data.load(path, impute=True)
@@ -149,6 +150,13 @@ def test_impute_needs_a_finite_train_value():
     np.testing.assert_array_equal(data.split(ds, seed=good).X_train, 0.0)
     with pytest.raises(DataError, match="column 'x0' has no finite value in the train part"):
         data.split(ds, seed=bad)
+
+
+def test_split_errors_name_the_file(tmp_path):
+    path = tmp_path / "tiny.csv"
+    path.write_text("a,y\n" + "".join(f"{i},{'b' if i == 0 else 'a'}\n" for i in range(12)))
+    with pytest.raises(DataError, match=r"^tiny \(.*tiny\.csv\): class 'b' has 1 sample"):
+        data.split(data.load(path))
 
 
 def test_split_errors():

@@ -63,7 +63,8 @@ def _check_features(raw: RawData, impute: bool) -> list[str]:
         kind = "a NaN/missing" if np.isnan(raw.X[i, j]) else "an infinite"
         raise DataError(
             f"{raw.origin}: column {raw.feature_names[j]!r} has {kind} value at "
-            f"{raw.where(i)}; fix it or pass impute=True (train-part median)"
+            f"{raw.where(i)}; fix it, or replace such values by the training part's median "
+            "(--impute on the command line, impute=True in Python)"
         )
     notes = []
     for j in bad_cols:

@@ -72,6 +72,12 @@ def _class_counts(
     return val, test
 
 
+def _named(data: Dataset) -> str:
+    """How an error names the data: its name and where it came from (the file, for file
+    data), e.g. ``bad (/tmp/bad.csv)`` or ``iris (embedded: scikit-learn iris)``."""
+    return f"{data.name} ({data.source})"
+
+
 def _stratified(data: Dataset, val_fraction: float, test_fraction: float, rng) -> Indices:
     assert data.class_labels is not None
     train_fraction = 1.0 - val_fraction - test_fraction
@@ -80,7 +86,7 @@ def _stratified(data: Dataset, val_fraction: float, test_fraction: float, rng) -
     for k, label in enumerate(data.class_labels):
         if n[k] < needed:
             raise DataError(
-                f"{data.name}: class {label!r} has {n[k]} sample(s), too few to stratify "
+                f"{_named(data)}: class {label!r} has {n[k]} sample(s), too few to stratify "
                 f"into train/val/test (at least {needed} needed with train fraction "
                 f"{train_fraction:.2g})"
             )
@@ -114,7 +120,7 @@ def split_indices(
     for part, size in zip(("train", "validation", "test"), map(len, parts), strict=True):
         if size == 0:
             raise DataError(
-                f"{data.name}: {data.n_samples} samples are too few for a non-empty "
+                f"{_named(data)}: {data.n_samples} samples are too few for a non-empty "
                 f"{part} part (val_fraction={val_fraction}, test_fraction={test_fraction})"
             )
     return parts
@@ -130,7 +136,7 @@ def _impute(data: Dataset, X: np.ndarray, parts: Indices) -> list[str]:
         name = data.feature_names[j]
         if finite.size == 0:
             raise DataError(
-                f"{data.name}: column {name!r} has no finite value in the train part to impute from"
+                f"{_named(data)}: column {name!r} has no finite value in the train part to impute from"
             )
         median = float(np.median(finite))
         counts = [int(np.count_nonzero(bad[p, j])) for p in parts]
@@ -166,7 +172,7 @@ def split(
         y_train = data.y[parts[0]]
         mu, sigma = float(y_train.mean()), float(y_train.std())
         if sigma == 0.0:
-            raise DataError(f"{data.name}: the regression target is constant on the train part")
+            raise DataError(f"{_named(data)}: the regression target is constant on the train part")
         target_scale = (mu, sigma)
         ys = [((data.y[p] - mu) / sigma).astype(np.float32) for p in parts]
         n_outputs = 1
