@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actlab import data
 from actlab.data import DataError, Dataset
@@ -339,3 +341,53 @@ def test_summary_is_json(tmp_path):
     reg = data.load("diabetes").summary()
     assert reg["n_classes"] is None and set(reg["target"]) == {"min", "max", "mean", "std"}
     assert isinstance(data.load("wine"), Dataset)
+
+
+_CSV_CELLS = st.sampled_from(
+    ["1", "-2.5", "3e2", "", "nan", "inf", "NA", "x", "y", '"a,b"', '"', "1,2", " 7 ", "0x1"]
+)
+_NUMBERS = st.integers(0, 39).flatmap(  # one cell in 40 is a hole, a word or an infinity
+    lambda k: (
+        st.sampled_from(["", "nan", "inf", "-inf", "NA", "word"])
+        if k == 0
+        else st.floats(-1e6, 1e6, allow_nan=False).map(repr)
+    )
+)
+
+
+@st.composite
+def _csv_text(draw: st.DrawFn) -> str:
+    """Either anything made of CSV-ish cells (mostly malformed), or a well-formed table of
+    numbers and a few labels with the occasional hole, word or infinity (mostly loadable)."""
+    if draw(st.booleans()):
+        header = draw(st.lists(st.sampled_from(["a", "b", "y", "", "a"]), max_size=4))
+        rows = draw(st.lists(st.lists(_CSV_CELLS, max_size=4), max_size=14))
+    else:
+        width = draw(st.integers(1, 3))
+        header = [*"abc"[:width], "y"]
+        n = draw(st.integers(0, 40))
+        features = draw(
+            st.lists(st.lists(_NUMBERS, min_size=width, max_size=width), min_size=n, max_size=n)
+        )
+        labels = draw(st.lists(st.sampled_from(["p", "q", "r"]), min_size=n, max_size=n))
+        rows = [[*f, lab] for f, lab in zip(features, labels, strict=True)]
+    return "\n".join(",".join(r) for r in [header, *rows]) + "\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_csv_text(), impute=st.booleans())
+def test_any_csv_loads_and_splits_or_raises_a_data_error(
+    tmp_path_factory: pytest.TempPathFactory, text: str, impute: bool
+) -> None:
+    """Whatever a CSV holds (ragged rows, blanks, quotes, words, infinities, duplicate or
+    empty column names, too few rows per class), loading and splitting it gives a data set
+    or a DataError, never another exception; what loads has only finite features."""
+    path = tmp_path_factory.mktemp("fuzz") / "f.csv"
+    path.write_text(text)
+    try:
+        splits = data.split(data.load(path, impute=impute))
+    except DataError as exc:
+        assert str(exc)
+        return
+    for part in (splits.X_train, splits.X_val, splits.X_test):
+        assert np.isfinite(part).all()

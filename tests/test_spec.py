@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import actlab
 from actlab.catalog import (
+    DuplicateActivationError,
     InvalidParameterError,
+    SpecError,
     SpecSyntaxError,
     UnknownActivationError,
     UnknownParameterError,
@@ -67,7 +71,7 @@ def test_get_accepts_an_activation_and_get_many_splits() -> None:
     many = actlab.get_many("relu, elu(alpha=0.5), gelu")
     assert [a.spec for a in many] == ["relu", "elu(alpha=0.5)", "gelu"]
     assert split_specs("relu,elu(alpha=0.5, ),gelu") == ["relu", "elu(alpha=0.5, )", "gelu"]
-    with pytest.raises(ValueError, match="listed twice"):
+    with pytest.raises(DuplicateActivationError, match="listed twice"):
         actlab.get_many("silu, swish")
 
 
@@ -162,3 +166,53 @@ def test_activations_pickle_and_copy_by_spec():
     clone = copy.deepcopy(net)
     x = torch.randn(3, 2)
     assert torch.equal(clone(x), net(x))
+
+
+_SPEC_ALPHABET = "abcdefghilnoprstuwxyz_ELU0123456789.+-eE=(),[]{}'\" \t\n\\"
+_SPEC_PIECES = st.sampled_from(
+    [
+        "relu",
+        "elu",
+        "leaky_relu",
+        "softmax",
+        "prelu",
+        "alpha",
+        "axis",
+        "beta",
+        "=",
+        "(",
+        ")",
+        ",",
+        "1e309",
+        "-0",
+        "nan",
+        "inf",
+        "true",
+        "0x10",
+        "1_000",
+        "--1",
+        ".",
+        "e5",
+        " ",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(alphabet=_SPEC_ALPHABET, max_size=40),
+        st.lists(_SPEC_PIECES, max_size=12).map("".join),
+        st.text(max_size=20),
+    )
+)
+def test_any_text_resolves_or_raises_a_spec_error(text: str) -> None:
+    """Whatever a user types, the answer is an activation or a SpecError with a message,
+    never another exception; what resolves has a canonical spec that resolves to itself."""
+    try:
+        acts = actlab.get_many(text)
+    except SpecError as exc:
+        assert str(exc)
+        return
+    for act in acts:
+        assert actlab.get(act.spec) == act

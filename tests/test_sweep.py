@@ -12,6 +12,8 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import actlab.sweep.executors as executors
 from actlab.comparison.runner import run_comparison
@@ -317,3 +319,90 @@ def test_cli_progress_without_a_terminal_is_a_line_per_group(capsys) -> None:
     bar.group_done(SimpleNamespace(key="iris/mlp-depth1-width8"))
     bar.stop()
     assert "group 2/3 done: iris/mlp-depth1-width8" in capsys.readouterr().err
+
+
+_GRID_KEYS = [
+    "datasets",
+    "activations",
+    "seeds",
+    "epochs",
+    "model",
+    "optimizer",
+    "kind",
+    "depths",
+    "width",
+    "name",
+    "lr",
+    "batch_size",
+    "momentum",
+    "weight_decay",
+]
+
+_ANY_VALUE = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-3, 70),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from(
+            [
+                "iris",
+                "moons(n=50)",
+                "relu",
+                "tanh",
+                "elu(alpha=0.5)",
+                "mlp",
+                "cnn",
+                "adam",
+                "sgd",
+                "",
+                "nope",
+                "relu(alpha=1)",
+            ]
+        ),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from([*_GRID_KEYS, "extra"]), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+_VALID_GRID = {
+    "datasets": ["iris"],
+    "activations": ["relu", "tanh"],
+    "seeds": 2,
+    "epochs": 3,
+    "model": {"kind": "mlp", "depths": [1, 2], "width": 8},
+    "optimizer": {"name": "adam", "lr": 0.01, "batch_size": 16},
+}
+
+
+def _mutated(changes: dict) -> dict:
+    grid = {k: dict(v) if isinstance(v, dict) else v for k, v in _VALID_GRID.items()}
+    for key, value in changes.items():
+        section = next((s for s in ("model", "optimizer") if key in _VALID_GRID[s]), None)
+        target = grid[section] if section else grid
+        if isinstance(target, dict):  # (a section an earlier change replaced stays so)
+            target[key] = value
+    return grid
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    grid=st.one_of(
+        st.dictionaries(st.sampled_from([*_GRID_KEYS, "extra"]), _ANY_VALUE, max_size=7),
+        st.dictionaries(st.sampled_from(_GRID_KEYS), _ANY_VALUE, max_size=2).map(_mutated),
+    )
+)
+def test_any_grid_mapping_loads_or_raises_a_grid_error(grid: dict) -> None:
+    """Whatever a sweep file holds, the answer is a grid or a GridError naming the
+    problem, never another exception (a valid grid with one or two values replaced by
+    anything: a wrong type, an infinity, a nested table, a bad spec)."""
+    try:
+        loaded = load_grid(grid)
+    except GridError as exc:
+        assert str(exc)
+        return
+    assert loaded.groups()

@@ -9,6 +9,7 @@
 from actlab.catalog import definitions as _definitions  # noqa: F401  (registers entries)
 from actlab.catalog.base import Activation, ActivationInfo, Definition, FrameworkRef, Param
 from actlab.catalog.errors import (
+    DuplicateActivationError,
     InvalidParameterError,
     SpecError,
     SpecSyntaxError,
@@ -23,6 +24,7 @@ __all__ = [
     "Activation",
     "ActivationInfo",
     "Definition",
+    "DuplicateActivationError",
     "FrameworkRef",
     "InvalidParameterError",
     "Param",

@@ -48,3 +48,11 @@ class InvalidParameterError(SpecError):
         self.value = value
         self.reason = reason
         super().__init__(f"{activation}: {param}={value!r} is not allowed: {reason}")
+
+
+class DuplicateActivationError(SpecError):
+    """A list of specs names the same activation twice (``relu,ReLU``, ``elu,elu(alpha=1)``)."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        super().__init__(f"activation {spec!r} is listed twice")

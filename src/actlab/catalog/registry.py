@@ -6,7 +6,11 @@ import difflib
 from types import MappingProxyType
 
 from actlab.catalog.base import Activation, Definition
-from actlab.catalog.errors import UnknownActivationError, UnknownParameterError
+from actlab.catalog.errors import (
+    DuplicateActivationError,
+    UnknownActivationError,
+    UnknownParameterError,
+)
 from actlab.catalog.spec import ParamValue, parse_raw, split_specs
 
 _DEFINITIONS: dict[str, Definition] = {}
@@ -74,6 +78,6 @@ def get_many(specs: str | list[str | Activation]) -> list[Activation]:
     seen: set[Activation] = set()
     for act in acts:
         if act in seen:
-            raise ValueError(f"activation {act.spec!r} is listed twice")
+            raise DuplicateActivationError(act.spec)
         seen.add(act)
     return acts
