@@ -2,7 +2,9 @@
 
 The seed article's factors, in order: the metric first (validation, paired by seed); among
 the activations statistically tied with the best, prefer healthy gradient flow (no
-vanishing gradient, few dead or saturated units), then the lower measured compute cost.
+vanishing gradient, few dead or saturated units), then the lower measured compute cost,
+counting cost differences under ``MEANINGFUL_SPEEDUP`` as none (among equally cheap
+activations, the better-ranked one).
 """
 
 from __future__ import annotations
@@ -148,7 +150,9 @@ def recommend(ranking: Ranking) -> Recommendation:
     if costed and choice.cost is not None:
         cheapest = min(costed, key=lambda r: r.cost)
         if choice.cost / cheapest.cost >= MEANINGFUL_SPEEDUP:
-            choice = cheapest
+            # Everything within timing noise of the cheapest is as cheap as it: of those,
+            # the one ranked highest on the metric (costed keeps the ranking's order).
+            choice = next(r for r in costed if r.cost / cheapest.cost < MEANINGFUL_SPEEDUP)
     if choice is not best and best.activation != BASELINE:
         why = []
         if best not in healthy:
