@@ -56,6 +56,18 @@ def test_layer_signals_dead_saturated_mean_std() -> None:
     assert layer_signals(conv, conv, 1.0, unit_axis=1)[:2] == (0.25, 0.25)
 
 
+def test_an_empty_batch_records_nan_and_never_breaks_training() -> None:
+    assert all(math.isnan(v) for v in layer_signals(np.zeros((0, 4)), np.zeros((0, 4)), 1.0, 1))
+    model = mlp(1, 4, nn.ReLU)
+    with monitor(model, every=1) as mon:
+        model(torch.zeros(0, 64)).sum().backward()
+        model(torch.zeros(3, 64)).sum().backward()
+    assert [r.step for r in mon.recording.records] == [0, 1]
+    assert math.isnan(mon.recording.records[0].mean) and math.isfinite(
+        mon.recording.records[1].mean
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -136,7 +136,8 @@ def _impute(data: Dataset, X: np.ndarray, parts: Indices) -> list[str]:
         name = data.feature_names[j]
         if finite.size == 0:
             raise DataError(
-                f"{_named(data)}: column {name!r} has no finite value in the train part to impute from"
+                f"{_named(data)}: column {name!r} has no finite value in the train part "
+                "to impute from"
             )
         median = float(np.median(finite))
         counts = [int(np.count_nonzero(bad[p, j])) for p in parts]

@@ -135,10 +135,12 @@ def layer_signals(
         raise ValueError(f"max_derivative must be positive and finite, got {max_derivative}")
     if activation.ndim == 0:
         raise ValueError("an activation needs at least one dimension")
+    if activation.size == 0:  # an empty batch (or a layer without units) tells nothing
+        return (math.nan,) * 4
     # Few, whole-array NumPy calls: this runs inside the user's training step.
     units = derivative.shape[unit_axis]
     deriv = np.abs(np.moveaxis(derivative, unit_axis, -1).reshape(-1, units))
-    dead = deriv.max(axis=0) == 0
+    dead = ~np.any(deriv, axis=0)
     flat = np.count_nonzero(deriv < SATURATED_DERIVATIVE * max_derivative, axis=0)
     saturated = (flat >= SATURATED_SAMPLES * deriv.shape[0]) & ~dead
     values = activation.astype(np.float64).ravel()
