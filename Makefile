@@ -37,6 +37,7 @@ lint: setup-dev
 
 bench: setup
 	$(BIN)/python benchmarks/kernels.py
+	$(BIN)/python benchmarks/catalog.py
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/cnn.py
 

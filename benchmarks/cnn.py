@@ -168,7 +168,6 @@ def main() -> None:
         print(f"| {name} | {seconds * 1000:.1f} |")
 
     splits = digits_splits()
-    splits.image_shape = (1, SIDE, SIDE)
     trainer = StackedTrainer(
         splits,
         activations=list(ACTIVATIONS),

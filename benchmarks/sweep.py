@@ -27,38 +27,23 @@ import resource
 import statistics
 import time
 from collections import defaultdict
-from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 from torch import nn
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from actlab.backends.torch import get as torch_module
+from actlab.data import Splits, load, split
 from actlab.engine import StackedTrainer, TrainConfig, batch_order
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "selu", "identity")
 
 
-def digits_splits() -> SimpleNamespace:
-    x, y = load_digits(return_X_y=True)
-    x_tr, x_rest, y_tr, y_rest = train_test_split(x, y, test_size=0.4, random_state=0, stratify=y)
-    x_va, x_te, y_va, y_te = train_test_split(
-        x_rest, y_rest, test_size=0.5, random_state=0, stratify=y_rest
-    )
-    mean, std = x_tr.mean(0), x_tr.std(0)
-    std[std == 0] = 1.0
-
-    def scale(a: np.ndarray) -> np.ndarray:
-        return ((a - mean) / std).astype(np.float32)
-
-    return SimpleNamespace(
-        X_train=scale(x_tr), y_train=y_tr, X_val=scale(x_va), y_val=y_va,
-        X_test=scale(x_te), y_test=y_te, task="classification", n_outputs=10,
-    )  # fmt: skip
+def digits_splits() -> Splits:
+    """The default ``actlab compare`` data: the embedded digits, actlab's stratified
+    60/20/20 split (seed 0), standardized on the train part, image shape 1x8x8."""
+    return split(load("digits"), seed=0)
 
 
 def _sequential_model(initial: list[torch.Tensor], m: int, activation: str) -> nn.Sequential:
@@ -202,7 +187,6 @@ def main() -> None:
     if args.model == "cnn" and not args.engine_only:
         parser.error("--model cnn needs --engine-only (benchmarks/cnn.py has a CNN loop)")
     splits = digits_splits()
-    splits.image_shape = (1, 8, 8)
     config = TrainConfig(epochs=args.epochs, model=args.model)
     trainer = StackedTrainer(
         splits, activations=list(ACTIVATIONS), seeds=range(args.seeds), config=config

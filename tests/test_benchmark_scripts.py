@@ -26,6 +26,7 @@ RUNS = {
         ["--epochs", "2", "--seeds", "1", "--repeats", "1", "--threads", "1"],
         ["grouped conv, oneDNN (engine)", "engine: training steps", "engine: probes"],
     ),
+    "catalog.py": (["gelu", "relu", "--numel", "256", "--repeats", "2"], ["| gelu |", "| relu |"]),
     "kernels.py": (
         ["relu", "gelu", "--numel", "4096", "--repeats", "1"],
         ["| relu |", "| gelu |"],
@@ -58,3 +59,7 @@ def test_benchmark_script_runs_and_prints_finite_figures(script: str) -> None:
     ]
     assert figures, done.stdout
     assert all(math.isfinite(f) for f in figures), f"{script} printed a NaN or inf:\n{done.stdout}"
+
+
+def test_every_benchmark_script_is_smoke_tested() -> None:
+    assert sorted(RUNS) == sorted(p.name for p in BENCHMARKS.glob("*.py"))
