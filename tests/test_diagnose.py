@@ -14,8 +14,9 @@ from torch import nn
 import actlab.torch
 from actlab.diagnose import Finding, monitor
 from actlab.diagnose.demos import digits, he_normal_, lecun_normal_, mlp, train
-from actlab.diagnose.findings import ADVICE, VANISHING_RATIO
+from actlab.diagnose.findings import ADVICE
 from actlab.diagnose.records import layer_signals
+from actlab.health import VANISHING_RATIO
 
 
 def kinds(findings: list[Finding]) -> list[str]:

@@ -13,9 +13,8 @@ import math
 from dataclasses import dataclass, field
 
 from actlab.analysis.ranking import ActivationSummary, Ranking
+from actlab.health import is_dead, is_saturated, is_vanishing
 
-VANISHING_RATIO = 0.1
-"""First/last hidden-layer gradient-norm ratio below which we call gradients vanishing."""
 BASELINE = "identity"
 MEANINGFUL_SPEEDUP = 1.25
 """A tied activation is preferred for cost only when it is at least this much cheaper:
@@ -24,8 +23,6 @@ smaller differences are within the run-to-run spread of the cost measurement
 the shared 2-core machine of BENCHMARKS.md, five runs gave tanh 0.98-1.28x and
 leaky_relu 0.95-1.10x the cost of relu, while the differences that matter for the
 choice, ELU, SELU and softplus against the ReLU family, are about 2x."""
-DEAD_WARNING = 0.25
-SATURATED_WARNING = 0.25
 
 
 @dataclass(frozen=True)
@@ -42,10 +39,12 @@ class Recommendation:
 
 
 def _healthy(row: ActivationSummary) -> bool:
-    ratio_ok = not (row.gradient_ratio < VANISHING_RATIO)
-    dead_ok = not (row.dead_fraction > DEAD_WARNING)
-    sat_ok = not (row.saturated_fraction > SATURATED_WARNING)
-    return ratio_ok and dead_ok and sat_ok and row.diverged == 0
+    sick = (
+        is_vanishing(row.gradient_ratio)
+        or is_dead(row.dead_fraction)
+        or is_saturated(row.saturated_fraction)
+    )
+    return not sick and row.diverged == 0
 
 
 def _fmt_metric(ranking: Ranking, row: ActivationSummary, which: str = "val") -> str:
@@ -62,17 +61,17 @@ def _health_warnings(rows: list[ActivationSummary]) -> list[str]:
     for row in rows:
         if row.diverged:
             out.append(f"{row.activation} diverged in {row.diverged} of {row.seeds} seeds.")
-        if row.gradient_ratio < VANISHING_RATIO:
+        if is_vanishing(row.gradient_ratio):
             out.append(
                 f"{row.activation}'s first-layer gradient is {1 / row.gradient_ratio:.0f}x "
                 "smaller than its last hidden layer's (vanishing gradient)."
             )
-        if row.dead_fraction > DEAD_WARNING:
+        if is_dead(row.dead_fraction):
             out.append(
                 f"{row.activation}: {row.dead_fraction:.0%} of the units in its worst layer "
                 "are dead (never pass a gradient on the probe batch)."
             )
-        if row.saturated_fraction > SATURATED_WARNING:
+        if is_saturated(row.saturated_fraction):
             out.append(
                 f"{row.activation}: {row.saturated_fraction:.0%} of the units in its worst "
                 "layer are saturated."

@@ -1,44 +1,35 @@
 """Findings: what a :class:`~actlab.diagnose.records.Recording` says is wrong, in plain words.
 
-Each kind has a threshold, set below as a module constant. Signals are judged on the *late*
+The health signals and their thresholds (dead, saturated, vanishing and exploding
+gradients) are defined once, in :mod:`actlab.health`; the other kinds' thresholds are set
+below as module constants. Signals are judged on the *late*
 samples - the latter half of the sampled steps (at least the last one) - and a finding needs
 the condition in more than :data:`MAJORITY` of them, so one odd batch does not make one.
 
-For comparison (see FRAMEWORK-FACTS.md): torchmortem calls gradients vanishing at a
-last/first gradient-norm ratio >= 100 and exploding above a norm of 1000; torchdiag warns at
-> 20% dead units and calls > 50% critical; DLCheck flags saturation of sigmoid/tanh outputs.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from actlab.diagnose.records import LayerRecord, Recording
+from actlab.health import (
+    DEAD_FRACTION,
+    EXPLODING_NORM,
+    EXPLODING_RATIO,
+    SATURATED_FRACTION,
+    SEVERE_DEAD_FRACTION,
+    gradient_ratio,
+    is_exploding,
+    is_vanishing,
+)
 
 MAJORITY = 0.5
 """A condition must hold in more than half of the late samples."""
-
-VANISHING_RATIO = 100.0
-"""``vanishing_gradient``: the last hidden layer's weight-gradient norm is at least 100x the
-first layer's (two orders of magnitude: the first layer barely learns)."""
-
-EXPLODING_RATIO = 100.0
-"""``exploding_gradient``: the first layer's weight-gradient norm is at least 100x the last
-hidden layer's (gradients grow on the way back) ..."""
-
-EXPLODING_NORM = 1000.0
-"""... or some layer's weight-gradient norm exceeds 1000."""
-
-DEAD_FRACTION = 0.25
-"""``dead_units``: at least 25% of a layer's units have derivative exactly 0 on every sample
-of the batch (no gradient reaches their weights). Above 50% the message calls it severe."""
-
-SATURATION_FRACTION = 0.25
-"""``saturation``: at least 25% of a bounded activation's units (sigmoid, tanh, ...) are in
-the flat tails, ``f' < 1% max f'`` on >= 99% of the samples (see ``records``)."""
 
 SELU_INIT_TOLERANCE = 0.2
 """``selu_misuse``: the feeder's ``std(W) * sqrt(fan_in)`` at the start differs from 1
@@ -132,27 +123,25 @@ def _gradient_ends(recording: Recording, step: int) -> tuple[LayerRecord, LayerR
     return (rows[0], rows[-1]) if len(rows) >= 2 else None
 
 
-def _ratio(recording: Recording, step: int) -> float | None:
-    """``last / first`` weight-gradient norm at ``step`` (inf when the first is 0)."""
+def _ratio(recording: Recording, step: int) -> float:
+    """:func:`actlab.health.gradient_ratio` (first / last hidden layer) at ``step``; NaN
+    when fewer than two layers have a gradient."""
     ends = _gradient_ends(recording, step)
     if ends is None:
-        return None
-    first, last = ends[0].grad_norm or 0.0, ends[1].grad_norm or 0.0
-    if first == 0:
-        return float("inf") if last > 0 else None
-    return last / first
+        return math.nan
+    return gradient_ratio(ends[0].grad_norm or 0.0, ends[1].grad_norm or 0.0)
 
 
 def _gradient_findings(recording: Recording, late: list[int]) -> list[Finding]:
     ratios = {s: _ratio(recording, s) for s in late}
     found: list[Finding] = []
-    vanishing = _held(late, lambda s: (ratios[s] or 0.0) >= VANISHING_RATIO)
+    vanishing = _held(late, lambda s: is_vanishing(ratios[s]))
     if vanishing:
         first, last = _gradient_ends(recording, vanishing[-1]) or (None, None)
         assert first is not None and last is not None
         feeders = {layer.name: layer.feeder or layer.name for layer in recording.layers}
         head, tail = feeders[first.layer], feeders[last.layer]
-        ratio = statistics.median(ratios[s] or 0.0 for s in vanishing)
+        ratio = statistics.median(1.0 / ratios[s] for s in vanishing)
         found.append(
             Finding(
                 "vanishing_gradient",
@@ -170,10 +159,8 @@ def _gradient_findings(recording: Recording, late: list[int]) -> list[Finding]:
         )
 
     def explodes(step: int) -> bool:
-        ratio = ratios[step]
         norms = [r.grad_norm for r in recording.at(step).values() if r.grad_norm is not None]
-        grows = ratio is not None and ratio > 0 and 1.0 / ratio >= EXPLODING_RATIO
-        return grows or any(n > EXPLODING_NORM for n in norms)
+        return is_exploding(ratios[step], max(norms, default=0.0))
 
     exploding = _held(late, explodes)
     if exploding:
@@ -214,7 +201,7 @@ def _layer_findings(recording: Recording, late: list[int]) -> list[Finding]:
     for layer in recording.layers:
         dead, share = _share_hits(recording, layer.name, late, "dead_fraction", DEAD_FRACTION)
         if dead:
-            severe = " That is severe." if share > 0.5 else ""
+            severe = " That is severe." if share >= SEVERE_DEAD_FRACTION else ""
             found.append(
                 Finding(
                     "dead_units",
@@ -224,13 +211,13 @@ def _layer_findings(recording: Recording, late: list[int]) -> list[Finding]:
                     f"{share:.0%} of the units of {layer.name} ({layer.activation}) are dead: "
                     f"their derivative is 0 on every sample, so they never learn.{severe}",
                     ADVICE["dead_units"],
-                    "error" if share > 0.5 else "warning",
+                    "error" if share >= SEVERE_DEAD_FRACTION else "warning",
                 )
             )
         if not layer.bounded:
             continue
         sat, share = _share_hits(
-            recording, layer.name, late, "saturated_fraction", SATURATION_FRACTION
+            recording, layer.name, late, "saturated_fraction", SATURATED_FRACTION
         )
         if sat:
             found.append(

@@ -6,8 +6,8 @@ a channel of a convolution) over the batch's *samples* (rows, or rows x position
 
 * dead fraction - share of units with ``f'(z) == 0`` exactly on every sample: no gradient
   reaches their incoming weights at all (a "dead ReLU").
-* saturated fraction - share of units, not dead, with ``f'(z) < SATURATED_DERIVATIVE *
-  max f'`` on at least ``SATURATED_SAMPLES`` of the samples: stuck in the flat tails.
+* saturated fraction - share of units, not dead, stuck in a flat tail (as
+  :mod:`actlab.health` defines it).
 * mean and std of ``a`` over all its elements (population std).
 * the Frobenius norm of the gradient of the loss with respect to the weight of the layer
   feeding the activation (filled in when the backward pass of that step runs).
@@ -22,12 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SATURATED_DERIVATIVE = 0.01
-"""A sample is in the flat tail when ``f'(z)`` is below 1% of the activation's maximum
-derivative (0.25 for sigmoid, 1 for tanh)."""
-
-SATURATED_SAMPLES = 0.99
-"""A unit is saturated when at least 99% of its samples are in the flat tail."""
+from actlab.health import SATURATION_SHARE, saturation_threshold
 
 
 @dataclass(frozen=True)
@@ -141,8 +136,8 @@ def layer_signals(
     units = derivative.shape[unit_axis]
     deriv = np.abs(np.moveaxis(derivative, unit_axis, -1).reshape(-1, units))
     dead = ~np.any(deriv, axis=0)
-    flat = np.count_nonzero(deriv < SATURATED_DERIVATIVE * max_derivative, axis=0)
-    saturated = (flat >= SATURATED_SAMPLES * deriv.shape[0]) & ~dead
+    flat = np.count_nonzero(deriv < saturation_threshold(max_derivative), axis=0)
+    saturated = (flat >= SATURATION_SHARE * deriv.shape[0]) & ~dead
     values = activation.astype(np.float64).ravel()
     with np.errstate(invalid="ignore", over="ignore"):  # a NaN/inf activation gives NaN/inf
         mean = values.sum() / values.size

@@ -9,9 +9,8 @@ convolution (all its spatial positions together). Per layer and candidate:
   loss over the probe batch (one backward pass, no step);
 * ``dead_fraction``: share of units with ``d == 0`` exactly on every probe sample (and
   position): no gradient can flow through them; for ReLU that is "never active";
-* ``saturated_fraction``: share of units, dead ones excluded, with
-  ``|d| < 0.01 * max f'`` (``Activation.max_derivative``) on at least 99% of the probe
-  samples (x positions); for sigmoid/tanh: stuck in a flat tail;
+* ``saturated_fraction``: share of units, dead ones excluded, stuck in a flat tail on
+  the probe samples (x positions), as :mod:`actlab.health` defines it;
 * ``act_mean`` / ``act_std``: mean and (population) standard deviation of ``f(z)`` over
   probe samples, positions and units of the layer.
 
@@ -33,16 +32,13 @@ import torch
 
 from actlab.engine.metrics import candidate_loss
 from actlab.engine.stacked import StackedNet
+from actlab.health import SATURATION_SHARE, saturation_threshold
 
 PROBES = ("grad_norm", "dead_fraction", "saturated_fraction", "act_mean", "act_std")
-SATURATION_LEVEL = 0.01
-SATURATION_SHARE = 0.99
 
 
 def _threshold(net: StackedNet, index: int) -> float:
-    top = net.slices[index].activation.max_derivative
-    # No finite maximum derivative: nothing counts as saturated.
-    return SATURATION_LEVEL * top if math.isfinite(top) else -math.inf
+    return saturation_threshold(net.slices[index].activation.max_derivative)
 
 
 @dataclass
