@@ -285,7 +285,7 @@ def test_workers_must_be_positive(grid_file: Path, tmp_path: Path) -> None:
 
 @pytest.fixture
 def cli() -> click.Group:
-    from actlab.cli_sweep import register_sweep
+    from actlab.cli.sweep import register_sweep
 
     @click.group()
     def group() -> None:
@@ -312,7 +312,7 @@ def test_cli_bad_grid_is_a_usage_error(cli, tmp_path: Path) -> None:
 def test_cli_progress_without_a_terminal_is_a_line_per_group(capsys) -> None:
     from types import SimpleNamespace
 
-    from actlab.cli_sweep import _GroupBar
+    from actlab.cli.sweep import _GroupBar
 
     bar = _GroupBar()
     bar.started(total=3, finished=1)  # one group finished by an earlier run

@@ -1,5 +1,8 @@
 """The ``actlab`` command line: list | show | plot | compare | report | bench | diagnose | sweep.
 
+One module per command family beside this one (``catalog`` here, ``compare``, ``sweep``)
+and the console views (``views``).
+
 Usage errors (bad option, unknown activation, malformed spec, bad data) exit with status
 2 and one line on stderr; they never print a traceback.
 """
@@ -14,7 +17,7 @@ import click
 from rich.console import Console
 
 from actlab.catalog import SpecError, get, get_many, names
-from actlab.console_views import activation_panel, catalog_table
+from actlab.cli.views import activation_panel, catalog_table
 
 console = Console(width=None if sys.stdout.isatty() else 140)
 
@@ -98,7 +101,8 @@ def _split(text: str) -> list[str]:
 
 def _register_optional_commands() -> None:
     """Commands whose modules import torch are registered lazily to keep `list` fast."""
-    from actlab import cli_compare, cli_sweep
+    from actlab.cli import compare as cli_compare
+    from actlab.cli import sweep as cli_sweep
 
     cli_compare.register(cli)
     cli_compare.register_tools(cli)
@@ -124,7 +128,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"actlab: error: {exc}", err=True)
         return 2
     return result if isinstance(result, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
