@@ -27,9 +27,11 @@ setup-dev: $(VENV)/.installed-dev
 demo: setup
 	$(BIN)/actlab compare
 
+# One torch/OpenMP thread per test worker: two workers already fill two cores, and idle
+# OpenMP threads spin on an oversubscribed machine.
 test: setup-dev
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: setup-dev
 	$(BIN)/ruff check src tests benchmarks
