@@ -218,7 +218,7 @@ def test_interrupted_run_resumes_without_redoing_work(tmp_path):
         run_comparison(config, run, progress=_InterruptAfter(5))  # group 1 done, group 2 at 2/3
     partial = json.loads((run / "results.json").read_text())
     assert list(partial["groups"]) == ["mlp-depth1-width8"]
-    assert (run / "checkpoints" / "mlp-depth2-width8.pt").is_file()
+    assert (run / "checkpoints" / "mlp-depth2-width8.safetensors").is_file()
     progress = _InterruptAfter(-1)
     resumed = actlab.resume(run, progress=progress)
     assert progress.epochs == [("mlp-depth2-width8", 3)]  # only the one missing epoch

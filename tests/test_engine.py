@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from actlab.engine import EPOCH_PHASES, StackedTrainer, TrainConfig, batch_order
+from actlab.store.checkpoint import read_checkpoint, write_checkpoint
 
 NATIVE = {
     "relu": nn.ReLU,
@@ -281,9 +282,9 @@ def test_resume_after_epoch_k_equals_an_uninterrupted_run(tmp_path, patience):
     whole = trainer(6).run()
     first = trainer(3)
     first.run()
-    torch.save(first.state_dict(), tmp_path / "state.pt")
+    write_checkpoint(tmp_path / "state.safetensors", first.state_dict())  # through the disk
     second = trainer(6)
-    second.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=False))
+    second.load_state_dict(read_checkpoint(tmp_path / "state.safetensors"))
     assert second.epochs_done == 3
     resumed = second.run()
     for a, b in zip(whole, resumed, strict=True):
@@ -302,8 +303,8 @@ def test_state_dict_is_a_snapshot_that_later_training_leaves_alone(tmp_path):
     fresh = StackedTrainer(_overfitting_splits(), activations=["relu"], seeds=[0], config=cfg)
     fresh.config.epochs = 2
     fresh.run()
-    torch.save(fresh.state_dict(), tmp_path / "at2.pt")
-    at2 = torch.load(tmp_path / "at2.pt", weights_only=False)
+    write_checkpoint(tmp_path / "at2.safetensors", fresh.state_dict())
+    at2 = read_checkpoint(tmp_path / "at2.safetensors")
     kept = snapshots[0]
     assert kept["epochs_done"] == 2 and len(kept["history"][0]["train_loss"]) == 2
     for a, b in zip(kept["params"], at2["params"], strict=True):

@@ -68,7 +68,7 @@ def test_a_killed_worker_is_retried_and_the_group_resumes(cluster, tmp_path: Pat
     def kill_first_worker_after_a_checkpoint() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not killed:
-            if any(out.glob("groups/*/checkpoints/*.pt")):
+            if any(out.glob("groups/*/checkpoints/*.safetensors")):
                 proc = subprocess.run(["pkill", "-9", "-f", "ray::_task"], check=False)
                 if proc.returncode == 0:
                     killed.append("killed")

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from actlab.catalog import SpecError, get, get_many, names
 from actlab.cli.views import activation_panel, catalog_table
+from actlab.store.errors import RunDirError
 
 console = Console(width=None if sys.stdout.isatty() else 140)
 
@@ -124,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"actlab: error: {exc.format_message()}", err=True)
         return 2
-    except (SpecError, ValueError, FileNotFoundError, FileExistsError) as exc:
+    except (SpecError, ValueError, FileNotFoundError, FileExistsError, RunDirError) as exc:
         click.echo(f"actlab: error: {exc}", err=True)
         return 2
     return result if isinstance(result, int) else 0

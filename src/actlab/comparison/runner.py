@@ -165,9 +165,8 @@ def run_comparison(
         if result.groups.get(group, {}).get("status") == "done":
             continue
         trainer = _trainer(config, splits, hidden)
-        state = run.load_checkpoint(group) if run is not None else None
-        if state is not None:
-            trainer.load_state_dict(state)
+        if run is not None:
+            run.restore_checkpoint(group, trainer.load_state_dict)
         progress.group_started(group, config.epochs, trainer.epochs_done)
         checkpoints = Checkpointer(run, group) if run is not None else None
 

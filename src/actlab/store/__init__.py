@@ -1,5 +1,12 @@
 """The run directory: configuration, environment, results, checkpoints; resumable."""
 
+from actlab.store.errors import CheckpointError, RunDirError
 from actlab.store.run_dir import RunDir, environment, write_json_atomic
 
-__all__ = ["RunDir", "environment", "write_json_atomic"]
+__all__ = [
+    "CheckpointError",
+    "RunDir",
+    "RunDirError",
+    "environment",
+    "write_json_atomic",
+]

@@ -4,24 +4,34 @@
       config.json        what was asked for (enough to resume or rerun)
       environment.json   versions and machine
       results.json       {"schema", "config", "data", "environment", "groups", "candidates"}
-      checkpoints/<group>.pt   trainer state after the last finished epoch of an unfinished group
+      checkpoints/<group>.safetensors   state after the last finished epoch of an unfinished
+                         group: tensors and a JSON document, data only
+                         (:mod:`actlab.store.checkpoint`)
       report.html        written by ``actlab report`` / at the end of ``actlab compare``
 
-Every file is written atomically (temporary file + ``os.replace``), so an interrupted run
-(Ctrl-C, crash, power loss) leaves only complete files behind.
+Every file is written atomically and durably (temporary file, ``fsync``, ``os.replace``,
+``fsync`` of the directory), so an interrupted run (Ctrl-C, crash, power loss) leaves only
+complete files behind.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import platform
+import re
 import sys
-import tempfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from actlab.store.atomic import replace_atomically
+from actlab.store.checkpoint import SUFFIX as CHECKPOINT_SUFFIX
+from actlab.store.checkpoint import read_checkpoint, write_checkpoint
+from actlab.store.errors import CheckpointError, one_line
 
 RESULTS_SCHEMA = "actlab.results/1"
 
@@ -38,19 +48,10 @@ def _json_safe(value: Any) -> Any:
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write strict JSON to ``path`` so that readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(_json_safe(payload), fh, indent=1, allow_nan=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write strict JSON to ``path`` durably, so that readers see the old file or the new
+    one (:func:`actlab.store.atomic.replace_atomically`)."""
+    text = json.dumps(_json_safe(payload), indent=1, allow_nan=False)
+    replace_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def environment() -> dict[str, Any]:
@@ -75,6 +76,20 @@ def environment() -> dict[str, Any]:
         "cuda": torch.cuda.is_available(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+_SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]{0,99}")
+
+
+def file_stem(name: str) -> str:
+    """``name`` as a file name: itself when it is short and made of safe characters, else
+    a readable prefix and a hash of the whole name (``--depth 130`` makes a group name
+    longer than a file name may be)."""
+    if _SAFE_STEM.fullmatch(name):
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    prefix = re.sub(r"[^A-Za-z0-9._+=-]", "_", name)[:60].lstrip(".")
+    return f"{prefix}-{digest}" if prefix else digest
 
 
 def default_run_path(root: str | Path = "runs") -> Path:
@@ -106,7 +121,7 @@ class RunDir:
         return self.path / "report.html"
 
     def checkpoint_path(self, group: str) -> Path:
-        return self.path / "checkpoints" / f"{group}.pt"
+        return self.path / "checkpoints" / f"{file_stem(group)}{CHECKPOINT_SUFFIX}"
 
     def exists(self) -> bool:
         return self.config_path.is_file()
@@ -145,22 +160,42 @@ class RunDir:
     def write_results(self, results: dict[str, Any]) -> None:
         write_json_atomic(self.results_path, {"schema": RESULTS_SCHEMA, **results})
 
-    def save_checkpoint(self, group: str, state: dict[str, Any]) -> None:
-        import torch
+    def save_checkpoint(self, group: str, state: Any) -> None:
+        """Store ``state`` (nested dict / list / tuple / str / int / float / bool / None and
+        tensors) as ``group``'s checkpoint, durably (:mod:`actlab.store.checkpoint`)."""
+        write_checkpoint(self.checkpoint_path(group), state)
 
+    def load_checkpoint(self, group: str) -> Any | None:
+        """``group``'s checkpoint state, or None when it has none. Anything that is not a
+        checkpoint this actlab wrote (a pickle from an older version, a corrupt file)
+        raises :class:`CheckpointError` naming the file; nothing in it is executed."""
+        legacy = self.path / "checkpoints" / f"{file_stem(group)}.pt"
+        if legacy.exists() or legacy.is_symlink():
+            raise CheckpointError(
+                f"{legacy}: a pickle checkpoint of an older actlab, which is never loaded "
+                "because unpickling can run code; delete it to restart that group from its "
+                "first epoch"
+            )
         path = self.checkpoint_path(group)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".pt.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-
-    def load_checkpoint(self, group: str) -> dict[str, Any] | None:
-        import torch
-
-        path = self.checkpoint_path(group)
-        if not path.is_file():
+        if not (path.exists() or path.is_symlink()):
             return None
-        return torch.load(path, weights_only=False)
+        return read_checkpoint(path)
+
+    def restore_checkpoint(self, group: str, restore: Callable[[Any], None]) -> bool:
+        """Hand ``group``'s checkpoint to ``restore`` (e.g. a trainer's ``load_state_dict``);
+        False when there is none. A checkpoint that ``restore`` rejects (another group's
+        state, a hand-edited file) raises :class:`CheckpointError` naming the file."""
+        state = self.load_checkpoint(group)
+        if state is None:
+            return False
+        try:
+            restore(state)
+        except Exception as exc:
+            raise CheckpointError(
+                f"{self.checkpoint_path(group)}: does not fit group {group!r} of this run "
+                f"({one_line(exc)}); delete it to restart that group from its first epoch"
+            ) from None
+        return True
 
     def drop_checkpoint(self, group: str) -> None:
         path = self.checkpoint_path(group)
