@@ -25,7 +25,7 @@ deviations), so the values do not depend on the chunking beyond rounding.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -37,16 +37,25 @@ from actlab.health import SATURATION_SHARE, saturation_threshold
 PROBES = ("grad_norm", "dead_fraction", "saturated_fraction", "act_mean", "act_std")
 
 
-def _threshold(net: StackedNet, index: int) -> float:
-    return saturation_threshold(net.slices[index].activation.max_derivative)
+def thresholds(max_derivatives: Sequence[float], like: torch.Tensor) -> torch.Tensor:
+    """Per candidate, the ``|f'|`` below which a sample is in a flat tail
+    (:func:`actlab.health.saturation_threshold`), ``[M]`` on ``like``'s device."""
+    return torch.tensor(
+        [saturation_threshold(float(m)) for m in max_derivatives],
+        dtype=torch.float64 if like.device.type != "mps" else torch.float32,
+        device=like.device,
+    )
 
 
 @dataclass
-class _LayerTally:
-    """One hidden layer's running counts over the probe chunks seen so far: ``alive
-    [M, units]`` (some ``d != 0``), ``small [M, units]`` (how many ``|d|`` below the
-    saturation threshold, over ``samples`` x ``positions``), and the count ``n``, ``mean``
-    ``[M]`` and sum of squared deviations ``m2 [M]`` of the activations per candidate."""
+class LayerTally:
+    """One layer's running counts over the chunks seen so far, per candidate: ``alive
+    [M, units]`` (some ``f'(z) != 0``), ``small [M, units]`` (how many ``|f'(z)|`` below
+    the saturation threshold, over ``samples`` x ``positions``), and the count ``n``,
+    ``mean [M]`` and sum of squared deviations ``m2 [M]`` of the activations.
+
+    Tensors are in the probe layout ``[M, B, units, positions]``; everything stays on
+    their device (no host copy)."""
 
     alive: torch.Tensor | None = None
     small: torch.Tensor | None = None
@@ -56,23 +65,17 @@ class _LayerTally:
     mean: torch.Tensor | None = None
     m2: torch.Tensor | None = None
 
-    def add(self, net: StackedNet, z: torch.Tensor, a: torch.Tensor) -> None:
-        """Count one chunk's pre-activations ``z`` and activations ``a`` (``[M, B, units,
-        positions]``). ``f'(z)`` comes from autograd of each activation on its own slice
-        (no full-size concatenation)."""
-        alive, small = [], []
-        for k, (part, fn) in enumerate(zip(net.slices, net.fns, strict=True)):
-            zs = z[part.start : part.stop].detach().requires_grad_(True)
-            with torch.enable_grad():
-                (d,) = torch.autograd.grad(fn(zs), zs, torch.ones_like(zs))
-            magnitude = d.abs()
-            alive.append(magnitude.amax(dim=(1, 3)) > 0)
-            small.append((magnitude < _threshold(net, k)).sum(dim=(1, 3)))
-        self.alive = _combine(self.alive, torch.cat(alive), torch.logical_or)
-        self.small = _combine(self.small, torch.cat(small), torch.add)
-        self.samples += z.shape[1]
-        self.positions = z.shape[3]
-        a = a.detach()
+    def add(self, derivative: torch.Tensor, activation: torch.Tensor, flat: torch.Tensor) -> None:
+        """Count one chunk: ``f'(z)``, ``f(z)`` and the per-candidate flat-tail
+        threshold ``flat [M]``."""
+        magnitude = derivative.detach().abs()
+        alive = magnitude.amax(dim=(1, 3)) > 0
+        small = (magnitude < flat.to(magnitude.dtype).view(-1, 1, 1, 1)).sum(dim=(1, 3))
+        self.alive = _combine(self.alive, alive, torch.logical_or)
+        self.small = _combine(self.small, small, torch.add)
+        self.samples += derivative.shape[1]
+        self.positions = derivative.shape[3]
+        a = activation.detach()
         dims = tuple(range(1, a.dim()))
         count = a.numel() // a.shape[0]
         mean = a.mean(dim=dims, keepdim=True)
@@ -104,12 +107,35 @@ class _LayerTally:
         )
 
 
+def layer_signals(
+    derivative: torch.Tensor, activation: torch.Tensor, max_derivative: Sequence[float]
+) -> torch.Tensor:
+    """Dead fraction, saturated fraction, mean and std of one layer, ``[4, M]``, from
+    ``f'(z)`` and ``f(z)`` in the probe layout ``[M, samples, units, positions]`` and each
+    candidate's ``max |f'|`` (definitions: the module docstring and :mod:`actlab.health`).
+    A single model is ``M = 1``; computed in torch on the tensors' device."""
+    tally = LayerTally()
+    tally.add(derivative, activation, thresholds(max_derivative, derivative))
+    return tally.stats()
+
+
 def _combine(
     old: torch.Tensor | None,
     new: torch.Tensor,
     op: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
 ) -> torch.Tensor:
     return new if old is None else op(old, new)
+
+
+def _derivative(net: StackedNet, z: torch.Tensor) -> torch.Tensor:
+    """``f'(z)`` for every candidate, by autograd of each activation on its own slice."""
+    parts = []
+    for part, fn in zip(net.slices, net.fns, strict=True):
+        zs = z[part.start : part.stop].detach().requires_grad_(True)
+        with torch.enable_grad():
+            (d,) = torch.autograd.grad(fn(zs), zs, torch.ones_like(zs))
+        parts.append(d)
+    return torch.cat(parts)
 
 
 def probe(
@@ -120,7 +146,10 @@ def probe(
     (default: all at once)."""
     m, p = len(net.candidates), x.shape[0]
     chunk = chunk or p
-    tallies = [_LayerTally() for _ in range(net.n_hidden)]
+    flat = thresholds(
+        [s.activation.max_derivative for s in net.slices for _ in range(s.stop - s.start)], x
+    )
+    tallies = [LayerTally() for _ in range(net.n_hidden)]
     grads: list[torch.Tensor] | None = None
     finite = torch.ones(m, dtype=torch.bool, device=x.device)
     for start in range(0, p, chunk):
@@ -135,7 +164,7 @@ def probe(
         finite &= ok
         grads = list(part) if grads is None else [g + q for g, q in zip(grads, part, strict=True)]
         for tally, (z, a) in zip(tallies, captured, strict=True):
-            tally.add(net, z, a)
+            tally.add(_derivative(net, z), a, flat)
     assert grads is not None
     result = torch.stack(
         [
