@@ -10,6 +10,7 @@ nothing twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,21 @@ def _trainer(config: CompareConfig, splits: Any, hidden: tuple[int, ...]):
     )
 
 
+def _holding_the_lock(run: Callable[..., CompareResult]) -> Callable[..., CompareResult]:
+    """``run(config, out, ...)`` with ``out``'s writer lock held throughout: a second
+    process training into the same directory gets a one-line RunLockedError."""
+
+    @functools.wraps(run)
+    def locked(config: CompareConfig, out: str | Path | None = None, **options: Any):
+        if out is None:
+            return run(config, out, **options)
+        with RunDir(out).lock():
+            return run(config, out, **options)
+
+    return locked
+
+
+@_holding_the_lock
 def run_comparison(
     config: CompareConfig,
     out: str | Path | None = None,

@@ -13,6 +13,10 @@ class CheckpointError(RunDirError):
     a directory, a newer format): it is refused, never executed."""
 
 
+class RunLockedError(RunDirError):
+    """Another live process holds the directory's lock (:mod:`actlab.store.lock`)."""
+
+
 def one_line(text: object, limit: int = 200) -> str:
     """``text``'s first line, cut to ``limit`` characters (error messages quote data)."""
     first = str(text).strip().splitlines()[0] if str(text).strip() else ""

@@ -8,6 +8,7 @@
                          group: tensors and a JSON document, data only
                          (:mod:`actlab.store.checkpoint`)
       report.html        written by ``actlab report`` / at the end of ``actlab compare``
+      actlab.lock        while a process trains into it: who (:mod:`actlab.store.lock`)
 
 Every file is written atomically and durably (temporary file, ``fsync``, ``os.replace``,
 ``fsync`` of the directory), so an interrupted run (Ctrl-C, crash, power loss) leaves only
@@ -32,6 +33,7 @@ from actlab.store.atomic import replace_atomically
 from actlab.store.checkpoint import SUFFIX as CHECKPOINT_SUFFIX
 from actlab.store.checkpoint import read_checkpoint, write_checkpoint
 from actlab.store.errors import CheckpointError, one_line
+from actlab.store.lock import RunLock
 
 RESULTS_SCHEMA = "actlab.results/1"
 
@@ -122,6 +124,10 @@ class RunDir:
 
     def checkpoint_path(self, group: str) -> Path:
         return self.path / "checkpoints" / f"{file_stem(group)}{CHECKPOINT_SUFFIX}"
+
+    def lock(self) -> RunLock:
+        """The directory's writer lock, a context manager (:mod:`actlab.store.lock`)."""
+        return RunLock(self.path)
 
     def exists(self) -> bool:
         return self.config_path.is_file()
