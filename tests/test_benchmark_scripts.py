@@ -32,6 +32,10 @@ RUNS = {
         ["| relu |", "| gelu |"],
     ),
     "monitor.py": (["--steps", "200", "--block", "100"], ["plain:", "monitored:", "overhead:"]),
+    "memory.py": (
+        ["--only", "cnn", "--scale", "0.1", "--epochs", "1"],
+        ["| cnn 40 x 32-64 |"],
+    ),
     "grid.py": (["--epochs", "1", "--seeds", "1", "--workers", "1"], ["| 1 |"]),
 }
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\d+|nan|inf)(?![\w.])", re.IGNORECASE)

@@ -20,6 +20,7 @@ from actlab.comparison.config import CompareConfig
 from actlab.comparison.cost import activation_costs
 from actlab.comparison.result import CompareResult
 from actlab.comparison.user_model import GROUP, train_user_model
+from actlab.engine.memory import check_fits, estimate_training
 from actlab.store import RunDir, environment
 from actlab.store.checkpointer import Checkpointer
 
@@ -102,6 +103,26 @@ def _holding_the_lock(run: Callable[..., CompareResult]) -> Callable[..., Compar
     return locked
 
 
+def _check_memory(config: CompareConfig, splits: Any) -> None:
+    """Refuse, with the estimate, a model that cannot fit, before anything is allocated."""
+    n_candidates = len(config.activations) * len(config.seeds)
+    for group, layers in config.groups().items():
+        estimate = estimate_training(
+            model=config.model,
+            layers=layers,
+            n_candidates=n_candidates,
+            n_features=splits.n_features,
+            n_outputs=splits.n_outputs,
+            n_samples=len(splits.X_train) + len(splits.X_val) + len(splits.X_test),
+            batch_size=config.batch_size,
+            optimizer=config.optimizer,
+            momentum=config.momentum,
+            early_stopping=config.early_stopping,
+            image_shape=splits.image_shape,
+        )
+        check_fits(estimate, f"group {group} ({n_candidates} candidates)")
+
+
 @_holding_the_lock
 def run_comparison(
     config: CompareConfig,
@@ -131,11 +152,14 @@ def run_comparison(
         previous = run.read_results() or {}
         env = run.read_environment()
         dataset, splits = _load_splits(config, data_source)
+        _check_memory(config, splits)
     else:
         if run is not None:
             run.ensure_new()
-        # Bad data fails here, before anything is written.
+        # Bad data and models too large fail here, before anything is written.
         dataset, splits = _load_splits(config, data_source)
+        if user_model is None:
+            _check_memory(config, splits)
         env = environment()
         if run is not None:
             run.create(config.to_dict(), env)

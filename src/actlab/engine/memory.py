@@ -1,0 +1,166 @@
+"""How much memory training the built-in stacked MLP / CNN takes, estimated before anything
+is allocated, so that a model that cannot fit is refused with the estimate instead of
+dying in an allocation (or swapping the machine to a halt).
+
+With ``M`` candidates, ``P`` parameters per candidate, ``U`` hidden values per sample and
+candidate (units x positions, summed over hidden layers), batch ``B``, ``N`` samples of
+``F`` features and ``s`` bytes per value (4 in float32)::
+
+    parameters  = s * M * P * (2 + k + e + 2 * (1 + k + e))
+    activations = s * M * (a * B * U + B * F) + s * 3 * chunk * M * U
+    data        = N * F * 20 + N * 16
+
+``k`` is the optimizer's state per parameter (Adam 2, SGD with momentum 1, plain SGD 0)
+and ``e`` is 1 with early stopping (the best weights are kept); ``a`` is 6 for the MLP and
+8 for the CNN. The parameter term counts
+weights, gradients, optimizer state, the best weights, and two in-memory checkpoint
+snapshots (the pending one and the next, while it is taken). A training step keeps about
+``a`` values per hidden value (pre-activation, activation, the per-slice outputs before
+they are joined, and their gradients; the CNN adds layout copies around its grouped
+convolutions); evaluation and probes run in chunks of ``chunk``
+samples (:data:`actlab.engine.trainer.EVAL_BUDGET`). The data is held as float64 twice
+(the data set and its splits) and as float32 tensors. ``benchmarks/memory.py`` compares
+the estimate with measured peaks (within 0.9-1.6x of them; BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from actlab.engine.trainer import EVAL_BUDGET
+
+GIB = 1 << 30
+KERNEL = 3
+"""The CNN's convolution size (``StackedCNN``'s default, which the runner uses)."""
+
+
+class ModelTooLargeError(ValueError):
+    """The estimated memory of a training run exceeds what this machine has available."""
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes a training run is expected to hold at its peak, by part."""
+
+    parameters: int
+    activations: int
+    data: int
+
+    @property
+    def total(self) -> int:
+        return self.parameters + self.activations + self.data
+
+    def describe(self) -> str:
+        return (
+            f"about {_size(self.total)} (parameters, gradients and optimizer state "
+            f"{_size(self.parameters)}, activations {_size(self.activations)}, "
+            f"data {_size(self.data)})"
+        )
+
+
+def _size(n: int) -> str:
+    if n >= 1 << 50:
+        return f"{n / (1 << 50):.3g} PiB" if n < 1 << 70 else f"{n:.2e} bytes"
+    for unit, scale in (("TiB", 1 << 40), ("GiB", GIB), ("MiB", 1 << 20)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n / 1024:.3g} KiB"
+
+
+def estimate_training(
+    *,
+    model: str,
+    layers: Sequence[int],
+    n_candidates: int,
+    n_features: int,
+    n_outputs: int,
+    n_samples: int,
+    batch_size: int,
+    optimizer: str,
+    momentum: float = 0.0,
+    early_stopping: int | None = None,
+    image_shape: tuple[int, int, int] | None = None,
+    bytes_per_value: int = 4,
+) -> MemoryEstimate:
+    """The estimate of the module docstring; ``layers`` are the MLP's hidden widths or the
+    CNN's channels. Exact integers, so absurd sizes do not overflow."""
+    m, s = int(n_candidates), int(bytes_per_value)
+    if model == "cnn":
+        if image_shape is None:
+            raise ValueError("the CNN's memory estimate needs image_shape")
+        c, h, w = (int(v) for v in image_shape)
+        ins = [c, *layers[:-1]]
+        per_candidate = sum(o * i * KERNEL * KERNEL + o for i, o in zip(ins, layers, strict=True))
+        per_candidate += int(layers[-1]) * h * w * n_outputs + n_outputs
+        hidden_values = sum(int(o) * h * w for o in layers)
+        widest = max(int(o) for o in layers) * h * w
+        per_value = 8
+    else:
+        widths = [int(n_features), *(int(v) for v in layers), int(n_outputs)]
+        per_candidate = sum(a * b + b for a, b in itertools.pairwise(widths))
+        hidden_values = sum(int(v) for v in layers)
+        widest = max(int(v) for v in layers)
+        per_value = 6
+    k = 2 if optimizer == "adam" else (1 if momentum > 0 else 0)
+    e = 1 if early_stopping else 0
+    copies = 2 + k + e + 2 * (1 + k + e)
+    chunk = max(int(batch_size), EVAL_BUDGET // max(1, m * widest))
+    return MemoryEstimate(
+        parameters=s * m * per_candidate * copies,
+        activations=s
+        * m
+        * (per_value * int(batch_size) * hidden_values + int(batch_size) * n_features)
+        + s * 3 * min(chunk, max(int(n_samples), 1)) * m * hidden_values,
+        data=int(n_samples) * int(n_features) * 20 + int(n_samples) * 16,
+    )
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: the kernel's ``MemAvailable``, bounded by a
+    cgroup (container) limit when there is one; None where neither can be read."""
+    found: list[int] = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit, usage in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
+        try:
+            cap = Path(limit).read_text().strip()
+            used = int(Path(usage).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if cap.isdigit() and int(cap) < 1 << 60:
+            found.append(max(0, int(cap) - used))
+    if not found and hasattr(os, "sysconf"):
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (OSError, ValueError):
+            pass
+    return min(found) if found else None
+
+
+def check_fits(estimate: MemoryEstimate, what: str, available: int | None = None) -> None:
+    """Raise :class:`ModelTooLargeError` (one line, with the estimate) when ``estimate``
+    exceeds the available memory (:func:`available_memory` unless given)."""
+    free = available_memory() if available is None else available
+    if free is None or estimate.total <= free:
+        return
+    times = estimate.total / max(free, 1)
+    ratio = f"{times:.1f}x" if math.isfinite(times) and times < 1e6 else "far more than"
+    raise ModelTooLargeError(
+        f"{what} needs {estimate.describe()}, {ratio} the {_size(free)} available; "
+        "use fewer activations or seeds, narrower or fewer layers, or a smaller batch size"
+    )
