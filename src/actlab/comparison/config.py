@@ -55,6 +55,7 @@ class CompareConfig:
     def __post_init__(self) -> None:
         acts = get_many(list(self.activations))  # raises the catalog's SpecError
         object.__setattr__(self, "activations", tuple(a.spec for a in acts))
+        _check_float32(acts)
         vector = [a.spec for a in acts if a.is_vector]
         if vector:
             raise ValueError(
@@ -117,6 +118,23 @@ class CompareConfig:
             if key in known and known[key] is not None:
                 known[key] = tuple(known[key])
         return cls(**known)
+
+
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest finite float32: compare trains in float32."""
+
+
+def _check_float32(acts: Sequence[Any]) -> None:
+    """A parameter the catalog accepts but float32 cannot hold (``elu(alpha=1e308)``) is
+    refused here, with the reason, instead of failing inside torch mid-run."""
+    for act in acts:
+        for name, value in act.params.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                if abs(value) > FLOAT32_MAX:
+                    raise ValueError(
+                        f"{act.spec}: {name}={value:g} overflows float32 (largest "
+                        f"{FLOAT32_MAX:.4g}), the precision compare trains in"
+                    )
 
 
 def _check(ok: bool, name: str, value: object, problem: str) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import torch
 
 from actlab.backends.torch import functional
+from actlab.store.errors import one_line
 
 REFERENCE = "relu"
 
@@ -31,18 +32,31 @@ def activation_costs(
 ) -> dict[str, dict[str, float]]:
     """Fastest of ``repeats`` timings of one forward+backward pass over ``numel`` float32 elements, per
     spec, and the ratio to relu measured in the same call (interleaved, so drift in the
-    machine's speed affects every activation alike)."""
+    machine's speed affects every activation alike). A spec torch cannot run gets
+    ``seconds`` and ``relative_to_relu`` None and the reason in ``error``."""
     names = list(dict.fromkeys([REFERENCE, *specs]))
-    fns = {s: functional(s) for s in names}
     gen = torch.Generator().manual_seed(0)
     base = torch.randn(numel, generator=gen) * 3
     grad = torch.ones(numel)
-    samples: dict[str, list[float]] = {s: [] for s in names}
+    fns, failed = {}, {}
+    for s in names:
+        try:  # a spec torch cannot run (a parameter beyond float32) is marked, not fatal
+            fns[s] = functional(s)
+            _time_once(fns[s], base[:8].clone().requires_grad_(True), grad[:8])
+        except (RuntimeError, ValueError, OverflowError, TypeError) as exc:
+            fns.pop(s, None)
+            failed[s] = one_line(exc) or type(exc).__name__
+    samples: dict[str, list[float]] = {s: [] for s in fns}
     for _ in range(repeats):
-        for s in names:
+        for s in fns:
             x = base.clone().requires_grad_(True)
             samples[s].append(_time_once(fns[s], x, grad))
     # The fastest repeat: other load on the machine only ever adds time.
     best = {s: min(v) for s, v in samples.items()}
-    ref = best[REFERENCE]
-    return {s: {"seconds": best[s], "relative_to_relu": best[s] / ref} for s in specs}
+    ref = best.get(REFERENCE)
+    return {
+        s: {"seconds": None, "relative_to_relu": None, "error": failed[s]}
+        if s in failed
+        else {"seconds": best[s], "relative_to_relu": best[s] / ref if ref else None}
+        for s in specs
+    }
