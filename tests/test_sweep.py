@@ -285,13 +285,13 @@ def test_workers_must_be_positive(grid_file: Path, tmp_path: Path) -> None:
 
 @pytest.fixture
 def cli() -> click.Group:
-    from actlab.cli.sweep import register_sweep
+    from actlab.cli.sweep import command
 
     @click.group()
     def group() -> None:
         pass
 
-    register_sweep(group)
+    group.add_command(command)
     return group
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console(stderr=True)
+from actlab.cli.common import stderr_console as console
 
 
 class _GroupBar:
@@ -47,44 +46,41 @@ class _GroupBar:
             self.bar.stop()
 
 
-def register_sweep(group: click.Group) -> None:
-    """Add the ``sweep`` command to the CLI group."""
+@click.command("sweep")
+@click.argument("grid", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Sweep directory.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Parallel worker processes (default: the usable cores).",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    metavar="auto|local|ADDRESS",
+    help="Run each group as a Ray task on this cluster (pip install actlab[ray]).",
+)
+def command(grid: Path, out: Path, workers: int | None, ray_address: str | None) -> None:
+    """Train every dataset x shape group of GRID.toml; rerun to resume."""
+    from actlab.sweep import GridError, load_grid, sweep
 
-    @group.command("sweep")
-    @click.argument("grid", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--out", required=True, type=click.Path(path_type=Path), help="Sweep directory.")
-    @click.option(
-        "--workers",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Parallel worker processes (default: the usable cores).",
+    try:
+        parsed = load_grid(grid)
+    except GridError as exc:
+        raise click.UsageError(str(exc)) from None
+    bar = _GroupBar()
+    try:
+        result = sweep(parsed, out, workers=workers, ray=ray_address, progress=bar)
+    except GridError as exc:
+        raise click.UsageError(str(exc)) from None
+    finally:
+        bar.stop()
+    agg = result.analysis.aggregate
+    ranks = ", ".join(
+        f"{a} {r:.2f}" for a, r in zip(agg.activations, agg.average_ranks, strict=True)
     )
-    @click.option(
-        "--ray",
-        "ray_address",
-        metavar="auto|local|ADDRESS",
-        help="Run each group as a Ray task on this cluster (pip install actlab[ray]).",
-    )
-    def sweep_command(grid: Path, out: Path, workers: int | None, ray_address: str | None) -> None:
-        """Train every dataset x shape group of GRID.toml; rerun to resume."""
-        from actlab.sweep import GridError, load_grid, sweep
-
-        try:
-            parsed = load_grid(grid)
-        except GridError as exc:
-            raise click.UsageError(str(exc)) from None
-        bar = _GroupBar()
-        try:
-            result = sweep(parsed, out, workers=workers, ray=ray_address, progress=bar)
-        except GridError as exc:
-            raise click.UsageError(str(exc)) from None
-        finally:
-            bar.stop()
-        agg = result.analysis.aggregate
-        ranks = ", ".join(
-            f"{a} {r:.2f}" for a, r in zip(agg.activations, agg.average_ranks, strict=True)
-        )
-        console.print(f"average ranks: {ranks}")
-        p = f"{agg.friedman_p:.3g}" if agg.friedman_p is not None else agg.friedman_note
-        console.print(f"Friedman p: {p}")
-        click.echo(str(result.report_path))
+    console.print(f"average ranks: {ranks}")
+    p = f"{agg.friedman_p:.3g}" if agg.friedman_p is not None else agg.friedman_note
+    console.print(f"Friedman p: {p}")
+    click.echo(str(result.report_path))

@@ -1,0 +1,34 @@
+"""What several commands share: the consoles, the usage error and option parsers."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+
+class CliUsageError(click.UsageError):
+    """A usage error whose message is already complete."""
+
+
+def stdout_console() -> Console:
+    """The console for a command's output: the terminal's width, or 140 columns in a pipe."""
+    return Console(width=None if sys.stdout.isatty() else 140)
+
+
+stderr_console = Console(stderr=True)
+"""Progress and notes that are not the command's output."""
+
+
+def parse_ints(text: str | None, option: str) -> tuple[int, ...]:
+    """Comma-separated positive integers (``--hidden 128,64``); empty gives ``()``."""
+    if not text:
+        return ()
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise click.UsageError(f"{option} takes comma-separated integers, got {text!r}") from None
+    if any(v < 1 for v in values):
+        raise click.UsageError(f"{option} values must be positive, got {text!r}")
+    return values

@@ -1,0 +1,86 @@
+"""The catalog commands stay light: ``actlab list`` and ``actlab show`` run without torch,
+scipy, matplotlib, scikit-learn or pandas.
+
+Each command runs in a fresh interpreter whose import system refuses those packages and
+records every attempt to import them; the test fails on any attempt, even one the code
+would have survived (an optional ``try: import torch``). A control run (``actlab plot``,
+which needs matplotlib) shows that the blocker does block.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("torch", "scipy", "matplotlib", "sklearn", "pandas")
+
+BLOCKER = """
+import importlib.abc, json, sys
+
+HEAVY = set(sys.argv[1].split(","))
+attempts = []
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HEAVY:
+            attempts.append(name)
+            raise ImportError(f"import of {name} blocked by the test")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+from actlab.cli import main
+
+try:
+    code = main(sys.argv[3:])
+finally:
+    with open(sys.argv[2], "w") as f:
+        json.dump(sorted(set(attempts)), f)
+sys.exit(code)
+"""
+
+
+def _run_blocked(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    record = tmp_path / "attempts.json"
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKER, ",".join(HEAVY), str(record), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done, json.loads(record.read_text())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list"],
+        ["list", "--json"],
+        ["show", "selu"],
+        ["show", "LeakyReLU(negative_slope=0.2)", "--json"],
+        ["show", "gelu"],
+    ],
+)
+def test_catalog_commands_import_no_heavy_package(tmp_path: Path, args: list[str]) -> None:
+    done, attempts = _run_blocked(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    assert attempts == []
+    assert done.stdout.strip()
+
+
+def test_a_usage_error_of_show_imports_no_heavy_package(tmp_path: Path) -> None:
+    done, attempts = _run_blocked(tmp_path, "show", "lekyrelu")
+    assert done.returncode == 2
+    assert done.stderr.startswith("actlab: error: unknown activation")
+    assert attempts == []
+
+
+def test_the_blocker_blocks(tmp_path: Path) -> None:
+    done, attempts = _run_blocked(tmp_path, "plot", "relu", "-o", str(tmp_path / "relu.png"))
+    assert done.returncode != 0
+    assert "matplotlib" in attempts
+    assert not (tmp_path / "relu.png").exists()
