@@ -116,7 +116,7 @@ def test_cli_compare_json_prints_results(tmp_path, capsys):
     assert code == 0
     assert json.loads(stdout)["candidates"][0]["activation"] == "relu"
     # no terminal: progress is plain lines on stderr, not a bar drawn once at the end
-    assert "mlp-4: epoch 1/1 best val accuracy" in stderr
+    assert "mlp-4: epoch 1/1 ETA 0 s best val accuracy" in stderr
 
 
 def test_hidden_widths_shorthand():

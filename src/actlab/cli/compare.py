@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from actlab.cli.common import parse_ints, stderr_console, stdout_console
-from actlab.cli.progress import RichProgress
+from actlab.cli.progress import RichProgress, group_cost
 from actlab.cli.summary import print_summary, write_report
 from actlab.comparison.config import DEFAULT_ACTIVATIONS
 
@@ -131,10 +131,10 @@ def command(**opts: Any) -> int:
         import torch
 
         torch.set_num_threads(opts["threads"])
-    total = config.epochs * len(config.groups())
+    plan = {g: (config.epochs, group_cost(w)) for g, w in config.groups().items()}
     metric = "accuracy" if config.task != "regression" else "r2"
     try:
-        with RichProgress(total, metric) as bar:
+        with RichProgress(plan, metric) as bar:
             result = run_comparison(config, out, resume=bool(opts["resume"]), progress=bar)
     except KeyboardInterrupt:
         console.print(
