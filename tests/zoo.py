@@ -574,7 +574,7 @@ def _functional_sites() -> dict[str, Site]:
     return {
         "relu()": Site("relu", feeder="conv1"),
         "gelu()": Site("gelu_tanh", feeder="conv2"),
-        "attn.softmax()": Site(NOT_ELEMENTWISE, feeder="attn.qkv"),
+        "attn.softmax()": Site(NOT_ELEMENTWISE, GATE, feeder="attn.qkv"),  # attention weights
         "attn.relu()": Site("relu", feeder="attn.qkv"),  # unbounded: a gated hidden layer
         "swish": Site("silu", feeder="fc1"),
         "quick": Site("silu(beta=1.702)", feeder="fc2"),

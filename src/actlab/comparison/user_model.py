@@ -340,7 +340,7 @@ def train_user_model(
         runs = []
         for seed in seeds:
             net = build_model(source, seed)
-            swap_activations(net, spec)
+            swap_activations(net, spec, example=_inputs(net, x_tr[:2], data.image_shape))
             runs.append(_Run(spec, seed, net))
         vectorized = vectorize and len(runs) > 1
         if vectorized:
@@ -348,7 +348,11 @@ def train_user_model(
                 _train_vmapped(runs, data, tr, on_epoch)
             except _CannotVectorize:
                 vectorized = False
-                runs = [_Run(spec, r.seed, _fresh(source, spec, r.seed)) for r in runs]
+                example = x_tr[:2]
+                runs = [
+                    _Run(spec, r.seed, _fresh(source, spec, r.seed, example, data.image_shape))
+                    for r in runs
+                ]
         if not vectorized:
             for run in runs:
                 _train_alone(run, data, tr, on_epoch)
@@ -356,7 +360,13 @@ def train_user_model(
     return results
 
 
-def _fresh(source: ModelSource, spec: str, seed: int) -> nn.Module:
+def _fresh(
+    source: ModelSource,
+    spec: str,
+    seed: int,
+    x: torch.Tensor,
+    image_shape: tuple[int, ...] | None,
+) -> nn.Module:
     net = build_model(source, seed)
-    swap_activations(net, spec)
+    swap_activations(net, spec, example=_inputs(net, x, image_shape))
     return net

@@ -1,7 +1,7 @@
 """Find the parts of a PyTorch model a monitor watches, and their activations' math.
 
 * activation modules: torch's elementwise activations and actlab's own modules
-  (:data:`actlab.backends.torch.ELEMENTWISE_ACTIVATIONS`);
+  (:data:`ELEMENTWISE_ACTIVATIONS`);
 * weight layers: ``nn.Linear`` and ``nn.Conv1d/2d/3d`` (and their transposed forms);
 * the *feeder* of an activation: the nearest weight layer before it in module order;
 * :class:`ActivationMath`: the derivative ``f'(z)`` and ``max |f'|`` of an activation module,
@@ -21,10 +21,37 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
 import actlab
-from actlab.backends.torch import ELEMENTWISE_ACTIVATIONS, ActivationModule, PReLUModule
+from actlab.backends.torch import ActivationModule, PReLUModule
 from actlab.catalog import Activation
 from actlab.diagnose.findings import SELU_INIT_TOLERANCE
 from actlab.diagnose.records import Structure
+
+ELEMENTWISE_ACTIVATIONS: tuple[type[nn.Module], ...] = (
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.Softplus,
+    nn.Softsign,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.ReLU6,
+    nn.PReLU,
+    nn.LogSigmoid,
+    nn.Hardtanh,
+    nn.RReLU,
+    nn.Tanhshrink,
+    nn.Softshrink,
+    nn.Hardshrink,
+    nn.Threshold,
+    ActivationModule,
+)
 
 WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, _ConvNd)
 """Layers whose weight gradient is recorded and whose outputs feed activations."""

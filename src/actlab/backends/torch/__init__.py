@@ -2,27 +2,30 @@
 
 * :func:`functional` - ``spec -> (Tensor -> Tensor)``;
 * :func:`get` - ``spec -> nn.Module`` (learnable entries carry parameters);
-* :func:`swap_activations` - replace the activation modules of an existing model.
+* :func:`activation_sites` - every activation call of a model (module or functional), what
+  it computes (recognised by behaviour), its role and the layer feeding it;
+* :func:`swap_activations` - replace the activations of an existing model, by role.
 """
 
 from actlab.backends.torch.functional import functional, implementation, native
 from actlab.backends.torch.modules import ActivationModule, PReLUModule, get
-from actlab.backends.torch.swap import (
-    ELEMENTWISE_ACTIVATIONS,
-    Replacement,
-    SwapReport,
-    swap_activations,
-)
+from actlab.backends.torch.recognize import Behaviour, recognize
+from actlab.backends.torch.sites import ActivationSite, activation_sites
+from actlab.backends.torch.swap import Left, Replacement, SwapReport, swap_activations
 
 __all__ = [
-    "ELEMENTWISE_ACTIVATIONS",
     "ActivationModule",
+    "ActivationSite",
+    "Behaviour",
+    "Left",
     "PReLUModule",
     "Replacement",
     "SwapReport",
+    "activation_sites",
     "functional",
     "get",
     "implementation",
     "native",
+    "recognize",
     "swap_activations",
 ]
