@@ -70,7 +70,9 @@ def _choose(n: int, k: int, gen: torch.Generator) -> torch.Tensor:
     return torch.randperm(n, generator=gen)[:k].sort().values
 
 
-def subsample(shape: tuple[int, ...], unit_axis: int, device: torch.device, seed: int = 0) -> Subsample:
+def subsample(
+    shape: tuple[int, ...], unit_axis: int, device: torch.device, seed: int = 0
+) -> Subsample:
     """The fixed subsample of an input of ``shape`` with units on ``unit_axis`` (see the
     module docstring), its indices on ``device``."""
     if not shape:
@@ -87,6 +89,4 @@ def subsample(shape: tuple[int, ...], unit_axis: int, device: torch.device, seed
     per_dim = torch.unravel_index(flat, sample_shape) if sample_shape else ()
     index: list[torch.Tensor] = [i.view(-1, 1) for i in per_dim]
     index.insert(unit_axis, unit_index.view(1, -1))
-    return Subsample(
-        tuple(i.to(device) for i in index), units, total_units, samples, total_samples
-    )
+    return Subsample(tuple(i.to(device) for i in index), units, total_units, samples, total_samples)

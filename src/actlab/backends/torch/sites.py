@@ -31,6 +31,7 @@ nearest weight layer upstream.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -69,8 +70,9 @@ class ActivationSite:
 
     ``kind``: ``"module"`` (a leaf module's call), ``"function"`` (a functional call in the
     ``forward`` of ``module``) or ``"attribute"`` (a function held as ``module.<attribute>``);
-    ``module``: the module's qualified name; ``function``: the function or attribute
-    name; ``call`` / ``calls``: this call's index and how many calls that module (or that
+    ``module``: the module's qualified name; ``function``: the activation function called
+    (``relu`` for ``F.relu``, ``relu_`` and ``x.relu()``; kinds function and attribute);
+    ``attribute``: the attribute's name (kind attribute); ``call`` / ``calls``: this call's index and how many calls that module (or that
     function in that module) makes per forward; ``where``: the source line of a
     functional call; ``behaviour``: what it computes; ``role``; ``feeder``: the weight
     layer feeding it; ``unit_axis`` and ``shape``: of its input when traced; ``damped_by``:
@@ -81,6 +83,7 @@ class ActivationSite:
     kind: Literal["module", "function", "attribute"]
     module: str
     function: str | None
+    attribute: str | None
     call: int
     calls: int
     where: str
@@ -134,7 +137,10 @@ def _is_passive(graph: Graph, node: Node) -> bool:
     return False
 
 
-_behaviours: dict[tuple[int, tuple[int, ...]], Behaviour] = {}
+_behaviours: weakref.WeakKeyDictionary[nn.Module, dict[tuple[int, ...], Behaviour]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per module (while it lives) and input shape: what it computes."""
 
 
 def _candidate(module: nn.Module) -> bool:
@@ -151,14 +157,14 @@ def behaviour_of(graph: Graph, node: Node) -> Behaviour | None:
         module = graph.module_of(node)
         if module is None or not _candidate(module) or node.function is None:
             return None
-        key = (id(module), node.input_shape)
-        if key not in _behaviours:
+        known = _behaviours.setdefault(module, {})
+        if node.input_shape not in known:
             learnable = any(p.requires_grad for p in module.parameters())
             device = next(iter(module.parameters()), torch.empty(0)).device
-            _behaviours[key] = recognize(
+            known[node.input_shape] = recognize(
                 _evaluation(module), node.input_shape, device=device, learnable=learnable
             )
-        return _behaviours[key]
+        return known[node.input_shape]
     if node.activation is None or node.function is None:
         return None
     return recognize(node.function, node.input_shape)
@@ -258,28 +264,22 @@ def _site(
     suffix = f"#{node.call}" if n > 1 else ""
     attribute = _attribute(graph, node)
     earlier = _swapped_name(graph, node.module) if node.kind == "module" else None
+    prefix = f"{node.scope}." if node.scope else ""
     if earlier is not None:
-        name, kind, module, function = earlier, "module", node.module, None
+        name, kind, module = earlier, "module", node.module
     elif node.kind == "module":
-        name, kind, module, function = f"{node.module}{suffix}", "module", node.module, None
+        name, kind, module = f"{node.module}{suffix}", "module", node.module
     elif attribute is not None:
-        prefix = f"{node.scope}." if node.scope else ""
-        name, kind, module, function = (
-            f"{prefix}{attribute}{suffix}",
-            "attribute",
-            node.scope,
-            attribute,
-        )
+        name, kind, module = f"{prefix}{attribute}{suffix}", "attribute", node.scope
     else:
-        prefix = f"{node.scope}." if node.scope else ""
-        name = f"{prefix}{node.activation}(){suffix}"
-        kind, module, function = "function", node.scope, node.activation
+        name, kind, module = f"{prefix}{node.activation}(){suffix}", "function", node.scope
     feeder = _feeder(graph, node)
     return ActivationSite(
         name=name,
         kind=kind,  # type: ignore[arg-type]
         module=module or "",
-        function=function,
+        function=node.activation,
+        attribute=attribute,
         call=node.call,
         calls=n,
         where=node.where,

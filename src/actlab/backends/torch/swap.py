@@ -277,8 +277,8 @@ def _install(
     counters: list[nn.Module] = []
     by_target: dict[tuple[str, str, str | None], list[ActivationSite]] = {}
     for site in sites:
-        by_target.setdefault((site.kind, site.module, site.function), []).append(site)
-    for (kind, module_name, function), group in by_target.items():
+        by_target.setdefault((site.kind, site.module, site.attribute), []).append(site)
+    for (kind, module_name, attribute), group in by_target.items():
         picked = [s for s in group if s.name in chosen_names]
         if not picked:
             continue
@@ -286,7 +286,7 @@ def _install(
         if kind == "function":
             continue  # below, one router per owner
         per_call = [new.get(s.name) for s in sorted(group, key=lambda s: s.call)]
-        original = owner if kind == "module" else getattr(owner, function or "")
+        original = owner if kind == "module" else getattr(owner, attribute or "")
         if len(per_call) == 1:
             replacement: nn.Module = per_call[0]  # type: ignore[assignment]
         else:
@@ -298,7 +298,7 @@ def _install(
                 setattr(parent, slot, replacement)
                 _fast_path_off(parent)
         else:
-            setattr(owner, function or "", replacement)
+            setattr(owner, attribute or "", replacement)
             _fast_path_off(owner)
     functional: dict[str, list[ActivationSite]] = {}
     for site in chosen:

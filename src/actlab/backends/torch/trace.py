@@ -216,6 +216,8 @@ def _bind(
     """``func`` as a function of the argument at ``position`` (``-1``: ``kwargs['input']``),
     the others fixed."""
     rest = list(args)
+    if position >= 0:
+        rest[position] = None  # not kept alive
 
     def call(x: torch.Tensor) -> torch.Tensor:
         if position < 0:
@@ -349,17 +351,20 @@ class Tracer(TorchFunctionMode):
         node = Node(len(self.nodes), op, "function", tuple(inputs), tuple(constants))
         node.data = bool(inputs)
         activation = ACTIVATION_FUNCTIONS.get(func)
-        if activation is not None and data:
-            scope_module, node.where = caller(sys._getframe(1))
-            node.scope = self._names.get(id(scope_module), "") if scope_module is not None else ""
-            node.activation = activation
-            node.target = func
-            node.call = self._count(node.scope, activation)
-            position = next((i for i, a in enumerate(args) if a is data[0]), -1)
-            node.function = _bind(func, args, kwargs, position)
-            node.input_shape = tuple(data[0].shape)
-            if self.on_call is not None:
-                self.on_call(node, data[0])
+        if activation is not None:
+            # every call is counted (as the run-time routers count them); only calls on
+            # data are sites
+            scope_module, where = caller(sys._getframe(1))
+            scope = self._names.get(id(scope_module), "") if scope_module is not None else ""
+            call = self._count(scope, activation)
+            if data:
+                node.scope, node.where, node.call = scope, where, call
+                node.activation, node.target = activation, func
+                position = next((i for i, a in enumerate(args) if a is data[0]), -1)
+                node.function = _bind(func, args, kwargs, position)
+                node.input_shape = tuple(data[0].shape)
+                if self.on_call is not None:
+                    self.on_call(node, data[0])
         if node.op in ARITHMETIC and data and args:
             node.first_input_first = args[0] is data[0]
         out = func(*args, **kwargs)
