@@ -1,52 +1,297 @@
-"""Statistics against scipy, ranking and recommendation on constructed results."""
+"""Statistics against scipy and hand computations; verdicts, ranking and the tie-break on
+constructed results; the same verdict in every view. Error rates and power are checked by
+simulation in test_verdict_calibration.py."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from actlab.analysis import paired_test, rank, recommend, summarize
+from actlab.analysis import (
+    AnalysisSettings,
+    Design,
+    Margin,
+    MetricScale,
+    Rule,
+    Verdict,
+    analyse_group,
+    judge,
+    summarize,
+    words,
+)
+from actlab.analysis.sequential import boundaries, local_levels, nominal_levels, spent
+from actlab.analysis.stats import (
+    detectable_difference,
+    p_equivalent,
+    p_worse,
+    paired_differences,
+    seeds_to_resolve,
+)
+from actlab.analysis.verdicts import _adjust
+
+ACC = MetricScale.of("accuracy", 359)
 
 
-def test_summarize_matches_scipy_t_interval():
+# --- summaries ---------------------------------------------------------------------------
+
+
+def test_summarize_matches_scipy_t_interval_inside_the_range():
     values = [0.91, 0.93, 0.92, 0.95, 0.90]
-    s = summarize(values)
+    s = summarize(values, scale=ACC)
     lo, hi = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
-    assert s.n == 5
-    assert s.mean == pytest.approx(np.mean(values))
+    assert s.n == 5 and s.mean == pytest.approx(np.mean(values))
     assert s.std == pytest.approx(np.std(values, ddof=1))
     assert (s.ci_low, s.ci_high) == pytest.approx((lo, hi))
 
 
+def test_interval_never_leaves_the_metric_range():
+    """The issue's -0.127: a near-chance candidate with a wide spread."""
+    values = [0.02, 0.45, 0.04]
+    lo, hi = stats.t.interval(0.95, 2, loc=np.mean(values), scale=stats.sem(values))
+    assert lo < 0  # the plain t interval leaves [0, 1]
+    s = summarize(values, scale=ACC)
+    assert s.ci_low == 0.0 and s.ci_high == pytest.approx(hi)
+    top = summarize([0.99, 1.0, 0.6], scale=ACC)
+    assert top.ci_high == 1.0
+    r2 = summarize([0.5, 0.9, -3.0], scale=MetricScale.of("r2"))
+    assert r2.ci_high == 1.0 and r2.ci_low < -3.0  # R^2 is bounded above only
+
+
+def test_identical_seeds_do_not_give_a_zero_width_interval():
+    s = summarize([1.0] * 5, scale=MetricScale.of("accuracy", 30))
+    assert s.std == 0.0 and s.ci_high == 1.0
+    half = stats.t.ppf(0.975, 4) * (1 / 30) / math.sqrt(12) / math.sqrt(5)
+    assert s.ci_low == pytest.approx(1.0 - half)
+
+
 def test_summarize_drops_nan_and_single_value_has_no_interval():
-    s = summarize([0.5, math.nan])
+    s = summarize([0.5, math.nan], scale=ACC)
     assert s.n == 1 and s.mean == 0.5 and math.isnan(s.ci_low)
     assert summarize([]).n == 0
 
 
-def test_paired_t_test_matches_scipy():
-    a = [0.97, 0.96, 0.98, 0.95, 0.97]
-    b = [0.95, 0.95, 0.96, 0.94, 0.96]
-    t = paired_test(a, b)
-    assert t.p_value == pytest.approx(stats.ttest_rel(a, b).pvalue)
-    assert t.mean_difference == pytest.approx(np.mean(np.subtract(a, b)))
-    assert t.conclusive
+# --- paired differences and tests --------------------------------------------------------
 
 
-def test_wilcoxon_matches_scipy_and_drops_nonfinite_pairs():
-    a = [0.97, 0.96, 0.98, 0.95, 0.97, 0.99, math.nan]
-    b = [0.95, 0.97, 0.96, 0.94, 0.96, 0.90, 0.5]
-    t = paired_test(a, b, method="wilcoxon signed-rank")
-    assert t.n == 6
-    assert t.p_value == pytest.approx(stats.wilcoxon(a[:6], b[:6]).pvalue)
+def test_paired_differences_match_a_loop_over_pairs():
+    rng = np.random.default_rng(3)
+    x = 0.9 + 0.01 * rng.normal(size=(2, 4, 7))
+    x[0, 1, [2, 5]] = np.nan  # diverged seeds drop those pairs
+    x[1, 3, :] = np.nan
+    d = paired_differences(x, sd_floor=0.0)
+    for r in range(2):
+        for a in range(4):
+            for b in range(4):
+                both = np.isfinite(x[r, a]) & np.isfinite(x[r, b])
+                diff = x[r, a, both] - x[r, b, both]
+                assert d.n[r, a, b] == both.sum()
+                if both.sum() >= 2:
+                    assert d.mean[r, a, b] == pytest.approx(diff.mean(), abs=1e-12)
+                    assert d.sd[r, a, b] == pytest.approx(diff.std(ddof=1), abs=1e-9)
+                else:
+                    assert math.isnan(d.sd[r, a, b])
 
 
-def test_identical_samples_give_p_one_and_two_pairs_are_inconclusive():
-    assert paired_test([1, 2, 3], [1, 2, 3]).p_value == 1.0
-    assert not paired_test([0.9, 0.8], [0.7, 0.75]).conclusive
+def test_margin_tests_match_scipy_one_sample_t_tests():
+    diff = np.array([0.012, 0.004, 0.009, 0.015, 0.007, 0.011])
+    m = 0.005
+    se = diff.std(ddof=1) / math.sqrt(diff.size)
+    df = diff.size - 1
+    worse = stats.ttest_1samp(diff - m, 0.0, alternative="greater").pvalue
+    assert float(p_worse(diff.mean(), se, df, m)) == pytest.approx(worse)
+    tost = max(
+        stats.ttest_1samp(diff + m, 0.0, alternative="greater").pvalue,
+        stats.ttest_1samp(diff - m, 0.0, alternative="less").pvalue,
+    )
+    assert float(p_equivalent(diff.mean(), se, df, m)) == pytest.approx(tost)
+
+
+def test_a_constant_difference_does_not_give_p_zero():
+    """Every seed one validation sample apart: the old paired test said p = 0."""
+    x = np.array([[0.95] * 5, [0.95 - 1 / 359] * 5])
+    d = paired_differences(x, ACC.difference_sd_floor)
+    assert d.sd[0, 1] == pytest.approx((1 / 359) / math.sqrt(6))
+    p0 = float(p_worse(d.mean[0, 1], d.se[0, 1], 4, 0.0))  # no margin: a real but tiny p
+    assert 0 < p0 < 0.01
+    v = judge(
+        ["elu", "relu"], x, scale=ACC, margin=Margin.default(ACC, 359), design=Design.fixed(5)
+    )
+    relu = v.of("relu")  # one sample apart, within the margin: never worse
+    assert relu.verdict is Verdict.EQUIVALENT and 0 < relu.equivalent.p < 0.05
+
+
+def test_holm_adjustment_by_hand():
+    p = np.array([[0.01, 0.04, 0.03, 0.005]])
+    open_ = np.ones_like(p, dtype=bool)
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1, then running maximum
+    assert _adjust(p, open_, open_, "holm")[0] == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert _adjust(p, open_, open_, "bonferroni")[0] == pytest.approx([0.04, 0.16, 0.12, 0.02])
+    closed = open_.copy()
+    closed[0, 3] = False  # already rejected: the others share its level
+    holm = _adjust(p, closed, open_, "holm")
+    assert holm[0, :3] == pytest.approx([0.03, 0.06, 0.06]) and math.isnan(holm[0, 3])
+
+
+# --- power ----------------------------------------------------------------------------------
+
+
+def test_detectable_difference_approaches_the_normal_formula():
+    sd, m, level = 0.004, 0.005, 0.05 / 56
+    n = 400
+    z = stats.norm.isf(level) + stats.norm.ppf(0.8)
+    assert detectable_difference(n, sd, m, level) == pytest.approx(
+        m + z * sd / math.sqrt(n), rel=0.01
+    )
+    assert detectable_difference(5, sd, m, level) > detectable_difference(10, sd, m, level)
+
+
+def test_seeds_to_resolve_is_the_smallest_count_reaching_the_power():
+    verdict, n = seeds_to_resolve(0.012, 0.005, 0.005, 0.05 / 56, 0.05 / 28)
+    assert verdict == "worse"
+
+    def power(k: int) -> float:
+        lam = (0.012 - 0.005) / (0.005 / math.sqrt(k))
+        return stats.nct.sf(stats.t.isf(0.05 / 56, k - 1), k - 1, lam)
+
+    assert power(n) >= 0.8 > power(n - 1)
+    verdict, n = seeds_to_resolve(0.001, 0.004, 0.005, 0.05 / 56, 0.05 / 28)
+    assert verdict == "equivalent" and 10 < n < 200
+    assert seeds_to_resolve(0.005, 0.004, 0.005, 0.01, 0.01) is None  # on the margin
+    assert seeds_to_resolve(0.0050001, 0.004, 0.005, 0.01, 0.01) == ("worse", None)
+
+
+# --- group-sequential boundaries -------------------------------------------------------
+
+
+def test_obrien_fleming_boundaries_match_published_values():
+    """Lan-DeMets O'Brien-Fleming type, 5 equally spaced looks, one-sided 0.025
+    (Jennison and Turnbull 2000, table 7.6; gsDesign's sfLDOF)."""
+    c = boundaries((0.2, 0.4, 0.6, 0.8, 1.0), 0.025)
+    assert c == pytest.approx((4.877, 3.357, 2.680, 2.290, 2.031), abs=2e-3)
+    assert nominal_levels((1.0,), 0.05) == pytest.approx((0.05,))
+
+
+def test_boundaries_spend_the_stated_error_by_monte_carlo():
+    """Brownian motion observed at the looks: the chance of crossing by look k is the
+    spending function at t_k (an oracle independent of the numerical integration)."""
+    times = Design.auto(5, 5, 30).times
+    level = 0.05
+    c = np.array(boundaries(times, level))
+    rng = np.random.default_rng(0)
+    steps = rng.normal(size=(400_000, len(times))) * np.sqrt(np.diff([0, *times]))
+    z = np.cumsum(steps, axis=1) / np.sqrt(times)
+    crossed = np.maximum.accumulate(z >= c, axis=1).mean(axis=0)
+    expected = np.array([spent(t, level) for t in times])
+    se = np.sqrt(expected * (1 - expected) / steps.shape[0])
+    assert np.all(np.abs(crossed - expected) <= 4 * se + 1e-6), (crossed, expected)
+
+
+def test_local_levels_invert_the_nominal_levels():
+    times = Design.auto().times
+    p = np.array([0.02, 1e-3, 1e-6])
+    assert local_levels(p, (1.0,), 0) == pytest.approx(p)
+    for look in (2, 5):
+        levels = np.array([0.03, 0.002, 1e-5])
+        nominal = np.array([nominal_levels(times, a)[look] for a in levels])
+        assert local_levels(nominal, times, look) == pytest.approx(levels, rel=1e-3)
+
+
+def test_design():
+    d = Design.auto(start=5, batch=5, max_seeds=22)
+    assert d.looks == (5, 10, 15, 20, 22) and d.sequential
+    assert d.next_look(10) == 15 and d.next_look(22) is None
+    assert d.looks_up_to(12) == (5, 10)
+    assert not Design.fixed(5).sequential
+    with pytest.raises(ValueError, match="start >= 3"):
+        Design.auto(start=2)
+    with pytest.raises(ValueError, match="increasing"):
+        Design((5, 5))
+
+
+# --- verdicts on constructed scores -------------------------------------------------------
+
+
+def _judge(activations, scores, margin=0.005, design=None):
+    scores = np.asarray(scores, dtype=float)
+    return judge(
+        activations,
+        scores,
+        scale=ACC,
+        margin=Margin.given(margin),
+        design=design or Design.fixed(scores.shape[1]),
+    )
+
+
+def test_each_verdict_on_constructed_scores():
+    rng = np.random.default_rng(7)
+    seed = rng.normal(0, 0.01, 20)  # shared per-seed luck: pairing removes it
+    base = 0.97 + seed
+    scores = np.vstack(
+        [
+            base + rng.normal(0, 0.001, 20),  # leader
+            base - 0.001 + rng.normal(0, 0.0005, 20),  # equivalent within 0.5 points
+            base - 0.05 + rng.normal(0, 0.002, 20),  # worse by 5 points
+            base - 0.004 + rng.normal(0, 0.01, 20),  # noisy: not resolved
+            np.r_[base[:2], [np.nan] * 18],  # only 2 seeds: not concluded
+            [np.nan] * 20,  # all diverged
+        ]
+    )
+    names = ["elu", "relu", "sigmoid", "tanh", "selu", "softplus"]
+    v = _judge(names, scores)
+    got = {c.activation: c.verdict for c in v.comparisons}
+    assert got == {
+        "elu": Verdict.LEADER,
+        "relu": Verdict.EQUIVALENT,
+        "sigmoid": Verdict.WORSE,
+        "tanh": Verdict.NOT_RESOLVED,
+        "selu": Verdict.NOT_CONCLUDED,
+        "softplus": Verdict.NO_RESULT,
+    }
+    assert v.leader == "elu" and v.seeds == 20
+    assert v.family_worse == 4 * 3 and v.family_equivalent == 6  # selu, softplus untestable
+    sigmoid = v.of("sigmoid")
+    assert sigmoid.difference == pytest.approx(np.mean(scores[0] - scores[2]))
+    assert sigmoid.ci_low > 0.005 and sigmoid.worse.p_adjusted < 0.05
+    assert sigmoid.worse.p_adjusted >= sigmoid.worse.p
+    tanh = v.of("tanh")
+    assert tanh.power is not None and tanh.power.detectable > 0.005
+    assert v.of("selu").paired_seeds == 2 and v.of("selu").worse is None
+    assert not v.resolved and v.next_seeds == 0  # fixed design: nothing more to run
+
+
+def test_holm_over_every_pair_keeps_a_raw_p_of_0_038_from_calling_worse():
+    """The issue's default run: identity 'worse' at an unadjusted p = 0.038 of 8."""
+    rng = np.random.default_rng(11)
+    scores = 0.96 + rng.normal(0, 0.004, (8, 5))
+    scores[7] = scores[0] - 0.011 + rng.normal(0, 0.006, 5)
+    names = ["elu", "relu", "tanh", "leaky_relu", "selu", "softplus", "sigmoid", "identity"]
+    order = np.argsort(-scores.mean(axis=1), kind="stable")
+    v = _judge([names[i] for i in order], scores[order], margin=0.0)
+    identity = v.of("identity")
+    assert identity.worse.p < 0.05 <= identity.worse.p_adjusted
+    assert identity.verdict is Verdict.NOT_RESOLVED
+
+
+def test_sequential_verdicts_and_next_seeds():
+    rng = np.random.default_rng(5)
+    base = 0.95 + rng.normal(0, 0.01, 30)
+    scores = np.vstack([base + rng.normal(0, 0.001, 30), base - 0.2 + rng.normal(0, 0.001, 30)])
+    design = Design.auto(5, 5, 30)
+    early = _judge(["elu", "sigmoid"], scores[:, :5], design=design)
+    assert early.of("sigmoid").verdict is Verdict.WORSE and early.of("sigmoid").decided_at == 5
+    assert early.resolved and early.next_seeds == 0
+    close = np.vstack([base, base - 0.004 + rng.normal(0, 0.004, 30)])
+    v = _judge(["elu", "relu"], close[:, :10], design=design)
+    assert v.of("relu").verdict is Verdict.NOT_RESOLVED and v.next_seeds == 5
+    v = _judge(["elu", "relu"], close[:, :12], design=design)  # mid-batch: the 10-seed look
+    assert v.seeds == 10 and v.next_seeds == 3
+
+
+# --- ranking, recommendation and the views -------------------------------------------------
 
 
 def _records(spec, vals, tests=None, *, grad=(1.0, 1.0), dead=0.0, diverged=()):
@@ -70,115 +315,171 @@ def _records(spec, vals, tests=None, *, grad=(1.0, 1.0), dead=0.0, diverged=()):
     return out
 
 
-def test_clear_winner_is_recommended_and_others_not_tied():
-    recs = _records("elu", [0.98, 0.979, 0.981, 0.978, 0.982]) + _records(
-        "sigmoid", [0.90, 0.91, 0.905, 0.895, 0.90], grad=(0.01, 1.0)
+def _analyse(records, costs=None, margin=None, n_val=359):
+    return analyse_group(
+        "g",
+        records,
+        metric="accuracy",
+        n_val=n_val,
+        n_eval=n_val,
+        costs=costs,
+        settings=AnalysisSettings(margin=margin),
     )
-    ranking = rank(recs)
-    assert [r.activation for r in ranking.rows] == ["elu", "sigmoid"]
-    assert not ranking.rows[1].tied_with_best
-    rec = recommend(ranking)
-    assert rec.activation == "elu"
-    assert "significantly worse" in rec.text()
-    assert "sigmoid's first-layer gradient is 100x smaller" in rec.text()
 
 
-def test_tie_is_broken_by_measured_cost():
-    elu = [0.975, 0.970, 0.980, 0.972, 0.978]
-    relu = [0.974, 0.972, 0.977, 0.973, 0.976]
-    ranking = rank(_records("elu", elu) + _records("relu", relu), costs={"elu": 1.6, "relu": 1.0})
-    assert ranking.best.activation == "elu"
-    assert ranking.rows[1].tied_with_best
-    rec = recommend(ranking)
-    assert rec.activation == "relu"
-    assert "1.60x cheaper" in rec.text()
-    assert "p=" in rec.text() and "5 seeds" in rec.text()
+def test_default_margin_is_half_a_point_or_one_evaluation_sample():
+    assert Margin.default(ACC, 359).value == 0.005
+    iris = MetricScale.of("accuracy", 30)
+    assert Margin.default(iris, 30).value == pytest.approx(1 / 30)
+    assert "1/30" in Margin.default(iris, 30).rule
+    assert Margin.default(MetricScale.of("r2"), None).value == 0.005
+    with pytest.raises(ValueError, match="margin"):
+        AnalysisSettings(margin=-0.1)
 
 
-def test_tie_prefers_healthy_gradient_flow_over_cost():
+def test_clear_winner_is_recommended_by_the_metric():
+    recs = _records("elu", [0.98, 0.979, 0.981, 0.978, 0.982]) + _records(
+        "sigmoid", [0.90, 0.91, 0.905, 0.895, 0.90], grad=(0.001, 1.0)
+    )
+    a = _analyse(recs)
+    assert a.verdicts.of("sigmoid").verdict is Verdict.WORSE
+    assert a.recommendation.activation == "elu" and a.recommendation.rule is Rule.METRIC
+    assert a.headline == "Use elu: every other activation is worse by more than 0.50 points."
+    assert any("sigmoid's first-layer gradient is 1000x smaller" in w for w in a.warnings)
+
+
+def test_identical_results_are_broken_by_catalog_order_not_rank():
+    """leaky_relu(alpha=0.0001) and relu give the same result on every seed."""
+    vals = [0.975, 0.970, 0.980, 0.972, 0.978] * 4
+    recs = _records("leaky_relu(alpha=0.0001)", vals) + _records("relu", vals)
+    a = _analyse(recs, costs={"leaky_relu(alpha=0.0001)": 1.05, "relu": 1.0})
+    assert a.verdicts.of("relu").verdict in (Verdict.EQUIVALENT, Verdict.LEADER)
+    rec = a.recommendation
+    assert rec.activation == "relu" and rec.rule is Rule.CATALOG
+    assert "Decided by: catalog order" in " ".join(a.reasons)
+
+
+def test_tie_break_prefers_health_then_cost():
     a = [0.975, 0.970, 0.980, 0.972, 0.978]
     b = [0.974, 0.972, 0.977, 0.973, 0.976]
-    ranking = rank(
-        _records("elu", a) + _records("relu", b, dead=0.6), costs={"elu": 1.6, "relu": 1.0}
+    costs = {"elu": 1.6, "relu": 1.0}
+    by_cost = _analyse(_records("elu", a) + _records("relu", b), costs=costs)
+    assert by_cost.recommendation.activation == "relu"
+    assert by_cost.recommendation.rule is Rule.COST
+    assert by_cost.headline == (
+        "Use relu: it is equivalent to the leader elu within +-0.50 points; chosen by "
+        "measured cost."
     )
-    assert recommend(ranking).activation == "elu"
+    assert "elu (1.60x)" in " ".join(by_cost.reasons)
+    by_health = _analyse(_records("elu", a) + _records("relu", b, dead=0.6), costs=costs)
+    assert by_health.recommendation.activation == "elu"
+    assert by_health.recommendation.rule is Rule.HEALTH
+    for elu_cost in (1.05, 1.2):  # within the measurement's spread: catalog order (relu)
+        rec = _analyse(
+            _records("elu", a) + _records("relu", b), costs={"elu": elu_cost, "relu": 1.0}
+        )
+        assert rec.recommendation.rule is Rule.CATALOG
 
 
-def test_too_few_seeds_says_so():
-    ranking = rank(_records("elu", [0.98, 0.97]) + _records("relu", [0.96, 0.95]))
-    assert not ranking.conclusive
-    rec = recommend(ranking)
-    assert rec.activation == "elu"
-    assert "needs at least 3" in rec.text()
-
-
-def test_diverged_seeds_are_counted_and_reported():
-    recs = _records("elu", [0.98, 0.97, 0.975]) + _records("selu", [0.9, 0.9, 0.9], diverged={1})
-    ranking = rank(recs)
-    selu = next(r for r in ranking.rows if r.activation == "selu")
-    assert selu.diverged == 1 and selu.val.n == 2
-    assert "selu diverged in 1 of 3 seeds" in recommend(ranking).text()
+def test_identity_is_never_recommended():
+    relu = [0.974, 0.972, 0.977, 0.973, 0.976]
+    ident = [0.975, 0.970, 0.980, 0.972, 0.978]
+    a = _analyse(
+        _records("relu", relu) + _records("identity", ident), costs={"relu": 1.0, "identity": 0.3}
+    )
+    assert a.verdicts.leader == "identity"
+    assert a.recommendation.activation == "relu" and a.recommendation.baseline_in_pool
+    assert "non-linearity does not measurably help" in " ".join(a.reasons)
 
 
 def test_all_diverged_gives_no_recommendation():
-    ranking = rank(_records("relu", [0.5, 0.5, 0.5], diverged={0, 1, 2}))
-    assert recommend(ranking).activation is None
-
-
-def test_best_with_diverged_seeds_does_not_make_everyone_tied():
-    recs = _records("elu", [0.98, 0.97, 0.975], diverged={1}) + _records(
-        "identity", [0.90, 0.91, 0.905]
-    )
-    ranking = rank(recs, costs={"elu": 1.5, "identity": 0.5})
-    identity = next(r for r in ranking.rows if r.activation == "identity")
-    assert not identity.versus_best.conclusive and not identity.tied_with_best
-    rec = recommend(ranking)
-    assert rec.activation == "elu"
-    assert "Not enough paired seeds" in rec.text() and "identity (2 pairs)" in rec.text()
+    a = _analyse(_records("relu", [0.5, 0.5, 0.5], diverged={0, 1, 2}))
+    assert a.recommendation.activation is None
+    assert a.headline.startswith("No recommendation")
 
 
 def test_early_stopped_candidate_is_scored_at_its_best_epoch():
     recs = _records("elu", [0.9, 0.9, 0.9])
     recs[0]["history"]["val_metric"] = [0.95, 0.80]
     recs[0].update(stopped_epoch=2, best_epoch=1)
-    row = rank(recs).rows[0]
+    row = _analyse(recs).ranking.rows[0]
     assert row.val_by_seed[0] == 0.95 and row.val_by_seed[1] == 0.9
 
 
-def test_cost_differences_within_noise_do_not_override_the_best():
-    elu = [0.975, 0.970, 0.980, 0.972, 0.978]
-    relu = [0.974, 0.972, 0.977, 0.973, 0.976]
-    for elu_cost in (1.05, 1.2):
-        ranking = rank(
-            _records("elu", elu) + _records("relu", relu), costs={"elu": elu_cost, "relu": 1.0}
+def test_two_seeds_say_not_concluded_in_every_view(tmp_path):
+    """The issue: console 'no (p=0.47)', results.json 'tied_with_best: false', HTML 'not
+    concluded (n=2)'. Now one verdict, rendered by each view."""
+    from rich.console import Console
+
+    from actlab.cli.views import verdict_table
+    from actlab.report.html import ranking_table
+    from actlab.report.palette import colours
+    from test_report import synthetic_result
+
+    result = synthetic_result(seeds=2)
+    a = result.analyse()
+    others = [c for c in a.verdicts.comparisons if c.verdict is not Verdict.LEADER]
+    assert others and all(c.verdict is Verdict.NOT_CONCLUDED for c in others)
+    console = Console(width=250, record=True)
+    console.print(verdict_table(a))
+    text = console.export_text()
+    stored = json.loads(result.to_json())["analysis"]["groups"][result.group_names()[0]]
+    document = ranking_table(a, colours([r.activation for r in a.ranking.rows]))
+    for c in others:
+        label = words.verdict_label(c)
+        assert label == "not concluded (n=2)"
+        line = next(line for line in text.splitlines() if f" {c.activation} " in line)
+        assert label in line
+        row = next(r for r in stored["verdicts"]["comparisons"] if r["activation"] == c.activation)
+        assert row["verdict"] == "not concluded"
+        assert f'title="{words.comparison(c, a.verdicts)}">{label}</span>' in document.replace(
+            "&#x27;", "'"
         )
-        assert recommend(ranking).activation == "elu"
+    assert a.headline.startswith("Use ") and "provisionally" in a.headline
+    assert stored["recommendation"]["headline"] == a.headline
 
 
-def test_among_equally_cheap_tied_activations_the_better_ranked_is_chosen():
-    """leaky_relu (best, 1.30x) vs relu (1.00x) and tanh (0.98x): relu and tanh cost the
-    same within timing noise, so the cheaper pick is relu, ranked above tanh, not tanh."""
-    ranking = rank(
-        _records("leaky_relu", [0.975, 0.970, 0.980, 0.972, 0.978])
-        + _records("relu", [0.974, 0.972, 0.977, 0.973, 0.976])
-        + _records("tanh", [0.972, 0.971, 0.976, 0.971, 0.975]),
-        costs={"leaky_relu": 1.30, "relu": 1.00, "tanh": 0.98},
-    )
-    assert [r.activation for r in ranking.rows] == ["leaky_relu", "relu", "tanh"]
-    assert all(r.tied_with_best for r in ranking.rows[1:])
-    rec = recommend(ranking)
-    assert rec.activation == "relu"
-    assert "relu is 1.30x cheaper per forward+backward pass than leaky_relu" in rec.text()
+def _old_run_dir(tmp_path, schema):
+    """A run directory as an older actlab wrote it (schema 1: a 'tied_with_best' analysis)."""
+    from test_report import synthetic_result
+
+    result = synthetic_result(seeds=5)
+    payload = {k: v for k, v in result.to_dict().items() if k != "analysis"}
+    payload["analysis"] = {"mlp-128x128": {"ranking": {"rows": [{"tied_with_best": True}]}}}
+    run = tmp_path / "old"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(result.config))
+    (run / "environment.json").write_text(json.dumps(result.environment))
+    (run / "results.json").write_text(json.dumps({"schema": schema, **payload}))
+    return run
 
 
-def test_identity_is_never_recommended_even_when_tied_and_cheapest():
-    relu = [0.974, 0.972, 0.977, 0.973, 0.976]
-    ident = [0.975, 0.970, 0.980, 0.972, 0.978]
-    ranking = rank(
-        _records("relu", relu) + _records("identity", ident),
-        costs={"relu": 1.0, "identity": 0.3},
-    )
-    assert ranking.best.activation == "identity"
-    rec = recommend(ranking)
-    assert rec.activation == "relu"
-    assert "non-linearity does not measurably help" in rec.text()
+def test_report_migrates_a_schema_1_run_and_rejudges_with_a_margin(tmp_path, capsys, monkeypatch):
+    from actlab.cli import main
+    from actlab.store.run_dir import RESULTS_SCHEMA
+
+    monkeypatch.setattr("actlab.cli.report.write_report", lambda result: None)
+    run = _old_run_dir(tmp_path, "actlab.results/1")
+    assert main(["report", str(run)]) == 0
+    assert capsys.readouterr().out.startswith("Answer: Use ")
+    stored = json.loads((run / "results.json").read_text())
+    assert stored["schema"] == RESULTS_SCHEMA
+    group = stored["analysis"]["groups"]["mlp-128x128"]
+    assert group["verdicts"]["margin"]["value"] == 0.005
+    assert {c["verdict"] for c in group["verdicts"]["comparisons"]} <= {v.value for v in Verdict}
+    assert main(["report", str(run), "--margin", "0.2"]) == 0
+    capsys.readouterr()
+    stored = json.loads((run / "results.json").read_text())
+    group = stored["analysis"]["groups"]["mlp-128x128"]
+    assert group["verdicts"]["margin"] == {"value": 0.2, "rule": "set with --margin"}
+    assert stored["analysis"]["settings"]["margin"] == 0.2
+    assert all(c["verdict"] != "worse" for c in group["verdicts"]["comparisons"])
+
+
+def test_report_refuses_an_unknown_schema_in_one_line(tmp_path, capsys):
+    from actlab.cli import main
+
+    run = _old_run_dir(tmp_path, "actlab.results/9")
+    assert main(["report", str(run)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "has schema 'actlab.results/9'" in err and "\n" not in err

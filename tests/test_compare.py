@@ -85,14 +85,14 @@ def test_cli_compare_writes_run_directory_and_report(tmp_path, capsys):
         str(out),
     )
     assert code == 0
-    assert "Recommendation" in stdout and "tied w/ best" in stdout
+    assert stdout.startswith("Answer: Use ") and "behind leader" in stdout and "verdict" in stdout
     results = json.loads((out / "results.json").read_text())
     assert results["schema"].startswith("actlab.results/")
     assert results["config"]["activations"] == ["relu", "elu"]
     assert (out / "report.html").stat().st_size > 10_000
     assert (out / "environment.json").is_file() and not (out / "checkpoints").exists()
     code, stdout, _ = _cli(capsys, "report", str(out))
-    assert code == 0 and "Recommendation" in stdout
+    assert code == 0 and "Answer: Use " in stdout
 
 
 def test_cli_compare_json_prints_results(tmp_path, capsys):

@@ -297,12 +297,14 @@ def test_report_names_every_activation_and_the_recommendation(one_group) -> None
     result, document = one_group
     for act in ("relu", "elu", "sigmoid", "identity"):
         assert f"{act}</" in document
-    rec = result.recommendation()
-    assert rec.activation == "elu"
-    headline = _section(document, "recommendation")
-    assert "Use <strong>elu</strong>" in headline
-    for sentence in [*rec.reasons, *rec.warnings]:
-        assert html.escape(sentence) in headline
+    analysis = result.analyse()
+    assert analysis.recommendation.activation == "elu"
+    section = _section(document, "recommendation")
+    answer = re.search(r'<p class="headline">(.*?)</p>', section)
+    assert answer is not None and answer.group(1).startswith("Use <strong>elu</strong>")
+    assert section.index("headline") < section.index("Evidence")  # the answer leads
+    for sentence in [*analysis.reasons, *analysis.warnings]:
+        assert html.escape(sentence) in section
 
 
 def test_report_calls_out_the_diverged_candidate(one_group) -> None:

@@ -4,11 +4,9 @@ Each candidate record (one activation x seed, as stored in ``results.json``) car
 ``activation``, ``seed``, ``status``, ``test_metric`` and a ``history`` of per-epoch lists.
 The validation score of a candidate is its validation metric after the last epoch it
 trained, or at its best epoch if it stopped early (the engine restores those weights and
-tests them); a diverged candidate has none.
-
-"Tied with the best" means: the paired test (same seed = same initial weights and
-batches) of the activation's validation scores against the best activation's does not
-reject equality at the stated level. With fewer than 3 seeds nothing is concluded.
+tests them); a diverged candidate has none. Activations are ordered by mean validation
+score over their seeds, equal means in catalog order (:func:`catalog_key`); those with
+fewer than 3 finished seeds come after the others (when some have 3), as they cannot lead.
 """
 
 from __future__ import annotations
@@ -21,14 +19,21 @@ from typing import Any
 
 import numpy as np
 
-from actlab.analysis.stats import (
-    MIN_SEEDS_TO_CONCLUDE,
-    Method,
-    PairedTest,
-    Summary,
-    paired_test,
-    summarize,
-)
+from actlab import health
+from actlab.analysis.stats import MIN_SEEDS_TO_CONCLUDE, MetricScale, Summary, summarize
+from actlab.catalog import SpecError, get
+from actlab.catalog.registry import names
+
+
+def catalog_key(spec: str) -> tuple[int, int, str]:
+    """Catalog order (the article's seven first), an activation at its default parameters
+    before the same one with others; specs outside the catalog last."""
+    order = names()
+    try:
+        act = get(spec)
+    except SpecError:
+        return (len(order), 0, spec)
+    return (order.index(act.name), int(act.spec != act.name), act.spec)
 
 
 def _last_finite(values: Sequence[Any]) -> float:
@@ -64,23 +69,40 @@ class ActivationSummary:
     """One activation's results over its seeds."""
 
     activation: str
+    rank: int
     seeds: int
     diverged: int
     val: Summary
     test: Summary
     val_by_seed: dict[int, float]
     test_by_seed: dict[int, float]
-    rank: int = 0
-    tied_with_best: bool = False
-    versus_best: PairedTest | None = None
     gradient_ratio: float = math.nan
     """First hidden layer's weight-gradient norm over the last one's (final epoch, mean
-    over seeds). Far below 1: gradients vanish on the way to the input."""
+    over seeds; :func:`actlab.health.gradient_ratio`)."""
+    max_grad_norm: float = math.nan
+    """Largest weight-gradient norm of any layer and seed at the final epoch."""
     dead_fraction: float = math.nan
     """Largest per-layer dead-unit fraction at the final epoch, mean over seeds."""
     saturated_fraction: float = math.nan
     cost: float | None = None
     """Measured forward+backward time of the activation relative to relu (None: unmeasured)."""
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Health problems by :mod:`actlab.health`'s definitions: ``diverged``,
+        ``vanishing``, ``exploding``, ``dead``, ``saturated``."""
+        found = {
+            "diverged": self.diverged > 0,
+            "vanishing": health.is_vanishing(self.gradient_ratio),
+            "exploding": health.is_exploding(self.gradient_ratio, self.max_grad_norm),
+            "dead": health.is_dead(self.dead_fraction),
+            "saturated": health.is_saturated(self.saturated_fraction),
+        }
+        return tuple(k for k, v in found.items() if v)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,11 +114,11 @@ class ActivationSummary:
             "test": self.test.to_dict(),
             "val_by_seed": self.val_by_seed,
             "test_by_seed": self.test_by_seed,
-            "tied_with_best": self.tied_with_best,
-            "versus_best": self.versus_best.to_dict() if self.versus_best else None,
             "gradient_ratio": self.gradient_ratio,
+            "max_grad_norm": self.max_grad_norm,
             "dead_fraction": self.dead_fraction,
             "saturated_fraction": self.saturated_fraction,
+            "health_problems": list(self.problems),
             "cost": self.cost,
         }
 
@@ -106,45 +128,48 @@ class Ranking:
     """Activations ordered by mean validation metric (best first)."""
 
     metric: str
-    method: Method
     level: float
     rows: list[ActivationSummary] = field(default_factory=list)
 
     @property
     def best(self) -> ActivationSummary | None:
-        return self.rows[0] if self.rows else None
+        return self.rows[0] if self.rows and math.isfinite(self.rows[0].val.mean) else None
 
     @property
     def n_seeds(self) -> int:
         return max((r.seeds for r in self.rows), default=0)
 
-    @property
-    def conclusive(self) -> bool:
-        return self.n_seeds >= MIN_SEEDS_TO_CONCLUDE
+    def row(self, activation: str) -> ActivationSummary:
+        return next(r for r in self.rows if r.activation == activation)
 
-    @property
-    def tied(self) -> list[ActivationSummary]:
-        return [r for r in self.rows if r.tied_with_best]
+    def scores(self) -> np.ndarray:
+        """Validation scores ``[activation, seed]`` in ranking and seed order (NaN: none)."""
+        seeds = sorted({s for r in self.rows for s in r.val_by_seed})
+        return np.array(
+            [[r.val_by_seed.get(s, math.nan) for s in seeds] for r in self.rows], dtype=float
+        ).reshape(len(self.rows), len(seeds))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
-            "method": self.method,
             "level": self.level,
             "n_seeds": self.n_seeds,
-            "conclusive": self.conclusive,
             "rows": [r.to_dict() for r in self.rows],
         }
 
 
 def _summarise_activation(
-    spec: str, records: list[Mapping[str, Any]], cost: float | None, level: float
+    spec: str,
+    records: list[Mapping[str, Any]],
+    cost: float | None,
+    level: float,
+    scale: MetricScale,
 ) -> ActivationSummary:
     val_by_seed: dict[int, float] = {}
     test_by_seed: dict[int, float] = {}
-    ratios, dead, saturated = [], [], []
+    ratios, norms, dead, saturated = [], [], [], []
     diverged = 0
-    for rec in records:
+    for rec in sorted(records, key=lambda r: int(r["seed"])):
         seed = int(rec["seed"])
         history = rec.get("history", {})
         if rec.get("status") == "diverged":
@@ -156,8 +181,12 @@ def _summarise_activation(
         test = rec.get("test_metric")
         test_by_seed[seed] = float(test) if test is not None else math.nan
         grads = _layer_values(history, "grad_norm")
-        if len(grads) >= 2 and grads[-1] > 0:
-            ratios.append(grads[0] / grads[-1])
+        if len(grads) >= 2:
+            ratio = health.gradient_ratio(grads[0], grads[-1])
+            if math.isfinite(ratio):
+                ratios.append(ratio)
+        if grads:
+            norms.append(max(grads))
         dead_layers = _layer_values(history, "dead_fraction")
         if dead_layers:
             dead.append(max(dead_layers))
@@ -170,13 +199,15 @@ def _summarise_activation(
 
     return ActivationSummary(
         activation=spec,
+        rank=0,
         seeds=len(records),
         diverged=diverged,
-        val=summarize(list(val_by_seed.values()), level),
-        test=summarize(list(test_by_seed.values()), level),
+        val=summarize(list(val_by_seed.values()), level, scale),
+        test=summarize(list(test_by_seed.values()), level, scale),
         val_by_seed=val_by_seed,
         test_by_seed=test_by_seed,
         gradient_ratio=mean(ratios),
+        max_grad_norm=max(norms) if norms else math.nan,
         dead_fraction=mean(dead),
         saturated_fraction=mean(saturated),
         cost=cost,
@@ -187,41 +218,28 @@ def rank(
     candidates: Sequence[Mapping[str, Any]],
     *,
     metric: str = "accuracy",
+    scale: MetricScale | None = None,
     costs: Mapping[str, float] | None = None,
-    method: Method = "paired t-test",
     level: float = 0.95,
 ) -> Ranking:
-    """Summarise each activation over seeds, order by mean validation metric, and mark
-    the activations statistically tied with the best (paired by seed)."""
+    """Summarise each activation over seeds and order them by mean validation metric."""
+    scale = scale or MetricScale.of(metric)
     by_activation: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for rec in candidates:
         by_activation[rec["activation"]].append(rec)
     rows = [
-        _summarise_activation(spec, recs, (costs or {}).get(spec), level)
+        _summarise_activation(spec, recs, (costs or {}).get(spec), level, scale)
         for spec, recs in by_activation.items()
     ]
-    rows.sort(key=lambda r: (-r.val.mean if math.isfinite(r.val.mean) else math.inf, r.activation))
-    if not rows:
-        return Ranking(metric, method, level, [])
-    best = rows[0]
-    seeds = sorted(best.val_by_seed)
-    ranked = []
-    for i, row in enumerate(rows):
-        if row is best:
-            test = None
-            tied = math.isfinite(row.val.mean)
-        else:
-            common = [s for s in seeds if s in row.val_by_seed]
-            test = paired_test(
-                [row.val_by_seed[s] for s in common],
-                [best.val_by_seed[s] for s in common],
-                method,
-            )
-            # Tied only when the paired test had enough seeds and did not reject equality.
-            tied = test.conclusive and not (test.p_value < 1 - level)
-        ranked.append(
-            ActivationSummary(
-                **{**row.__dict__, "rank": i + 1, "tied_with_best": tied, "versus_best": test}
-            )
+    # The leader's rule (actlab.analysis.verdicts): too few finished seeds rank below.
+    enough = any(r.val.n >= MIN_SEEDS_TO_CONCLUDE for r in rows)
+    rows.sort(
+        key=lambda r: (
+            not math.isfinite(r.val.mean),
+            enough and r.val.n < MIN_SEEDS_TO_CONCLUDE,
+            -r.val.mean if math.isfinite(r.val.mean) else 0.0,
+            catalog_key(r.activation),
         )
-    return Ranking(metric, method, level, ranked)
+    )
+    ranked = [ActivationSummary(**{**r.__dict__, "rank": i + 1}) for i, r in enumerate(rows)]
+    return Ranking(metric, level, ranked)

@@ -1,26 +1,83 @@
-"""Statistics over seeds.
+"""Statistics over seeds: means with intervals that respect the metric, paired differences,
+one-sided t-tests against a margin, and power.
 
-* :func:`summarize`: mean, sample standard deviation and a two-sided Student-t confidence
-  interval, ``mean +- t_{1-a/2, n-1} * s / sqrt(n)``.
-* :func:`paired_test`: compares two activations seed by seed. Seed s gives both the same
-  initial weights and minibatch order, so the differences ``d_s = a_s - b_s`` remove the
-  seed-to-seed noise both share. The default is the paired t-test on ``d`` (scipy's
-  ``ttest_rel``). The Wilcoxon signed-rank test is available but cannot reach p < 0.05
-  with fewer than 6 seeds (its smallest two-sided p-value is 2 / 2^n = 0.0625 at n = 5),
-  which is why it is not the default.
+Notation: candidate ``a``'s metric on seed ``s`` is ``x_as``; seed ``s`` gives every
+candidate the same initial weights and minibatch order, so candidates are compared through
+the paired differences ``d_s = x_as - x_bs`` over the seeds both finished.
+
+* **Resolution.** A metric measured on ``N`` evaluation samples (accuracy) moves in steps
+  of ``h = 1/N``; a regression metric (R^2, computed in float32) in steps of float32's
+  epsilon. With few seeds every seed can land on the same step, and a sample standard
+  deviation of 0 would make any difference look certain. The spread is therefore never
+  taken below that of the rounding error: ``h / sqrt(12)`` for one value (uniform on
+  ``+-h/2``), ``h / sqrt(6)`` for a difference of two. Larger spreads are used as measured.
+* **Intervals** (:func:`summarize`): two-sided Student-t, ``mean +- t_{1-a/2, n-1} s /
+  sqrt(n)``, intersected with the metric's possible range (accuracy in [0, 1], R^2 at most
+  1). The true mean lies in that range, so the intersection keeps the coverage.
+* **Tests against a margin** (:func:`p_greater`): ``P(T_{n-1} >= (dbar - m) / se)``, the
+  one-sided p-value of "the difference is at most ``m``". The two one-sided tests (TOST)
+  of equivalence within ``+-m`` combine ``p_greater(d, -m)`` and ``p_greater(-d, -m)``.
+* **Power** (:func:`detectable_difference`, :func:`seeds_to_resolve`): from the noncentral
+  t distribution of the test statistic.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, special, stats
 
-Method = Literal["paired t-test", "wilcoxon signed-rank"]
 MIN_SEEDS_TO_CONCLUDE = 3
+"""A paired comparison needs at least 3 seeds (2 degrees of freedom for its spread)."""
+
+INTERVAL_METHOD = (
+    "two-sided Student-t interval over seeds, intersected with the metric's possible range "
+    "(the true mean lies in it, so the coverage is kept); the spread is never taken below "
+    "the rounding error of the metric's resolution"
+)
+POWER = 0.8
+"""The power at which detectable differences and seed counts are stated."""
+SEEDS_LIMIT = 100_000
+"""Seed counts beyond this are reported as "more than" it."""
+
+FLOAT32_RESOLUTION = float(np.finfo(np.float32).eps)
+
+
+@dataclass(frozen=True)
+class MetricScale:
+    """What values a metric can take: its range ``[low, high]`` and its resolution."""
+
+    name: str
+    low: float
+    high: float
+    resolution: float
+
+    @classmethod
+    def of(cls, metric: str, n_eval: int | None = None) -> MetricScale:
+        """Accuracy on ``n_eval`` samples (resolution ``1/n_eval``) or R^2 (float32)."""
+        if metric == "accuracy":
+            resolution = 1.0 / n_eval if n_eval else FLOAT32_RESOLUTION
+            return cls(metric, 0.0, 1.0, resolution)
+        return cls(metric, -math.inf, 1.0, FLOAT32_RESOLUTION)
+
+    @property
+    def value_sd_floor(self) -> float:
+        """Smallest spread of one value: the rounding error's, ``h / sqrt(12)``."""
+        return self.resolution / math.sqrt(12)
+
+    @property
+    def difference_sd_floor(self) -> float:
+        """Smallest spread of a difference of two values: ``h / sqrt(6)``."""
+        return self.resolution / math.sqrt(6)
+
+    def clip(self, low: float, high: float, *, difference: bool = False) -> tuple[float, float]:
+        """``[low, high]`` intersected with the possible values (of a difference)."""
+        lo, hi = (
+            (self.low - self.high, self.high - self.low) if difference else (self.low, self.high)
+        )
+        return max(low, lo), min(high, hi)
 
 
 @dataclass(frozen=True)
@@ -34,76 +91,188 @@ class Summary:
     ci_high: float
     level: float
 
-    @property
-    def half_width(self) -> float:
-        return (self.ci_high - self.ci_low) / 2
-
     def to_dict(self) -> dict[str, float]:
         return dict(self.__dict__)
 
 
-def summarize(values: list[float] | np.ndarray, level: float = 0.95) -> Summary:
-    """Summary of finite values (NaN entries are dropped). With one value the interval is
-    unbounded (NaN), since nothing is known about the spread."""
+def t_interval(
+    mean: float, sd: float, n: int, level: float, scale: MetricScale, *, difference: bool = False
+) -> tuple[float, float]:
+    """Student-t interval for a mean of ``n`` values with spread ``sd``, within the range."""
+    if n < 2 or not math.isfinite(sd):
+        return math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return scale.clip(mean - half, mean + half, difference=difference)
+
+
+def summarize(
+    values: list[float] | np.ndarray, level: float = 0.95, scale: MetricScale | None = None
+) -> Summary:
+    """Summary of the finite values (NaN entries are dropped). With one value the interval
+    is unknown (NaN): nothing is known about the spread. ``scale`` bounds the interval and
+    floors the spread (default: unbounded, no floor)."""
+    scale = scale or MetricScale("value", -math.inf, math.inf, 0.0)
     arr = np.asarray(values, dtype=float)
     arr = arr[np.isfinite(arr)]
     n = int(arr.size)
     if n == 0:
-        nan = math.nan
-        return Summary(0, nan, nan, nan, nan, level)
+        return Summary(0, math.nan, math.nan, math.nan, math.nan, level)
     mean = float(arr.mean())
-    if n == 1:
-        return Summary(1, mean, math.nan, math.nan, math.nan, level)
-    std = float(arr.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
-    return Summary(n, mean, std, mean - half, mean + half, level)
+    std = float(arr.std(ddof=1)) if n > 1 else math.nan
+    lo, hi = t_interval(mean, max(std, scale.value_sd_floor), n, level, scale)
+    return Summary(n, mean, std, lo, hi, level)
 
 
 @dataclass(frozen=True)
-class PairedTest:
-    """Outcome of comparing ``a`` with ``b`` over the seeds both finished."""
+class PairedDifferences:
+    """Every pair's paired differences, row minus column, over the seeds both finished.
 
-    method: Method
-    n: int
-    mean_difference: float
-    p_value: float
-    conclusive: bool
-    """False when there are fewer than :data:`MIN_SEEDS_TO_CONCLUDE` pairs."""
+    Arrays are shaped ``[..., K, K]``; ``sd`` is floored (see the module docstring)."""
 
-    def to_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
+    n: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+
+    @property
+    def se(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.sd / np.sqrt(self.n)
+
+    @property
+    def df(self) -> np.ndarray:
+        return self.n - 1
 
 
-def paired_test(
-    a: list[float] | np.ndarray,
-    b: list[float] | np.ndarray,
-    method: Method = "paired t-test",
-) -> PairedTest:
-    """Two-sided paired test of ``a`` against ``b`` (same index = same seed).
+def paired_differences(scores: np.ndarray, sd_floor: float = 0.0) -> PairedDifferences:
+    """Paired differences of ``scores`` shaped ``[..., K, S]`` (candidates x seeds; NaN:
+    no result), computed from per-pair sums over the common seeds (vectorised over any
+    leading axes). Pairs with fewer than 2 common seeds get a NaN spread."""
+    x = np.asarray(scores, dtype=float)
+    finite = np.isfinite(x)
+    m = finite.astype(float)
+    # Centre each candidate (over its finite seeds) so the sums of squares do not cancel.
+    count = m.sum(axis=-1, keepdims=True)
+    centre = np.where(finite, x, 0.0).sum(axis=-1, keepdims=True) / np.maximum(count, 1)
+    y = np.where(finite, x - centre, 0.0)
+    mt = np.swapaxes(m, -1, -2)
+    n = m @ mt
+    sum_a = y @ mt  # sum over common seeds of y_a (rows)
+    sum_b = np.swapaxes(sum_a, -1, -2)
+    sq_a = (y * y) @ mt
+    sq_b = np.swapaxes(sq_a, -1, -2)
+    cross = y @ np.swapaxes(y, -1, -2)
+    offset = centre - np.swapaxes(centre, -1, -2)  # centre_a - centre_b, [..., K, K]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_y = (sum_a - sum_b) / n
+        ss = (sq_a - 2 * cross + sq_b) - n * mean_y**2
+        var = np.maximum(ss, 0.0) / (n - 1)
+    sd = np.where(n >= 2, np.maximum(np.sqrt(var), sd_floor), np.nan)
+    mean = np.where(n >= 1, mean_y + offset, np.nan)
+    return PairedDifferences(n.round().astype(int), mean, sd)
 
-    Pairs where either value is not finite (a diverged candidate) are dropped. Identical
-    samples give p = 1. With fewer than 3 pairs the result is marked inconclusive.
-    """
-    x = np.asarray(a, dtype=float)
-    y = np.asarray(b, dtype=float)
-    if x.shape != y.shape:
-        raise ValueError(f"paired samples need the same length, got {x.size} and {y.size}")
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    n = int(x.size)
-    diff = x - y
-    mean_diff = float(diff.mean()) if n else math.nan
-    if n < 2 or np.all(diff == 0):
-        p = 1.0 if n >= 1 and np.all(diff == 0) else math.nan
-        return PairedTest(method, n, mean_diff, p, n >= MIN_SEEDS_TO_CONCLUDE)
-    if method == "paired t-test":
-        if np.allclose(diff, diff[0]):
-            # Constant non-zero difference: zero variance, the t statistic is infinite.
-            p = 0.0
-        else:
-            p = float(stats.ttest_rel(x, y).pvalue)
-    elif method == "wilcoxon signed-rank":
-        p = float(stats.wilcoxon(x, y).pvalue)
+
+def t_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """``P(T_df >= x)`` (NaN where ``df < 1`` or ``x`` is NaN)."""
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(df >= 1, special.stdtr(np.maximum(df, 1), -np.asarray(x)), np.nan)
+
+
+def p_greater(mean: np.ndarray, se: np.ndarray, df: np.ndarray, bound: float) -> np.ndarray:
+    """One-sided p-value of "the mean difference is at most ``bound``" (so a small p says it
+    is larger): ``P(T_df >= (mean - bound) / se)``."""
+    excess = np.asarray(mean, dtype=float) - bound
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = excess / se
+    # 0 / 0: a difference exactly at the bound with no spread (only without a floor).
+    return np.where((excess == 0) & (se == 0), 0.5, t_sf(z, df))
+
+
+def p_worse(mean: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float) -> np.ndarray:
+    """p-value of "the leader is better by at most ``margin``"; small: worse beyond it."""
+    return p_greater(mean, se, df, margin)
+
+
+def p_equivalent(mean: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float) -> np.ndarray:
+    """TOST p-value of "the difference is at least ``margin`` in size"; small: equivalent
+    within ``+-margin``. The larger of the two one-sided p-values (Schuirmann 1987)."""
+    lower = p_greater(mean, se, df, -margin)
+    upper = p_greater(-np.asarray(mean), se, df, -margin)
+    return np.maximum(lower, upper)
+
+
+def _noncentrality(df: float, critical: float, power: float) -> float:
+    """The noncentrality at which ``P(T'_{df} >= critical) = power``."""
+
+    def gap(lam: float) -> float:
+        return float(stats.nct.sf(critical, df, lam)) - power
+
+    hi = critical + 10.0
+    while gap(hi) < 0:
+        hi *= 2
+    return float(optimize.brentq(gap, -10.0, hi, xtol=1e-8))
+
+
+def detectable_difference(
+    n: int, sd: float, margin: float, level: float, power: float = POWER
+) -> float:
+    """The smallest true difference that a one-sided test of "at most ``margin``" at
+    ``level`` rejects with probability ``power`` with ``n`` paired seeds of spread ``sd``:
+    ``margin + lambda * sd / sqrt(n)``, ``lambda`` the noncentrality reaching ``power``."""
+    if n < 2 or not (math.isfinite(sd) and sd > 0):
+        return math.nan
+    df = n - 1
+    critical = float(stats.t.isf(level, df))
+    return margin + _noncentrality(df, critical, power) * sd / math.sqrt(n)
+
+
+def _power_worse(n: int, diff: float, sd: float, margin: float, level: float) -> float:
+    df = n - 1
+    lam = (diff - margin) / (sd / math.sqrt(n))
+    return float(stats.nct.sf(stats.t.isf(level, df), df, lam))
+
+
+def _power_equivalent(n: int, diff: float, sd: float, margin: float, level: float) -> float:
+    """TOST power, bounded below by ``P(A) + P(B) - 1`` (A, B its two one-sided tests)."""
+    df = n - 1
+    critical = stats.t.isf(level, df)
+    se = sd / math.sqrt(n)
+    lower = stats.nct.sf(critical, df, (margin + diff) / se)
+    upper = stats.nct.sf(critical, df, (margin - diff) / se)
+    return float(max(0.0, lower + upper - 1))
+
+
+def seeds_to_resolve(
+    diff: float,
+    sd: float,
+    margin: float,
+    level_worse: float,
+    level_equivalent: float,
+    power: float = POWER,
+) -> tuple[str, int | None] | None:
+    """Roughly how many seeds would resolve a comparison whose true difference and spread
+    are the observed ``diff`` and ``sd``: ``("worse", n)`` when ``diff`` is beyond the
+    margin, ``("equivalent", n)`` when within it; ``n`` is None when more than
+    :data:`SEEDS_LIMIT` would be needed. None when nothing can be said (no spread, or
+    the candidate is ahead of the leader by more than the margin)."""
+    if not (math.isfinite(diff) and math.isfinite(sd) and sd > 0):
+        return None
+    if diff > margin:
+        verdict, power_of, level = "worse", _power_worse, level_worse
+    elif abs(diff) < margin:
+        verdict, power_of, level = "equivalent", _power_equivalent, level_equivalent
     else:
-        raise ValueError(f"unknown method {method!r}")
-    return PairedTest(method, n, mean_diff, p, n >= MIN_SEEDS_TO_CONCLUDE)
+        return None
+
+    def power_at(k: int) -> float:
+        return power_of(k, diff, sd, margin, level)
+
+    if power_at(SEEDS_LIMIT) < power:
+        return verdict, None
+    lo, hi = 2, 3
+    while power_at(hi) < power:
+        lo, hi = hi, min(hi * 2, SEEDS_LIMIT)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if power_at(mid) < power else (lo, mid)
+    return verdict, hi

@@ -32,3 +32,13 @@ def parse_ints(text: str | None, option: str) -> tuple[int, ...]:
     if any(v < 1 for v in values):
         raise click.UsageError(f"{option} values must be positive, got {text!r}")
     return values
+
+
+margin_option = click.option(
+    "--margin",
+    type=click.FloatRange(min=0),
+    help="Practical margin of the verdicts, in the metric's units (0.01 = 1 point of "
+    "accuracy): 'worse' needs the leader ahead by more, 'equivalent' a difference within "
+    "it. [default: the larger of 0.005 and one evaluation sample's worth]",
+)
+"""``--margin`` of ``compare`` and ``report``."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from actlab.cli.common import parse_ints, stderr_console, stdout_console
+from actlab.cli.common import margin_option, parse_ints, stderr_console, stdout_console
 from actlab.cli.progress import RichProgress, group_cost
 from actlab.cli.summary import print_summary, write_report
 from actlab.comparison.config import DEFAULT_ACTIVATIONS
@@ -88,6 +88,7 @@ console = stderr_console
     type=click.Path(exists=True, file_okay=False),
     help="Finish an interrupted run directory.",
 )
+@margin_option
 @click.option("--json", "as_json", is_flag=True, help="Print results.json instead of tables.")
 @click.option("--open", "open_report", is_flag=True, help="Open report.html in a browser.")
 def command(**opts: Any) -> int:
@@ -125,6 +126,7 @@ def command(**opts: Any) -> int:
             batch_size=opts["batch_size"],
             early_stopping=opts["early_stopping"],
             init=opts["init"],
+            margin=opts["margin"],
         )
         out = Path(opts["out"]) if opts["out"] else default_run_path()
     if opts["threads"]:
@@ -142,6 +144,12 @@ def command(**opts: Any) -> int:
             f"continue with `actlab compare --resume {out}`"
         )
         return 130
+    if opts["resume"] and opts["margin"] is not None:  # re-judge the finished run
+        from actlab.analysis import AnalysisSettings
+        from actlab.store import RunDir
+
+        result.settings = AnalysisSettings(margin=opts["margin"])
+        RunDir(out).write_results(result.to_dict())
     report = write_report(result)
     if opts["as_json"]:
         click.echo(result.to_json())

@@ -1,16 +1,22 @@
-"""Rich renderables for the terminal: the catalog table and one activation's card."""
+"""Rich renderables for the terminal: the catalog table, one activation's card, and a
+comparison's verdict table and recommendation."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from actlab.catalog import Activation
+
+if TYPE_CHECKING:
+    from actlab.analysis import GroupAnalysis
 
 
 def catalog_table(acts: Sequence[Activation]) -> Table:
@@ -119,3 +125,79 @@ def activation_panel(act: Activation, diffs: dict[str, Any] | None = None) -> Pa
     if diffs is not None:
         parts.append(_differences_table(diffs))
     return Panel(Group(*parts), title=f"[bold]{info.title}[/bold]  {act.spec}", expand=False)
+
+
+_VERDICT_STYLE = {
+    "leader": "bold green",
+    "worse": "red",
+    "equivalent": "green",
+    "not resolved": "yellow",
+    "not concluded": "yellow",
+    "no result": "red",
+}
+
+
+def verdict_table(analysis: GroupAnalysis, epoch_seconds: float | None = None) -> Table:
+    """One group's ranking and verdicts: validation metric with its interval, test metric,
+    how far behind the leader (paired, with its interval), the verdict with the p-value it
+    rests on, cost and health."""
+    from actlab.analysis import words
+
+    ranking, v = analysis.ranking, analysis.verdicts
+    metric = v.metric
+    level = f"{v.level:.0%}"
+    title = (
+        f"{analysis.group}: ranked by validation {metric}, {words.plural(v.seeds, 'seed')}; "
+        f"verdicts against {v.leader}, margin {words.difference(v.margin.value, metric)}, "
+        f"{v.adjustment.capitalize()}-adjusted over every pair, alpha {v.alpha:g}"
+    )
+    table = Table(title=title, header_style="bold")
+    for col, justify in (
+        ("#", "right"),
+        ("activation", "left"),
+        (f"val {metric} ({level} CI)", "right"),
+        (f"test {metric}", "right"),
+        (f"behind leader, {words.unit(metric)} ({level} CI)", "right"),
+        ("verdict", "left"),
+        ("p / adjusted p", "left"),
+        ("cost", "right"),
+        ("health", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in ranking.rows:
+        c = v.of(r.activation)
+        behind = "-"
+        if math.isfinite(c.difference):
+            behind = words.difference(c.difference, metric, signed=True, unit=False)
+            if math.isfinite(c.ci_low):
+                behind += " " + words.interval(c.ci_low, c.ci_high, metric, short=True)
+        style = _VERDICT_STYLE[c.verdict.value]
+        problems = [
+            f"diverged {r.diverged}/{r.seeds}" if p == "diverged" else p for p in r.problems
+        ]
+        table.add_row(
+            str(r.rank),
+            r.activation,
+            words.summary(r.val, v.level, short=True),
+            words.value(r.test.mean),
+            behind,
+            f"[{style}]{words.verdict_label(c)}[/{style}]",
+            words.adjusted_p(c),
+            f"{r.cost:.2f}x" if r.cost is not None and math.isfinite(r.cost) else "-",
+            f"[yellow]{', '.join(problems)}[/yellow]" if problems else "ok",
+        )
+    if epoch_seconds is not None:
+        table.caption = (
+            f"one stacked epoch (all {len(ranking.rows)} activations x "
+            f"{ranking.n_seeds} seeds together): {epoch_seconds:.3f} s; health by "
+            "actlab.health's thresholds"
+        )
+    return table
+
+
+def recommendation_lines(analysis: GroupAnalysis) -> list[str]:
+    """The answer, then the evidence and the warnings, as rich markup lines."""
+    lines = [f"[bold green]Answer:[/bold green] {escape(analysis.headline)}"]
+    lines += [f"  - {escape(reason)}" for reason in analysis.reasons]
+    lines += [f"[yellow]warning:[/yellow] {escape(w)}" for w in analysis.warnings]
+    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -50,6 +51,9 @@ class CompareConfig:
     split_seed: int = 0
     val_fraction: float = 0.2
     test_fraction: float = 0.2
+    margin: float | None = None
+    """Practical margin of the verdicts in the metric's units (``--margin``; None: the
+    default rule, :meth:`actlab.analysis.Margin.default`)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -92,6 +96,12 @@ class CompareConfig:
             "needs one or more positive channel counts",
         )
         _check(all(d >= 1 for d in self.depths), "depths", self.depths, "must be >= 1")
+        _check(
+            self.margin is None or (math.isfinite(self.margin) and self.margin >= 0),
+            "margin",
+            self.margin,
+            "must be a number >= 0",
+        )
         _check(
             self.early_stopping is None or self.early_stopping >= 1,
             "early_stopping",

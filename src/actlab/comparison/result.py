@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from actlab.analysis import Ranking, Recommendation, rank, recommend
+from actlab.analysis import AnalysisSettings, GroupAnalysis, Ranking, Recommendation, analyse_group
+from actlab.store.run_dir import READABLE_SCHEMAS, RESULTS_SCHEMA
 
 
 @dataclass
@@ -20,7 +21,9 @@ class CompareResult:
     ``diverged_epoch`` and ``diverged_step`` (1-based), ``stopped_epoch`` and
     ``best_epoch`` (early stopping), ``test_metric``, ``test_loss`` and ``history`` (per-epoch lists of
     every monitored value; per-layer values as lists of lists). ``config``, ``data``,
-    ``environment`` and ``costs`` describe the run.
+    ``environment`` and ``costs`` describe the run. ``settings`` say how verdicts are
+    reached (default: the run's ``--margin``); :meth:`analyse` computes a group's
+    analysis once.
     """
 
     config: dict[str, Any]
@@ -30,6 +33,10 @@ class CompareResult:
     groups: dict[str, dict[str, Any]]
     costs: dict[str, dict[str, float]]
     path: Path | None = None
+    settings: AnalysisSettings | None = None
+    _analyses: dict[tuple[str, int, AnalysisSettings], GroupAnalysis] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def metric(self) -> str:
@@ -38,26 +45,40 @@ class CompareResult:
     def group_names(self) -> list[str]:
         return list(self.groups)
 
-    def ranking(self, group: str | None = None) -> Ranking:
-        """Ranking of activations within one group (the first by default)."""
+    def analyse(self, group: str | None = None) -> GroupAnalysis:
+        """Ranking, verdicts and recommendation of one group (the first by default),
+        computed once for the group's current candidates and settings."""
         name = group or self.group_names()[0]
-        relative = {s: c["relative_to_relu"] for s, c in self.costs.items()}
-        return rank(
-            [c for c in self.candidates if c.get("group") == name],
-            metric=self.metric,
-            costs=relative,
-        )
+        records = [c for c in self.candidates if c.get("group") == name]
+        settings = self.settings or AnalysisSettings(margin=self.config.get("margin"))
+        key = (name, len(records), settings)
+        if key not in self._analyses:
+            splits = self.data.get("splits", {})
+            sizes = [n for n in (splits.get("n_val"), splits.get("n_test")) if n]
+            self._analyses[key] = analyse_group(
+                name,
+                records,
+                metric=self.metric,
+                n_val=splits.get("n_val"),
+                n_eval=min(sizes) if sizes else None,
+                costs={s: c["relative_to_relu"] for s, c in self.costs.items()},
+                settings=settings,
+            )
+        return self._analyses[key]
+
+    def ranking(self, group: str | None = None) -> Ranking:
+        return self.analyse(group).ranking
 
     def recommendation(self, group: str | None = None) -> Recommendation:
-        return recommend(self.ranking(group))
+        return self.analyse(group).recommendation
 
     def analysis(self) -> dict[str, Any]:
+        """The ``analysis`` block of ``results.json``."""
+        groups = {g: self.analyse(g) for g in self.group_names()}
+        settings = next(iter(groups.values())).settings if groups else None
         return {
-            g: {
-                "ranking": self.ranking(g).to_dict(),
-                "recommendation": self.recommendation(g).to_dict(),
-            }
-            for g in self.group_names()
+            "settings": settings.to_dict() if settings else None,
+            "groups": {g: a.to_dict() for g, a in groups.items()},
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,7 +89,9 @@ class CompareResult:
             "groups": self.groups,
             "costs": self.costs,
             "candidates": self.candidates,
-            "analysis": self.analysis() if self.candidates else {},
+            "analysis": self.analysis()
+            if self.candidates
+            else {"settings": self.settings.to_dict()},
         }
 
     def to_json(self, indent: int | None = 1) -> str:
@@ -79,8 +102,12 @@ class CompareResult:
     def summary(self) -> list[dict[str, Any]]:
         """One flat row per group x activation, ready for ``pandas.DataFrame(...)``."""
         rows = []
+        metric = self.metric
         for g in self.group_names():
-            for r in self.ranking(g).rows:
+            analysis = self.analyse(g)
+            for r in analysis.ranking.rows:
+                c = analysis.verdicts.of(r.activation)
+                test = c.equivalent if c.verdict.value == "equivalent" else c.worse
                 rows.append(
                     {
                         "group": g,
@@ -88,13 +115,17 @@ class CompareResult:
                         "rank": r.rank,
                         "seeds": r.seeds,
                         "diverged": r.diverged,
-                        f"val_{self.metric}_mean": r.val.mean,
-                        f"test_{self.metric}_mean": r.test.mean,
-                        f"test_{self.metric}_std": r.test.std,
-                        f"test_{self.metric}_ci_low": r.test.ci_low,
-                        f"test_{self.metric}_ci_high": r.test.ci_high,
-                        "tied_with_best": r.tied_with_best,
-                        "p_vs_best": r.versus_best.p_value if r.versus_best else None,
+                        f"val_{metric}_mean": r.val.mean,
+                        f"test_{metric}_mean": r.test.mean,
+                        f"test_{metric}_std": r.test.std,
+                        f"test_{metric}_ci_low": r.test.ci_low,
+                        f"test_{metric}_ci_high": r.test.ci_high,
+                        "verdict": c.verdict.value,
+                        "behind_leader": c.difference,
+                        "behind_ci_low": c.ci_low,
+                        "behind_ci_high": c.ci_high,
+                        "p": test.p if test else None,
+                        "p_adjusted": test.p_adjusted if test else None,
                         "gradient_ratio": r.gradient_ratio,
                         "dead_fraction": r.dead_fraction,
                         "saturated_fraction": r.saturated_fraction,
@@ -104,7 +135,22 @@ class CompareResult:
         return rows
 
     @classmethod
-    def from_dict(cls, payload: dict[str, Any], path: Path | None = None) -> CompareResult:
+    def from_dict(
+        cls,
+        payload: dict[str, Any],
+        path: Path | None = None,
+        settings: AnalysisSettings | None = None,
+    ) -> CompareResult:
+        """Read ``payload`` (a ``results.json``). Schema 1 is read as well: only its
+        stored analysis differs, and the analysis is always recomputed. ``settings``
+        override the run's own (``actlab report --margin``)."""
+        schema = payload.get("schema", RESULTS_SCHEMA)
+        if schema not in READABLE_SCHEMAS:
+            where = f"{path}/results.json" if path else "these results"
+            raise ValueError(
+                f"{where} has schema {schema!r}; this actlab reads "
+                f"{', '.join(READABLE_SCHEMAS)} (a newer actlab wrote it: upgrade actlab)"
+            )
         return cls(
             config=payload["config"],
             data=payload.get("data", {}),
@@ -113,4 +159,5 @@ class CompareResult:
             groups=payload.get("groups", {}),
             costs=payload.get("costs", {}),
             path=path,
+            settings=settings,
         )

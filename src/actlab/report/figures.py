@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from actlab.analysis import Ranking
+from actlab.analysis import Ranking, Summary
 
 DIVERGED_COLOUR = "#b3261e"
 _PANEL_W, _PANEL_H = 4.6, 3.5
@@ -226,6 +226,14 @@ def _all_positive(ax: Any) -> bool:
     return bool(values.size) and bool(np.all(values > 0))
 
 
+def ci_extent(s: Summary) -> np.ndarray:
+    """``[[below], [above]]`` the mean for an error bar: the interval is asymmetric when
+    the metric's range cuts it (0 where there is no interval)."""
+    if not (math.isfinite(s.ci_low) and math.isfinite(s.ci_high)):
+        return np.zeros((2, 1))
+    return np.array([[s.mean - s.ci_low], [s.ci_high - s.mean]])
+
+
 def strip_figure(data: GroupData, palette: Mapping[str, str], ranking: Ranking) -> Figure:
     """Test metric of every seed (one dot each) per activation in ranking order, with the
     mean and its confidence interval; diverged seeds as crosses on the bottom edge."""
@@ -253,11 +261,10 @@ def strip_figure(data: GroupData, palette: Mapping[str, str], ranking: Ranking) 
             zorder=3,
         )
         if math.isfinite(row.test.mean):
-            half = row.test.half_width if math.isfinite(row.test.half_width) else 0.0
             ax.errorbar(
                 i + 0.28,
                 row.test.mean,
-                yerr=half,
+                yerr=ci_extent(row.test),
                 color="#222",
                 capsize=4,
                 marker="D",
@@ -452,11 +459,11 @@ def depth_figure(groups: Sequence[tuple[GroupData, Ranking]], palette: Mapping[s
                 s = row.val if which == "val" else row.test
                 xs.append(g.depth * (1 + off * 0.15))
                 ys.append(s.mean)
-                errs.append(s.half_width if math.isfinite(s.half_width) else 0.0)
+                errs.append(ci_extent(s)[:, 0])
             ax.errorbar(
                 xs,
                 ys,
-                yerr=errs,
+                yerr=np.array(errs).T.reshape(2, -1),
                 color=palette[act],
                 marker="o",
                 markersize=4,

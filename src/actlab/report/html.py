@@ -1,7 +1,8 @@
 """The comparison report: one self-contained ``report.html`` per run directory.
 
-Sections, in reading order: the recommendation and why (with diverged candidates called
-out), the ranking table(s), metric vs depth (several groups), learning curves, test metric
+Sections, in reading order: the answer in plain words, then its evidence (each verdict,
+the rule that chose, diverged candidates called out), the ranking and verdict table(s)
+with the method, metric vs depth (several groups), learning curves, test metric
 per seed, gradient flow, dead and saturated units, activation statistics, time and cost,
 the candidate functions, and the configuration, data and environment of the run.
 """
@@ -14,7 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from actlab.analysis import ActivationSummary, Ranking, Recommendation
+from actlab import health
+from actlab.analysis import GroupAnalysis, Verdict, words
 from actlab.catalog import SpecError, get
 from actlab.comparison.result import CompareResult
 from actlab.report import figures
@@ -56,53 +58,60 @@ def _depth(result: CompareResult, group: str) -> int:
     return 1
 
 
-def _fmt_ci(mean: float, half: float) -> str:
-    if not math.isfinite(mean):
+def _fmt_summary(s: Any) -> str:
+    """``mean (lo-hi)``: the interval need not be symmetric (it stays within the range)."""
+    if not math.isfinite(s.mean):
         return "n/a"
-    return f"{mean:.4f} ± {half:.4f}" if math.isfinite(half) else f"{mean:.4f}"
+    if not math.isfinite(s.ci_low):
+        return f"{s.mean:.4f}"
+    return f"{s.mean:.4f} ({s.ci_low:.4f}–{s.ci_high:.4f})"
 
 
-def _fmt_p(row: ActivationSummary) -> str:
-    test = row.versus_best
-    if test is None:
-        return "best" if row.rank == 1 else "n/a"
-    if not math.isfinite(test.p_value):
-        return "n/a"
-    return "< 0.001" if test.p_value < 0.001 else f"{test.p_value:.3f}"
+_BADGE = {
+    Verdict.LEADER: "good",
+    Verdict.EQUIVALENT: "good",
+    Verdict.WORSE: "warn",
+    Verdict.NO_RESULT: "bad",
+    Verdict.NOT_RESOLVED: "",
+    Verdict.NOT_CONCLUDED: "",
+}
 
 
-def _verdict(row: ActivationSummary) -> Markup:
-    """Badge: best, tied with the best, significantly worse, or not concluded."""
-    if row.rank == 1 and math.isfinite(row.val.mean):
-        return Markup('<span class="badge good">best</span>')
-    test = row.versus_best
-    if not math.isfinite(row.val.mean):
-        return Markup('<span class="badge bad">no result</span>')
-    if test is None or not test.conclusive:
-        n = test.n if test else 0
-        return Markup(
-            f'<span class="badge" title="a paired comparison needs at least 3 seeds">'
-            f"not concluded (n={n})</span>"
-        )
-    if row.tied_with_best:
-        return Markup('<span class="badge good">tied with best</span>')
-    return Markup('<span class="badge warn">worse</span>')
+def _verdict_badge(analysis: GroupAnalysis, activation: str) -> Markup:
+    """The verdict as a badge; its sentence (with the power note) as the tooltip."""
+    c = analysis.verdicts.of(activation)
+    title = words.comparison(c, analysis.verdicts)
+    return Markup(
+        f'<span class="badge {_BADGE[c.verdict]}" title="{_esc(title)}">'
+        f"{_esc(words.verdict_label(c))}</span>"
+    )
+
+
+def _behind(analysis: GroupAnalysis, activation: str) -> str:
+    c = analysis.verdicts.of(activation)
+    metric = analysis.verdicts.metric
+    if not math.isfinite(c.difference):
+        return "—"
+    text = words.difference(c.difference, metric, signed=True)
+    if math.isfinite(c.ci_low):
+        text += f" ({words.interval(c.ci_low, c.ci_high, metric)})"
+    return text
 
 
 def _fmt_ratio(ratio: float) -> Markup:
     if not math.isfinite(ratio):
         return Markup("n/a")
     text = f"{ratio:.3g}"
-    if ratio < 0.1:
+    if health.is_vanishing(ratio):
         return Markup(f'<span class="badge warn" title="vanishing gradient">{text}</span>')
     return Markup(_esc(text))
 
 
-def _fmt_fraction(value: float, warn_above: float = 0.25) -> Markup:
+def _fmt_fraction(value: float, warn_from: float) -> Markup:
     if not math.isfinite(value):
         return Markup("n/a")
     text = f"{value:.1%}"
-    if value > warn_above:
+    if value >= warn_from:
         return Markup(f'<span class="badge warn">{text}</span>')
     return Markup(text)
 
@@ -111,17 +120,19 @@ def _swatch(act: str, palette: Mapping[str, str]) -> Markup:
     return Markup(f'<span class="swatch" style="background:{palette[act]}"></span>{_esc(act)}')
 
 
-def ranking_table(ranking: Ranking, palette: Mapping[str, str]) -> str:
-    """The ranking as an HTML table, best first; rows with diverged seeds highlighted."""
-    metric = ranking.metric
-    level = f"{ranking.level:.0%}"
+def ranking_table(analysis: GroupAnalysis, palette: Mapping[str, str]) -> str:
+    """The ranking with every verdict, leader first; rows with diverged seeds highlighted."""
+    ranking, v = analysis.ranking, analysis.verdicts
+    metric = v.metric
+    level = f"{v.level:.0%}"
     headers = [
         "rank",
         "activation",
-        f"validation {metric} (mean ± {level} CI)",
-        f"test {metric} (mean ± {level} CI)",
-        "vs best",
-        "p (paired vs best)",
+        f"validation {metric} (mean, {level} CI)",
+        f"test {metric} (mean, {level} CI)",
+        f"behind the leader (paired, {level} CI)",
+        "verdict",
+        "p, adjusted",
         "seeds ok / run",
         "gradient ratio first/last layer",
         "dead units (worst layer)",
@@ -131,59 +142,54 @@ def ranking_table(ranking: Ranking, palette: Mapping[str, str]) -> str:
     rows, classes = [], []
     for r in ranking.rows:
         ok = r.seeds - r.diverged
-        seeds = f"{ok} / {r.seeds}"
+        seeds: Any = f"{ok} / {r.seeds}"
         if r.diverged:
             seeds = Markup(f'{_esc(seeds)} <span class="badge bad">{r.diverged} diverged</span>')
         rows.append(
             [
                 r.rank,
                 _swatch(r.activation, palette),
-                _fmt_ci(r.val.mean, r.val.half_width),
-                _fmt_ci(r.test.mean, r.test.half_width),
-                _verdict(r),
-                _fmt_p(r),
+                _fmt_summary(r.val),
+                _fmt_summary(r.test),
+                _behind(analysis, r.activation),
+                _verdict_badge(analysis, r.activation),
+                words.adjusted_p(v.of(r.activation)),
                 seeds,
                 _fmt_ratio(r.gradient_ratio),
-                _fmt_fraction(r.dead_fraction),
-                _fmt_fraction(r.saturated_fraction),
+                _fmt_fraction(r.dead_fraction, health.DEAD_FRACTION),
+                _fmt_fraction(r.saturated_fraction, health.SATURATED_FRACTION),
                 f"{r.cost:.2f}x" if r.cost is not None and math.isfinite(r.cost) else "n/a",
             ]
         )
-        classes.append("best" if r.rank == 1 else ("diverged" if r.diverged else ""))
+        classes.append("best" if r.activation == v.leader else ("diverged" if r.diverged else ""))
     return table(headers, rows, row_classes=classes)
 
 
-def _method_note(ranking: Ranking) -> str:
-    n = ranking.n_seeds
-    alpha = 1 - ranking.level
+def _method_note(analysis: GroupAnalysis) -> str:
     text = (
-        f"Ranked on the validation {ranking.metric} (selected on validation, test reported); "
-        f"confidence intervals are two-sided Student-t at {ranking.level:.0%} over {n} seeds. "
-        f"'Tied with best': a {ranking.method} paired by seed (same seed = same initial weights "
-        f"and batches) does not reject equality at p < {alpha:.2g}."
-    )
-    if not ranking.conclusive:
-        text += f" With {n} seeds nothing can be concluded; run at least 3."
-    text += (
-        " Gradient ratio: first hidden layer's weight-gradient norm over the last's at the "
-        "final epoch (below 0.1: vanishing). Cost: measured forward+backward time of the "
-        "activation alone, relative to relu."
+        analysis.method
+        + f" Gradient ratio: first hidden layer's weight-gradient norm over the last's at the "
+        f"final epoch (at most 1/{health.VANISHING_RATIO:g}: vanishing). Dead or saturated "
+        f"units: badge from {health.DEAD_FRACTION:.0%} of a layer. Cost: measured "
+        "forward+backward time of the activation alone, relative to relu."
     )
     return f'<p class="note">{_esc(text)}</p>'
 
 
-def _recommendation_html(group: str, rec: Recommendation, several: bool) -> str:
-    where = f" for {group}" if several else ""
-    if rec.activation is None:
-        head = f'<p class="headline">No recommendation{_esc(where)}</p>'
-        kind = "bad"
-    else:
-        head = f'<p class="headline">Use <strong>{_esc(rec.activation)}</strong>{_esc(where)}</p>'
-        kind = "good"
-    reasons = "".join(f"<li>{_esc(s)}</li>" for s in rec.reasons)
-    out = callout(f"{head}<ul>{reasons}</ul>", kind=kind)
-    if rec.warnings:
-        items = "".join(f"<li>{_esc(w)}</li>" for w in rec.warnings)
+def _recommendation_html(analysis: GroupAnalysis, several: bool) -> str:
+    """The answer in plain words, then the evidence, then the warnings."""
+    where = f" for {analysis.group}" if several else ""
+    rec = analysis.recommendation
+    text = _esc(analysis.headline)
+    if rec.activation is not None:  # the answer's activation in bold
+        name = _esc(rec.activation)
+        text = text.replace(f"Use {name}", f"Use <strong>{name}</strong>{_esc(where)}", 1)
+    head = f'<p class="headline">{text}</p>'
+    kind = "bad" if rec.activation is None else ("info" if rec.provisional else "good")
+    reasons = "".join(f"<li>{_esc(s)}</li>" for s in analysis.reasons)
+    out = callout(f"{head}<p>Evidence:</p><ul>{reasons}</ul>", kind=kind)
+    if analysis.warnings:
+        items = "".join(f"<li>{_esc(w)}</li>" for w in analysis.warnings)
         out += callout(f"<ul>{items}</ul>", kind="warn", title="Warnings")
     return out
 
@@ -249,19 +255,20 @@ def build_report(result: CompareResult) -> str:
         GroupData.build(g, result.metric, result.candidates, _depth(result, g), order)
         for g in names
     ]
-    rankings = {g: result.ranking(g) for g in names}
+    analyses = {g: result.analyse(g) for g in names}
+    rankings = {g: a.ranking for g, a in analyses.items()}
 
     rec_html = "".join(
-        _recommendation_html(g, result.recommendation(g), several) for g in names
+        _recommendation_html(analyses[g], several) for g in names
     ) + _diverged_callout(datas, several)
     table_html = "".join(
-        (f"<h3>{_esc(g)}</h3>" if several else "") + ranking_table(rankings[g], palette)
+        (f"<h3>{_esc(g)}</h3>" if several else "") + ranking_table(analyses[g], palette)
         for g in names
-    ) + _method_note(rankings[names[0]])
+    ) + _method_note(analyses[names[0]])
 
     sections = [
         Section("Recommendation", rec_html, "recommendation"),
-        Section("Ranking", table_html, "ranking"),
+        Section("Ranking and verdicts", table_html, "ranking"),
     ]
     depths = [d.depth for d in datas]
     if several and len(set(depths)) == len(depths):

@@ -35,7 +35,11 @@ from actlab.store.checkpoint import read_checkpoint, write_checkpoint
 from actlab.store.errors import CheckpointError, one_line
 from actlab.store.lock import RunLock
 
-RESULTS_SCHEMA = "actlab.results/1"
+RESULTS_SCHEMA = "actlab.results/2"
+"""Version 2 (verdicts): the ``analysis`` block holds ``settings`` and per group
+``ranking``, ``verdicts``, ``recommendation`` and ``method`` (docs/results-schema.md)."""
+READABLE_SCHEMAS = ("actlab.results/1", RESULTS_SCHEMA)
+"""Version 1 differs only in its stored analysis, which is recomputed on reading."""
 
 
 def _json_safe(value: Any) -> Any:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from actlab.analysis import Verdict
 from actlab.comparison.result import CompareResult
 from actlab.sweep.grid import Group
 
@@ -97,11 +98,13 @@ def cliques(ranks: Sequence[float], cd: float) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class ShapeWinner:
-    """The best activation of one group (on validation) and those tied with it."""
+    """The leader of one group (on validation), the activations equivalent to it within
+    the margin, and those its verdicts do not resolve (:mod:`actlab.analysis.verdicts`)."""
 
     shape: str
     winner: str
-    tied: list[str]
+    equivalent: list[str]
+    unresolved: list[str]
     seeds: int
 
 
@@ -185,14 +188,15 @@ def analyze(
             result = results[g.key]
             metric = result.metric
             shape_name = result.group_names()[0]
-            ranking = result.ranking(shape_name)
-            best = ranking.best
+            analysis = result.analyse(shape_name)
+            ranking, verdicts = analysis.ranking, analysis.verdicts
             winners.append(
                 ShapeWinner(
                     g.shape,
-                    best.activation if best else "",
-                    [r.activation for r in ranking.tied],
-                    ranking.n_seeds,
+                    verdicts.leader or "",
+                    [c.activation for c in verdicts.comparisons if c.verdict is Verdict.EQUIVALENT],
+                    [c.activation for c in verdicts.unresolved],
+                    verdicts.seeds,
                 )
             )
             for row in ranking.rows:

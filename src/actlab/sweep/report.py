@@ -92,12 +92,24 @@ def render_report(grid: Grid, analysis: SweepAnalysis, statuses: dict[str, str])
     for ds in analysis.datasets:
         for shape in ds.shapes:
             dataset_rows.append(
-                [ds.dataset, shape.shape, shape.winner, ", ".join(shape.tied), shape.seeds]
+                [
+                    ds.dataset,
+                    shape.shape,
+                    shape.winner,
+                    ", ".join(shape.equivalent) or "-",
+                    ", ".join(shape.unresolved) or "-",
+                    shape.seeds,
+                ]
             )
-    per_dataset = table(["dataset", "shape", "winner", "tied with the best", "seeds"], dataset_rows)
+    per_dataset = table(
+        ["dataset", "shape", "leader", "equivalent to it", "not resolved against it", "seeds"],
+        dataset_rows,
+    )
     per_dataset += (
-        '<p class="note">Winner: best mean validation metric. Tied: a paired test across '
-        "seeds does not reject equality with the winner (needs at least 3 seeds).</p>"
+        '<p class="note">Leader: best mean validation metric. Equivalent: within the practical '
+        "margin (two one-sided paired tests); not resolved: neither shown worse beyond the "
+        "margin nor equivalent; both Holm-adjusted over every pair (see each group's "
+        "report).</p>"
     )
     depth_html = "".join(
         figure_block(depth_figure(ds.dataset, analysis.metric_by_depth[ds.dataset], ds.metric))
