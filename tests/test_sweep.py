@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 import actlab.sweep.executors as executors
 from actlab.comparison.runner import run_comparison
@@ -24,6 +25,9 @@ from actlab.sweep.analysis import (
     cliques,
     critical_difference,
     friedman,
+    holm,
+    pairwise,
+    signed_rank_p,
 )
 
 GRID_TOML = """
@@ -175,6 +179,49 @@ def test_aggregate_orders_ranks_and_finds_cliques() -> None:
     assert two.friedman_p is None and "needs >= 3 activations" in two.friedman_note
 
 
+def test_holm_by_hand() -> None:
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+
+
+def test_signed_rank_p_matches_scipy() -> None:
+    rng = np.random.default_rng(1)
+    plain = rng.normal(size=9)
+    assert signed_rank_p(plain) == pytest.approx(stats.wilcoxon(plain, method="exact").pvalue)
+    tied = np.array([0.2, 0.2, -0.1, 0.3, 0.0, 0.2])  # ties and a zero: scipy permutes
+    expected = stats.wilcoxon(tied, zero_method="zsplit").pvalue
+    assert signed_rank_p(tied) == pytest.approx(expected)
+    assert signed_rank_p(np.zeros(4)) == 1.0
+
+
+def test_pairwise_wilcoxon_matches_scipy_and_is_holm_adjusted() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(0.8, 0.9, (8, 3))
+    scores[:, 0] += 0.2  # a beats both on every dataset: p = 2/2^8 each
+    pairs = pairwise(["a", "b", "c"], scores)
+    assert [(p.a, p.b) for p in pairs] == [("a", "b"), ("a", "c"), ("b", "c")]
+    raw = [stats.wilcoxon(scores[:, i] - scores[:, j]).pvalue for i, j in ((0, 1), (0, 2), (1, 2))]
+    assert [p.wilcoxon_p for p in pairs] == pytest.approx(raw)
+    assert [p.wilcoxon_p_adjusted for p in pairs] == pytest.approx(holm(raw))
+    assert pairs[0].wilcoxon == "a" and pairs[2].wilcoxon == ""
+
+
+def test_a_nemenyi_verdict_that_depends_on_the_pool_is_flagged() -> None:
+    """On 10 datasets the order is always a > c > b > d. With c in the pool a and b are two
+    mean ranks apart (CD 1.48 for 4 activations): different. Without c they are one apart
+    (CD 1.05 for 3): not. Wilcoxon on a and b alone says a is better either way."""
+    scores = np.tile([0.9, 0.7, 0.8, 0.6], (10, 1)) + np.linspace(0, 0.05, 10)[:, None]
+    agg = aggregate(["a", "b", "c", "d"], scores)
+    ab = next(p for p in agg.pairs if {p.a, p.b} == {"a", "b"})
+    assert ab.nemenyi == "a" and ab.wilcoxon == "a"
+    assert ab.wilcoxon_p == pytest.approx(2 / 2**10)
+    assert ab.pool_dependent and ab.pool_note == "removing c changes the Nemenyi verdict"
+    ad = next(p for p in agg.pairs if {p.a, p.b} == {"a", "d"})
+    assert ad.nemenyi == "a" and not ad.pool_dependent
+    few = aggregate(["a", "b", "c"], SCORES)
+    assert "smallest possible p-value is 0.125" in few.wilcoxon_note
+    assert all(p.wilcoxon == "" for p in few.pairs)
+
+
 # --- the local executor ---------------------------------------------------------------------
 
 
@@ -211,6 +258,7 @@ def test_report_is_self_contained_with_cd_figure(finished) -> None:
     assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", page)
     assert "<script" not in page
     assert "Critical-difference diagram" in page and "CD = " in page
+    assert "Pairwise comparisons" in page and "smallest possible p-value is 0.5" in page
     assert page.count("<svg") == 1 + 2  # CD diagram + metric vs depth for each dataset
 
 

@@ -18,6 +18,16 @@ analysis says why.
 Critical difference. Two activations differ (Nemenyi post-hoc test, level ``alpha``)
 when their average ranks differ by more than ``CD = q_alpha * sqrt(k(k+1) / (6N))`` with
 ``q_alpha = studentized_range.ppf(1 - alpha, k, inf) / sqrt(2)``.
+
+Pairwise tests beside it. Whether ``a`` beats ``b`` by mean ranks can change when *other*
+activations join or leave the pool, since their ranks shift both (Benavoli, Corani and
+Mangili, JMLR 17, 2016). So every pair is also compared on its own scores: a two-sided
+Wilcoxon signed-rank test over the datasets where both have a score (exact, zero
+differences split between the signs, :func:`signed_rank_p`),
+Holm-adjusted over all ``k (k - 1) / 2`` pairs. With ``N`` datasets its smallest possible
+p-value is ``2 / 2^N``: fewer than 6 datasets can never show a difference at 0.05, and the
+report says so. A Nemenyi verdict *depends on the pool* when removing one other activation
+(any one of them) changes it (different or not, or which is better).
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -72,8 +83,10 @@ def friedman(scores: np.ndarray) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
+@lru_cache(maxsize=256)
 def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
-    """Nemenyi critical difference of average ranks for ``k`` activations on ``n`` datasets."""
+    """Nemenyi critical difference of average ranks for ``k`` activations on ``n`` datasets
+    (cached: scipy's studentized range quantile integrates numerically)."""
     if k < 2 or n < 1 or not 0 < alpha < 1:
         raise ValueError(
             f"critical difference needs k >= 2, n >= 1, 0 < alpha < 1; got {k, n, alpha}"
@@ -119,6 +132,26 @@ class DatasetSummary:
 
 
 @dataclass(frozen=True)
+class PairVerdict:
+    """Two activations across datasets: the Wilcoxon signed-rank verdict (their own
+    scores only) beside the Nemenyi one (mean ranks in the pool)."""
+
+    a: str
+    b: str
+    datasets: int
+    """Datasets where both have a finite score."""
+    wilcoxon_p: float | None
+    wilcoxon_p_adjusted: float | None
+    wilcoxon: str
+    """``a``, ``b`` (the better one, significantly after Holm) or ``""`` (not shown)."""
+    nemenyi: str
+    """Same, by the critical difference of mean ranks."""
+    pool_dependent: bool
+    pool_note: str
+    """Which removal of another activation changes the Nemenyi verdict, in words."""
+
+
+@dataclass(frozen=True)
 class AggregateRanking:
     """Average ranks across datasets (best first), Friedman test and critical difference."""
 
@@ -131,6 +164,8 @@ class AggregateRanking:
     friedman_note: str
     critical_difference: float | None
     cliques: list[tuple[int, int]] = field(default_factory=list)
+    pairs: list[PairVerdict] = field(default_factory=list)
+    wilcoxon_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,6 +193,18 @@ def aggregate(
         statistic, p, note = None, None, str(exc)
     cd = critical_difference(k, n, alpha) if k >= 2 else None
     sorted_ranks = [float(ranks[j]) for j in order]
+    names = [activations[j] for j in order]
+    pairs = pairwise(names, np.asarray(scores, dtype=float)[:, order], alpha)
+    smallest = 2.0 / 2**n
+    wilcoxon_note = (
+        f"Wilcoxon signed-rank over {n} datasets, Holm-adjusted over {len(pairs)} pairs"
+        + (
+            f"; with {n} datasets its smallest possible p-value is {smallest:.3g}, so no "
+            "pair can be shown different: add datasets"
+            if smallest > alpha
+            else ""
+        )
+    )
     return AggregateRanking(
         activations=[activations[j] for j in order],
         average_ranks=sorted_ranks,
@@ -168,7 +215,106 @@ def aggregate(
         friedman_note=note,
         critical_difference=cd,
         cliques=cliques(sorted_ranks, cd) if cd is not None else [],
+        pairs=pairs,
+        wilcoxon_note=wilcoxon_note,
     )
+
+
+def _nemenyi(scores: np.ndarray, i: int, j: int, names: Sequence[str], alpha: float) -> str:
+    """The better of columns ``i`` and ``j`` by the critical difference, or ``""``."""
+    n, k = scores.shape
+    ranks = average_ranks(scores)
+    cd = critical_difference(k, n, alpha)
+    if ranks[i] - ranks[j] > cd:
+        return names[j]
+    if ranks[j] - ranks[i] > cd:
+        return names[i]
+    return ""
+
+
+EXACT_SIGNED_RANK_LIMIT = 20
+"""Up to this many non-zero differences the signed-rank p-value is exact (all ``2^n``
+sign patterns); beyond it, scipy's normal approximation with its tie correction."""
+
+
+def signed_rank_p(diff: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired differences, zeros split between
+    the signs (``zsplit``), ties given mid-ranks. Exact, conditional on the ranks: the
+    statistic ``T+`` (sum of the ranks of positive differences) under every equally likely
+    sign pattern of the non-zero ones; ``p = min(1, 2 min(P(T+ <= t), P(T+ >= t)))``.
+    scipy computes the same by a generic permutation test, seconds per call."""
+    diff = np.asarray(diff, dtype=float)
+    if np.all(diff == 0):
+        return 1.0
+    ranks = stats.rankdata(np.abs(diff))
+    nonzero = diff != 0
+    if nonzero.sum() > EXACT_SIGNED_RANK_LIMIT:
+        return float(stats.wilcoxon(diff, zero_method="zsplit", method="approx").pvalue)
+    r = ranks[nonzero]
+    t = float(r[diff[nonzero] > 0].sum())
+    signs = (np.arange(2**r.size)[:, None] >> np.arange(r.size)) & 1
+    null = signs @ r
+    eps = 1e-9 * r.sum()
+    lower, upper = np.mean(null <= t + eps), np.mean(null >= t - eps)
+    return float(min(1.0, 2 * min(lower, upper)))
+
+
+def _wilcoxon_p(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Two-sided Wilcoxon signed-rank p-value of paired ``x``, ``y`` (finite pairs only)."""
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 1:
+        return None
+    return signed_rank_p(x[keep] - y[keep])
+
+
+def holm(p: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values: sorted ascending, ``p_(j)`` times ``m - j + 1``,
+    then a running maximum, capped at 1."""
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    adjusted = np.empty(m)
+    running = 0.0
+    for step, index in enumerate(order):
+        running = max(running, min(1.0, (m - step) * p[index]))
+        adjusted[index] = running
+    return adjusted.tolist()
+
+
+def pairwise(
+    activations: Sequence[str], scores: np.ndarray, alpha: float = 0.05
+) -> list[PairVerdict]:
+    """Every pair's Wilcoxon (Holm) and Nemenyi verdicts, and whether the Nemenyi one
+    depends on the pool (``scores``: rows datasets, columns ``activations``)."""
+    n, k = scores.shape
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    raw = [_wilcoxon_p(scores[:, i], scores[:, j]) for i, j in pairs]
+    tested = [p for p in raw if p is not None]
+    adjusted = iter(holm(tested)) if tested else iter(())
+    out = []
+    for (i, j), p in zip(pairs, raw, strict=True):
+        a, b = activations[i], activations[j]
+        p_adj = next(adjusted) if p is not None else None
+        both = np.isfinite(scores[:, i]) & np.isfinite(scores[:, j])
+        better = ""
+        if p_adj is not None and p_adj < alpha:
+            better = a if np.median(scores[both, i] - scores[both, j]) > 0 else b
+        nemenyi = _nemenyi(scores, i, j, activations, alpha) if k >= 2 and n >= 1 else ""
+        changes = []
+        for c in range(k):
+            if c in (i, j) or k - 1 < 2:
+                continue
+            keep = [x for x in range(k) if x != c]
+            names = [activations[x] for x in keep]
+            if _nemenyi(scores[:, keep], keep.index(i), keep.index(j), names, alpha) != nemenyi:
+                changes.append(activations[c])
+        note = ""
+        if changes:
+            without = " or ".join(changes)
+            note = f"removing {without} changes the Nemenyi verdict"
+        out.append(
+            PairVerdict(a, b, int(both.sum()), p, p_adj, better, nemenyi, bool(changes), note)
+        )
+    return out
 
 
 def analyze(

@@ -1,5 +1,6 @@
 """The sweep's self-contained HTML report: aggregate ranking with a critical-difference
-diagram, per-dataset winners, and the metric against depth per activation."""
+diagram, pairwise Wilcoxon verdicts beside the Nemenyi ones (and which of those depend on
+the pool), per-dataset leaders, and the metric against depth per activation."""
 
 from __future__ import annotations
 
@@ -59,6 +60,12 @@ def depth_figure(dataset: str, by_activation: dict[str, dict[int, float]], metri
     return fig
 
 
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "< 0.001" if value < 0.001 else f"{value:.3g}"
+
+
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
@@ -88,6 +95,46 @@ def render_report(grid: Grid, analysis: SweepAnalysis, statuses: dict[str, str])
         + f'<p class="note">{html.escape(agg.friedman_note)}. {html.escape(cd_note)}</p>'
         + (figure_block(cd_figure(agg), "Critical-difference diagram") if agg.activations else "")
     )
+    pair_rows = [
+        [
+            f"{pair.a} vs {pair.b}",
+            pair.datasets,
+            _p(pair.wilcoxon_p),
+            _p(pair.wilcoxon_p_adjusted),
+            f"{pair.wilcoxon} better" if pair.wilcoxon else "no difference shown",
+            f"{pair.nemenyi} better" if pair.nemenyi else "no difference shown",
+            pair.pool_note or "no",
+        ]
+        for pair in agg.pairs
+    ]
+    dependent = [p for p in agg.pairs if p.pool_dependent]
+    pairwise_html = (
+        table(
+            [
+                "pair",
+                "datasets",
+                "Wilcoxon p",
+                "Holm-adjusted",
+                "Wilcoxon verdict",
+                "Nemenyi verdict",
+                "Nemenyi verdict depends on the pool?",
+            ],
+            pair_rows,
+        )
+        + f'<p class="note">{html.escape(agg.wilcoxon_note)}. The Wilcoxon signed-rank test '
+        "compares two activations on their own scores per dataset, so its verdict does not "
+        "depend on which other activations were run; Nemenyi's mean-rank verdict can "
+        "(Benavoli, Corani and Mangili, JMLR 2016): a verdict depends on the pool when "
+        "removing one other activation changes it.</p>"
+    )
+    if dependent:
+        summary += callout(
+            "<p>"
+            + html.escape("; ".join(f"{p.a} vs {p.b}: {p.pool_note}" for p in dependent))
+            + ". Prefer the pairwise Wilcoxon verdicts for these pairs.</p>",
+            kind="warn",
+            title="Verdicts that depend on the pool",
+        )
     dataset_rows = []
     for ds in analysis.datasets:
         for shape in ds.shapes:
@@ -119,6 +166,7 @@ def render_report(grid: Grid, analysis: SweepAnalysis, statuses: dict[str, str])
     sections = [
         Section("Summary", summary),
         Section("Aggregate ranking", aggregate_html),
+        Section("Pairwise comparisons", pairwise_html),
         Section("Per dataset", per_dataset),
         Section("Metric vs depth", f'<div class="grid2">{depth_html}</div>'),
         Section("Groups", table(["group directory", "status"], group_rows)),
