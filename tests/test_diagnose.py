@@ -377,7 +377,7 @@ def test_summary_and_report(tmp_path) -> None:
     assert "vanishing_gradient" in text and "18" in text and "sigmoid" in text
     path = mon.report(tmp_path / "sub" / "r.html", title="deep sigmoid")
     page = path.read_text()
-    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+    assert page.startswith("<!DOCTYPE html>") and 'data-figure="signals"' in page
     assert "vanishing_gradient" in page and "deep sigmoid" in page
     assert "http://" not in page.replace("http://www.w3.org", "")
 

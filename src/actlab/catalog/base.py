@@ -222,6 +222,12 @@ class Activation:
     def __str__(self) -> str:
         return self.spec
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the card ``actlab show`` prints, with f and f' drawn."""
+        from actlab.report.notebook import activation_html
+
+        return activation_html(self)
+
     def __repr__(self) -> str:
         return f"Activation({self.spec!r})"
 

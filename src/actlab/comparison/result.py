@@ -134,6 +134,22 @@ class CompareResult:
                 )
         return rows
 
+    def to_pandas(self) -> Any:
+        """:meth:`summary` as a ``pandas.DataFrame`` (pandas is optional: ``pip install pandas``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "to_pandas() needs pandas, which is not installed: pip install pandas"
+            ) from None
+        return pd.DataFrame(self.summary())
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the recommendation, the ranking and the key figures."""
+        from actlab.report.notebook import compare_html
+
+        return compare_html(self)
+
     @classmethod
     def from_dict(
         cls,

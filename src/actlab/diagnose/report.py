@@ -5,15 +5,14 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import numpy as np
 
 from actlab.diagnose.findings import Finding
 from actlab.diagnose.records import Recording
 from actlab.diagnose.summary import NO_LAYERS
-from actlab.report.page import Section, callout, figure_block, render_page, table
+from actlab.report.charts import Panel, lines, series
+from actlab.report.page import Legend, Section, callout, chart, fragment, render_page, table
+from actlab.report.palette import colours
 
 _KIND = {"info": "good", "warning": "warn", "error": "bad"}
 
@@ -34,33 +33,37 @@ def _findings_html(findings: list[Finding]) -> str:
     return "".join(blocks)
 
 
-def _figures_html(recording: Recording) -> str:
+SIGNALS = (
+    ("grad_norm", "Weight-gradient norm", "weight-gradient L2 norm", None),
+    ("dead_fraction", "Dead fraction", "share of units dead", False),
+    ("saturated_fraction", "Saturated fraction", "share of units saturated", False),
+    ("mean", "Activation mean", "mean of layer outputs", False),
+    ("std", "Activation std", "std of layer outputs", False),
+)
+"""(record attribute, panel title, y label, log scale: ``None`` = when every value is positive)."""
+
+
+def signal_figure(recording: Recording, palette: dict[str, str]) -> list[Panel]:
+    """One panel per signal over the sampled steps, one line per layer."""
+    steps = recording.sampled_steps()
+    column = {step: i for i, step in enumerate(steps)}
+    panels = []
+    for attr, title, ylabel, log in SIGNALS:
+        items = []
+        for layer in recording.layers:
+            values = np.full(len(steps), np.nan)
+            for step, value in zip(*recording.series(layer.name, attr), strict=True):
+                values[column[step]] = value
+            items.append(series(layer.name, palette[layer.name], key=layer.name, values=values))
+        panels.append(lines(title, "step", ylabel, steps, items, log=log))
+    return panels
+
+
+def _figures_html(recording: Recording, figures: dict[str, list[Panel]]) -> str:
     if not recording.records:
         return '<p class="note">No step was sampled, so there is nothing to plot.</p>'
-    panels = [
-        ("grad_norm", "weight-gradient norm", True),
-        ("dead_fraction", "dead fraction", False),
-        ("saturated_fraction", "saturated fraction", False),
-        ("mean", "activation mean", False),
-        ("std", "activation std", False),
-    ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.4))
-    for ax, (attr, label, log) in zip(axes, panels, strict=True):
-        for layer in recording.layers:
-            steps, values = recording.series(layer.name, attr)
-            if log:
-                steps, values = (
-                    [s for s, v in zip(steps, values, strict=True) if v > 0],
-                    [v for v in values if v > 0],
-                )
-            ax.plot(steps, values, marker=".", label=layer.name)
-        if log:
-            ax.set_yscale("log")
-        ax.set_title(label, fontsize=10)
-        ax.set_xlabel("step")
-    axes[0].legend(fontsize=7, title="layer", title_fontsize=7)
-    fig.tight_layout()
-    return figure_block(fig, "Per-layer signals at the sampled steps, layers in forward order.")
+    figures["signals"] = signal_figure(recording, colours([la.name for la in recording.layers]))
+    return chart("signals", "Per-layer signals at the sampled steps, layers in forward order.")
 
 
 def _table_html(recording: Recording) -> str:
@@ -101,12 +104,23 @@ def render_report(recording: Recording, findings: list[Finding], *, title: str) 
         f"{recording.framework} model, {recording.steps} training steps, signals sampled every "
         f"{recording.every} steps"
     )
+    figures: dict[str, list[Panel]] = {}
     sections = [
         Section("Findings", _findings_html(findings)),
         Section("Layers", _table_html(recording)),
-        Section("Signals over training", _figures_html(recording)),
+        Section("Signals over training", _figures_html(recording, figures)),
     ]
-    return render_page(title, sections, subtitle=subtitle)
+    legend = Legend("layer", colours([layer.name for layer in recording.layers]))
+    return render_page(title, sections, subtitle=subtitle, figures=figures, legend=legend)
+
+
+def notebook_html(recording: Recording, findings: list[Finding]) -> str:
+    """A monitor in a notebook: the findings, the latest sample per layer and the signals
+    over training, as one self-contained ``<div>``."""
+    figures: dict[str, list[Panel]] = {}
+    body = _findings_html(findings) + _table_html(recording) + _figures_html(recording, figures)
+    legend = Legend("layer", colours([layer.name for layer in recording.layers]))
+    return fragment(body, figures=figures, legend=legend)
 
 
 def write_report(

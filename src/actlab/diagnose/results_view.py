@@ -8,7 +8,7 @@ from rich.console import Console
 
 from actlab.diagnose.findings import Finding, diagnose
 from actlab.diagnose.records import LayerRecord, Recording
-from actlab.diagnose.report import write_report
+from actlab.diagnose.report import notebook_html, write_report
 from actlab.diagnose.summary import print_summary
 
 
@@ -30,6 +30,10 @@ class RecordingResults:
     def summary(self, console: Console | None = None) -> None:
         """Print a table of the latest sample per layer and the findings."""
         print_summary(self.recording, self.findings, console)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the findings, the latest signals per layer and the signals drawn."""
+        return notebook_html(self.recording, self.findings)
 
     def report(self, path: str | Path, *, title: str = "actlab diagnose") -> Path:
         """Write a self-contained HTML report to ``path``; returns the path."""

@@ -19,14 +19,14 @@ from actlab import health
 from actlab.analysis import GroupAnalysis, Verdict, words
 from actlab.catalog import SpecError, get
 from actlab.comparison.result import CompareResult
-from actlab.report import figures
-from actlab.report.figures import GroupData
-from actlab.report.function_plot import function_figure
+from actlab.report import charts
+from actlab.report.charts import GroupData, Panel
 from actlab.report.page import (
+    Legend,
     Markup,
     Section,
     callout,
-    figure_block,
+    chart,
     key_value_table,
     render_page,
     table,
@@ -162,7 +162,7 @@ def ranking_table(analysis: GroupAnalysis, palette: Mapping[str, str]) -> str:
             ]
         )
         classes.append("best" if r.activation == v.leader else ("diverged" if r.diverged else ""))
-    return table(headers, rows, row_classes=classes)
+    return table(headers, rows, row_classes=classes, sortable=True)
 
 
 def _method_note(analysis: GroupAnalysis) -> str:
@@ -216,7 +216,9 @@ def _diverged_callout(datas: list[GroupData], several: bool) -> str:
     return callout(body, kind="bad", title=f"Diverged candidates ({len(rows)})")
 
 
-def _functions_html(activations: list[str]) -> str:
+def _functions_html(
+    activations: list[str], palette: Mapping[str, str], figures: dict[str, list[Panel]]
+) -> str:
     acts, unknown = [], []
     for spec in activations:
         try:
@@ -225,19 +227,28 @@ def _functions_html(activations: list[str]) -> str:
             unknown.append(spec)
     out = ""
     if acts:
-        fig = function_figure(acts, derivative=True, points=401)
-        out += figure_block(fig, "Each candidate f(x) and its analytic derivative f'(x).")
+        figures["functions"] = charts.function_figure(acts, palette)
+        out += chart("functions", "Each candidate f(x) and its analytic derivative f'(x).")
     if unknown:
         out += f'<p class="note">Not in the catalog, not drawn: {_esc(", ".join(unknown))}.</p>'
     return out
 
 
-def _per_group(datas: list[GroupData], make: Any, caption: str) -> str:
+def _per_group(
+    datas: list[GroupData],
+    name: str,
+    make: Any,
+    caption: str,
+    figures: dict[str, list[Panel]],
+) -> str:
+    """Figure ``name`` of each group (``make(group) -> panels``), placed one after another."""
     several = len(datas) > 1
     parts = []
     for d in datas:
         title = f"<h3>{_esc(d.name)} ({d.depth} hidden layers)</h3>" if several else ""
-        parts.append(title + figure_block(make(d), caption))
+        figure_id = f"{name}-{d.name}"
+        figures[figure_id] = make(d)
+        parts.append(title + chart(figure_id, caption))
     return "".join(parts)
 
 
@@ -266,6 +277,7 @@ def build_report(result: CompareResult) -> str:
         for g in names
     ) + _method_note(analyses[names[0]])
 
+    figures: dict[str, list[Panel]] = {}
     sections = [
         Section("Recommendation", rec_html, "recommendation"),
         Section("Ranking and verdicts", table_html, "ranking"),
@@ -273,11 +285,11 @@ def build_report(result: CompareResult) -> str:
     depths = [d.depth for d in datas]
     if several and len(set(depths)) == len(depths):
         pairs = sorted(((d, rankings[d.name]) for d in datas), key=lambda p: p[0].depth)
-        fig = figures.depth_figure(pairs, palette)
+        figures["depth"] = charts.depth_figure(pairs, palette)
         sections.append(
             Section(
                 "Metric vs depth",
-                figure_block(fig, "Mean over seeds with its confidence interval, per depth."),
+                chart("depth", "Mean over seeds with its confidence interval, per depth."),
                 "depth",
             )
         )
@@ -286,8 +298,10 @@ def build_report(result: CompareResult) -> str:
             "Learning curves",
             _per_group(
                 datas,
-                lambda d: figures.curves_figure(d, palette),
+                "curves",
+                lambda d: charts.curves_figure(d, palette),
                 "Mean over seeds; the band spans the minimum to the maximum seed.",
+                figures,
             ),
             "curves",
         ),
@@ -295,8 +309,10 @@ def build_report(result: CompareResult) -> str:
             "Test metric per seed",
             _per_group(
                 datas,
-                lambda d: figures.strip_figure(d, palette, rankings[d.name]),
+                "test-per-seed",
+                lambda d: charts.strip_figure(d, palette, rankings[d.name]),
                 "One dot per seed; diamonds: mean with its confidence interval.",
+                figures,
             ),
             "test-per-seed",
         ),
@@ -304,9 +320,11 @@ def build_report(result: CompareResult) -> str:
             "Gradient flow",
             _per_group(
                 datas,
-                lambda d: figures.gradient_figure(d, palette),
+                "gradients",
+                lambda d: charts.gradient_figure(d, palette),
                 "Log scale. A line that falls towards layer 1 means the gradient vanishes "
                 "on its way to the input; the early layers then learn slowly.",
+                figures,
             ),
             "gradients",
         ),
@@ -314,8 +332,10 @@ def build_report(result: CompareResult) -> str:
             "Dead and saturated units",
             _per_group(
                 datas,
-                lambda d: figures.unit_health_figure(d, palette),
+                "units",
+                lambda d: charts.unit_health_figure(d, palette),
                 "Mean over seeds at the final epoch; band: min to max seed.",
+                figures,
             ),
             "units",
         ),
@@ -323,9 +343,11 @@ def build_report(result: CompareResult) -> str:
             "Activation statistics",
             _per_group(
                 datas,
-                lambda d: figures.activation_stats_figure(d, palette),
+                "activations",
+                lambda d: charts.activation_stats_figure(d, palette),
                 "A self-normalizing activation (selu) keeps mean near 0 and std near 1 "
                 "through the layers.",
+                figures,
             ),
             "activations",
         ),
@@ -333,14 +355,16 @@ def build_report(result: CompareResult) -> str:
             "Time and cost",
             _per_group(
                 datas,
-                lambda d: figures.time_figure(d, palette, result.costs),
+                "time",
+                lambda d: charts.time_figure(d, palette, result.costs),
                 "Left: wall time of each epoch of the stacked model (every candidate trains in "
                 "the same step). Right: each activation's forward+backward pass timed alone on "
                 "this machine, relative to relu.",
+                figures,
             ),
             "time",
         ),
-        Section("Activation functions", _functions_html(order), "functions"),
+        Section("Activation functions", _functions_html(order, palette, figures), "functions"),
         Section("Reproducibility", _reproducibility_html(result), "reproducibility"),
     ]
     data_name = result.data.get("name", "data")
@@ -349,7 +373,14 @@ def build_report(result: CompareResult) -> str:
         f"{len(order)} activations × {n} seeds on {data_name}, "
         f"{len(names)} model shape{'s' if several else ''} ({', '.join(names)})"
     )
-    return render_page("actlab comparison report", sections, subtitle=subtitle)
+    legend = Legend(
+        "activation",
+        palette,
+        seeds=any(len(d.records[a]) > 1 for d in datas for a in d.activations),
+    )
+    return render_page(
+        "actlab comparison report", sections, subtitle=subtitle, figures=figures, legend=legend
+    )
 
 
 def _reproducibility_html(result: CompareResult) -> str:

@@ -1,34 +1,36 @@
-"""A generic self-contained HTML page: embedded CSS, inline SVG figures, no external resources.
+"""A generic self-contained HTML page whose figures the browser draws from embedded data.
 
-Used by the comparison report and by any other view that wants to hand a person one file
-that opens offline. Nothing here knows about activations or comparisons.
+Used by the comparison, sweep and diagnose reports and by the notebook views. Nothing here
+knows about activations or comparisons.
 
-* :func:`figure_to_svg` turns a matplotlib figure into inline ``<svg>`` markup (text kept as
-  text, ids made unique per figure so that several figures can share one document).
-* :func:`render_page` lays out a title, a table of contents and :class:`Section` blocks.
+* :func:`render_page` lays out a title, a table of contents and :class:`Section` blocks,
+  and embeds everything the page needs: the stylesheet, the figures' data as JSON, the
+  vendored charting library (uPlot, MIT, ``assets/LICENSE-uPlot.txt``) and the script that
+  draws the figures (``assets/report.js``). It makes no network request.
+* :func:`fragment` is the same content as one ``<div>`` for a notebook cell.
+* :func:`chart` places a figure; the figure itself is a list of panels (see
+  :mod:`actlab.report.charts`) passed in ``figures``.
 * :func:`table`, :func:`key_value_table` and :func:`callout` build escaped HTML fragments.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import html
-import io
+import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-
-_SVG_START = re.compile(r"<svg\b")
-_ID = re.compile(r'\sid="([^"]+)"')
-_REF = re.compile(r"(url\(#|href=\"#)([^)\"]+)")
-_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+ASSETS = Path(__file__).with_name("assets")
+SIGNIFICANT = 5
+"""Significant digits of the numbers embedded in a page: plenty for a figure, and it keeps
+the default comparison's page small."""
 
 
 @dataclass
@@ -49,51 +51,26 @@ def _slug(text: str) -> str:
     return slug or "section"
 
 
-def figure_to_svg(fig: Figure, *, dpi: int = 100) -> str:
-    """Inline SVG markup of ``fig``; the figure is closed afterwards.
-
-    Text is written as ``<text>`` (``svg.fonttype = none``), which keeps the markup small
-    and the labels searchable. Ids nothing refers to are dropped; the others (clip paths,
-    markers) are prefixed with a hash of the figure's markup so that the figures on one
-    page never collide.
-    Artists drawn with ``rasterized=True`` are embedded as ``data:`` PNG images at ``dpi``.
-    """
-    if not isinstance(fig, Figure):
-        raise TypeError(f"figure_to_svg needs a matplotlib Figure, got {type(fig).__name__}")
-    buf = io.StringIO()
-    try:
-        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "actlab"}):
-            fig.savefig(buf, format="svg", dpi=dpi, metadata={"Date": None})
-    finally:
-        plt.close(fig)
-    svg = buf.getvalue()
-    start = _SVG_START.search(svg)
-    if start is None:  # pragma: no cover - matplotlib always writes an <svg> element
-        raise RuntimeError("matplotlib produced no <svg> element")
-    svg = _METADATA.sub("", svg[start.start() :])
-    prefix = "f" + hashlib.sha1(svg.encode()).hexdigest()[:10] + "-"
-    referenced = {m.group(2) for m in _REF.finditer(svg)}
-
-    def rename(match: re.Match[str]) -> str:
-        ident = match.group(1)
-        return f' id="{prefix}{ident}"' if ident in referenced else ""
-
-    svg = _ID.sub(rename, svg)
-    svg = _REF.sub(lambda m: f"{m.group(1)}{prefix}{m.group(2)}", svg)
-    return svg.replace("<svg ", '<svg class="figure" role="img" ', 1).strip()
-
-
-def figure_block(fig: Figure, caption: str = "", *, dpi: int = 100) -> str:
-    """``<figure>`` with the inline SVG of ``fig`` and an optional (escaped) caption."""
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return f"<figure>{figure_to_svg(fig, dpi=dpi)}{cap}</figure>"
-
-
 class Markup(str):
     """A string already safe to place in HTML (not escaped by :func:`table`)."""
 
 
+class Cell(NamedTuple):
+    """A table cell with the number a sortable table orders it by (``None``: last)."""
+
+    content: Any
+    sort: float | None
+
+
 def _cell(value: Any) -> str:
+    if isinstance(value, Cell):
+        key = value.sort
+        attr = "" if key is None or not math.isfinite(key) else repr(float(key))
+        return f'<td data-sort="{attr}">{_content(value.content)}</td>'
+    return f"<td>{_content(value)}</td>"
+
+
+def _content(value: Any) -> str:
     if isinstance(value, Markup):
         return str(value)
     return html.escape("" if value is None else str(value))
@@ -105,17 +82,20 @@ def table(
     *,
     row_classes: Sequence[str] | None = None,
     caption: str = "",
+    sortable: bool = False,
 ) -> str:
-    """An HTML table; cells are escaped unless they are :class:`Markup`."""
+    """An HTML table; cells are escaped unless they are :class:`Markup`. A ``sortable``
+    table sorts by a column when its header is clicked (:class:`Cell` gives the order)."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = []
     for i, row in enumerate(rows):
         cls = row_classes[i] if row_classes and i < len(row_classes) else ""
         attr = f' class="{html.escape(cls)}"' if cls else ""
-        body.append(f"<tr{attr}>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>")
+        body.append(f"<tr{attr}>" + "".join(_cell(c) for c in row) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    cls = ' class="sortable"' if sortable else ""
     return (
-        f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f'<div class="table-wrap"><table{cls}>{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
@@ -141,63 +121,81 @@ def callout(
     return f'<div class="callout {kind}">{head}{body_html}</div>'
 
 
-_CSS = """
-:root { --fg:#1d2330; --muted:#5b6473; --bg:#ffffff; --panel:#f6f7f9; --line:#dde1e7;
-        --accent:#2b5fa8; --good:#2d7a3a; --warn:#a46a00; --bad:#b3261e; }
-* { box-sizing: border-box; }
-body { margin:0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans",
-       sans-serif; color:var(--fg); background:var(--bg); }
-header { padding: 28px 40px 18px; border-bottom: 1px solid var(--line); background: var(--panel); }
-header h1 { margin: 0 0 4px; font-size: 26px; }
-header .subtitle { color: var(--muted); margin: 0; }
-nav { padding: 10px 40px; border-bottom: 1px solid var(--line); font-size: 13px; }
-nav a { color: var(--accent); text-decoration: none; margin-right: 16px; white-space: nowrap; }
-nav a:hover { text-decoration: underline; }
-main { max-width: 1280px; padding: 8px 40px 48px; }
-section { margin-top: 28px; }
-section h2 { font-size: 20px; margin: 0 0 10px; padding-bottom: 4px;
-             border-bottom: 2px solid var(--line); }
-h3 { font-size: 16px; margin: 18px 0 6px; }
-p.note { color: var(--muted); font-size: 13px; margin: 4px 0 10px; }
-figure { margin: 10px 0 18px; }
-figure svg.figure, figure img { max-width: 100%; height: auto; display: block; }
-figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
-.table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
-caption { text-align: left; color: var(--muted); padding-bottom: 4px; }
-th, td { border-bottom: 1px solid var(--line); padding: 5px 10px; text-align: left;
-         vertical-align: top; }
-th { background: var(--panel); font-weight: 600; }
-td { white-space: nowrap; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.best td { background: #eaf4ec; font-weight: 600; }
-tr.diverged td { background: #fbeaea; }
-.badge { display:inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px;
-         font-weight: 600; color: #fff; background: var(--muted); white-space: nowrap; }
-.badge.good { background: var(--good); } .badge.warn { background: var(--warn); }
-.badge.bad { background: var(--bad); }
-.swatch { display:inline-block; width: 10px; height: 10px; border-radius: 2px;
-          margin-right: 6px; vertical-align: baseline; }
-.callout { border-left: 5px solid var(--accent); background: var(--panel); padding: 12px 16px;
-           margin: 10px 0 14px; border-radius: 0 6px 6px 0; }
-.callout > strong { display:block; margin-bottom: 4px; font-size: 15px; }
-.callout.good { border-color: var(--good); background: #eef6ef; }
-.callout.warn { border-color: var(--warn); background: #fdf5e6; }
-.callout.bad { border-color: var(--bad); background: #fbeeed; }
-.callout ul { margin: 4px 0 0; padding-left: 20px; }
-.headline { font-size: 22px; margin: 2px 0 8px; }
-.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 8px 24px; }
-"""
+def chart(figure_id: str, caption: str = "") -> str:
+    """Where figure ``figure_id`` (a key of the page's ``figures``) is drawn, with an
+    optional (escaped) caption."""
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (
+        f'<figure class="chart" data-figure="{html.escape(figure_id)}">'
+        f'<div class="panels"></div>{cap}</figure>'
+    )
 
 
-def render_page(title: str, sections: list[Section], *, subtitle: str = "") -> str:
-    """A complete HTML document: header, table of contents and the sections in order.
+def _rounded(value: Any) -> Any:
+    """``value`` ready for JSON: floats to :data:`SIGNIFICANT` digits, NaN/inf as ``None``,
+    NumPy arrays and scalars as Python lists and numbers."""
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return float(f"{v:.{SIGNIFICANT}g}") if math.isfinite(v) else None
+    if isinstance(value, np.ndarray):
+        return _rounded(value.tolist())
+    if isinstance(value, Mapping):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
-    Everything the page needs is inside it (CSS embedded, figures inline); it makes no
-    network request and runs no script. Anchors are made unique when titles repeat.
-    """
-    if not isinstance(title, str) or not title.strip():
-        raise ValueError(f"page title must be a non-empty string, got {title!r}")
+
+def embedded_json(value: Any) -> str:
+    """``value`` as JSON that is safe inside a ``<script>`` element."""
+    text = json.dumps(_rounded(value), separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c")  # no "</script>" or "<!--" can end the element
+
+
+@functools.cache
+def _asset(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+def _styles() -> str:
+    return _asset("uPlot.min.css") + _asset("report.css")
+
+
+def _scripts() -> str:
+    """The charting library and the drawing script, as inline ``<script>`` elements."""
+    return (
+        f"<script>/* uPlot 1.6.32, (c) Leon Sorokin, MIT licence */\n{_asset('uPlot.iife.min.js')}"
+        f"</script><script>{_asset('report.js')}</script>"
+    )
+
+
+@dataclass(frozen=True)
+class Legend:
+    """The legend of a page's figures: ``title`` (``"activation"``, ``"layer"``) and its
+    entries, key -> colour, in order. ``seeds``: offer to draw each seed's curve."""
+
+    title: str
+    colours: Mapping[str, str]
+    seeds: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        items = [{"key": k, "color": c} for k, c in self.colours.items()]
+        return {"title": self.title, "items": items, "seeds": self.seeds}
+
+
+def _drawing(figures: Mapping[str, Any], legend: Legend | None) -> str:
+    """The figures' data, the charting library and the drawing script."""
+    data = {"figures": figures, "legend": legend.to_dict() if legend else None}
+    return (
+        f'<script type="application/json" class="actlab-data">{embedded_json(data)}</script>'
+        + _scripts()
+    )
+
+
+def _body(sections: Sequence[Section]) -> tuple[str, str]:
+    """The table of contents and the sections."""
     seen: set[str] = set()
     nav, body = [], []
     for section in sections:
@@ -211,12 +209,52 @@ def render_page(title: str, sections: list[Section], *, subtitle: str = "") -> s
         name = html.escape(section.title)
         nav.append(f'<a href="#{anchor}">{name}</a>')
         body.append(f'<section id="{anchor}"><h2>{name}</h2>{section.html}</section>')
+    return "".join(nav), "".join(body)
+
+
+def render_page(
+    title: str,
+    sections: list[Section],
+    *,
+    subtitle: str = "",
+    figures: Mapping[str, Any] | None = None,
+    legend: Legend | None = None,
+) -> str:
+    """A complete HTML document: header, table of contents and the sections in order.
+
+    ``figures`` maps each :func:`chart` id to its panels; ``legend`` names what the
+    figures' series belong to. Everything the page needs is inside it (CSS, data and
+    scripts embedded); it makes no network request. Anchors are made unique when titles
+    repeat.
+    """
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError(f"page title must be a non-empty string, got {title!r}")
+    nav, content = _body(sections)
+    if figures:
+        content = '<div class="legend"></div>' + content + _drawing(figures, legend)
     sub = f'<p class="subtitle">{html.escape(subtitle)}</p>' if subtitle else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
-        f"<body><header><h1>{html.escape(title)}</h1>{sub}</header>"
-        f"<nav>{''.join(nav)}</nav><main>{''.join(body)}</main></body></html>\n"
+        f"<title>{html.escape(title)}</title><style>{_styles()}</style></head>"
+        f'<body class="actlab actlab-root"><header><h1>{html.escape(title)}</h1>{sub}</header>'
+        f"<nav>{nav}</nav><main>{content}</main></body></html>\n"
+    )
+
+
+def fragment(
+    html_body: str,
+    *,
+    figures: Mapping[str, Any] | None = None,
+    legend: Legend | None = None,
+) -> str:
+    """``html_body`` (trusted markup holding :func:`chart` placeholders) as one
+    self-contained ``<div>`` for a notebook's output: the styles scoped to it, its own
+    data, and the scripts that draw its figures (several such outputs share one page)."""
+    head = '<div class="legend"></div>' if figures and legend else ""
+    drawing = _drawing(figures, legend) if figures else ""
+    return (
+        f'<div class="actlab actlab-root"><style>{_styles()}</style>{head}{html_body}{drawing}'
+        "<script>window.actlabReport && window.actlabReport.renderAll();</script></div>"
     )

@@ -7,57 +7,84 @@ from __future__ import annotations
 import html
 import math
 
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-
-from actlab.report.page import Section, callout, figure_block, render_page, table
+from actlab.report.charts import Panel, lines, series
+from actlab.report.page import Legend, Section, callout, chart, render_page, table
 from actlab.report.palette import colours
 from actlab.sweep.analysis import AggregateRanking, SweepAnalysis
 from actlab.sweep.grid import Grid
 
 
-def cd_figure(agg: AggregateRanking) -> Figure:
-    """Critical-difference diagram (Demsar 2006): activations on the average-rank axis
-    (1 = best, left), bars joining activations whose ranks differ by less than the CD."""
+def cd_svg(agg: AggregateRanking, palette: dict[str, str]) -> str:
+    """Critical-difference diagram (Demsar 2006) as inline SVG: activations on the
+    average-rank axis (1 = best, left), bars joining activations whose ranks differ by less
+    than the critical difference, and the CD itself as a red bar over the axis."""
     k = len(agg.activations)
-    fig, ax = plt.subplots(figsize=(7.5, 1.6 + 0.32 * k))
-    ax.set_xlim(0.8, max(k, 2) + 0.2)
-    ax.set_ylim(-0.8 - 0.35 * len(agg.cliques), k + 0.8)
-    ax.axhline(k + 0.3, color="#1d2330", lw=1)
-    for r in range(1, max(k, 2) + 1):
-        ax.text(r, k + 0.45, str(r), ha="center", va="bottom", fontsize=9)
-    palette = colours(agg.activations)
-    for i, (name, rank) in enumerate(zip(agg.activations, agg.average_ranks, strict=True)):
-        y = k - i - 0.2
-        ax.plot([rank, rank], [k + 0.3, y], color=palette[name], lw=1.2)
-        ax.plot([rank], [k + 0.3], "o", color=palette[name], ms=4)
-        ax.text(rank + 0.04, y, f"{name} ({rank:.2f})", va="center", fontsize=9)
+    top = max(k, 2)
+    left, right, axis_y = 40.0, 560.0, 46.0
+    row = 22.0
+    height = axis_y + 14 + len(agg.cliques) * 9 + k * row + 10
+
+    def x(rank: float) -> float:
+        return left + (rank - 1) / (top - 1) * (right - left)
+
+    parts = [f'<line x1="{left}" y1="{axis_y}" x2="{right}" y2="{axis_y}" stroke="#1d2330"/>']
+    for r in range(1, top + 1):
+        parts.append(
+            f'<line x1="{x(r):.1f}" y1="{axis_y - 4}" x2="{x(r):.1f}" y2="{axis_y}" '
+            f'stroke="#1d2330"/><text x="{x(r):.1f}" y="{axis_y - 8}" '
+            f'text-anchor="middle">{r}</text>'
+        )
+    cd = agg.critical_difference
+    if cd is not None and math.isfinite(cd):
+        parts.append(
+            f'<line x1="{x(1):.1f}" y1="12" x2="{x(1 + cd):.1f}" y2="12" stroke="#b3261e" '
+            f'stroke-width="2"/><text x="{x(1 + cd) + 6:.1f}" y="16">CD = {cd:.2f}</text>'
+        )
     for n, (first, last) in enumerate(agg.cliques):
-        y = -0.3 - 0.35 * n
+        y = axis_y + 8 + 9 * n
         lo, hi = agg.average_ranks[first], agg.average_ranks[last]
-        ax.plot([lo - 0.03, hi + 0.03], [y, y], color="#1d2330", lw=3, solid_capstyle="round")
-    if agg.critical_difference is not None and math.isfinite(agg.critical_difference):
-        cd = agg.critical_difference
-        ax.plot([1, 1 + cd], [k + 0.75, k + 0.75], color="#b3261e", lw=2)
-        ax.text(1 + cd + 0.05, k + 0.75, f"CD = {cd:.2f}", va="center", fontsize=9)
-    ax.axis("off")
-    fig.tight_layout()
-    return fig
+        parts.append(
+            f'<line x1="{x(lo) - 3:.1f}" y1="{y}" x2="{x(hi) + 3:.1f}" y2="{y}" '
+            f'stroke="#1d2330" stroke-width="4" stroke-linecap="round"/>'
+        )
+    first_row = axis_y + 14 + len(agg.cliques) * 9 + row / 2
+    for i, (name, rank) in enumerate(zip(agg.activations, agg.average_ranks, strict=True)):
+        colour, y = palette[name], first_row + i * row
+        label = html.escape(f"{name} ({rank:.2f})")
+        parts.append(
+            f"<g><title>{label}: average rank over {agg.n_datasets} dataset(s)</title>"
+            f'<line x1="{x(rank):.1f}" y1="{axis_y}" x2="{x(rank):.1f}" y2="{y:.1f}" '
+            f'stroke="{colour}" stroke-width="1.5"/>'
+            f'<circle cx="{x(rank):.1f}" cy="{axis_y}" r="3.5" fill="{colour}"/>'
+            f'<line x1="{x(rank):.1f}" y1="{y:.1f}" x2="{x(rank) + 12:.1f}" y2="{y:.1f}" '
+            f'stroke="{colour}" stroke-width="1.5"/>'
+            f'<text x="{x(rank) + 16:.1f}" y="{y + 4:.1f}">{label}</text></g>'
+        )
+    return (
+        f'<svg class="figure" role="img" viewBox="0 0 {right + 200:.0f} {height:.0f}" '
+        f'width="{right + 200:.0f}" height="{height:.0f}" font-size="12" '
+        f'font-family="system-ui, sans-serif"><title>Critical-difference diagram</title>'
+        + "".join(parts)
+        + "</svg>"
+    )
 
 
-def depth_figure(dataset: str, by_activation: dict[str, dict[int, float]], metric: str) -> Figure:
+def depth_figure(
+    dataset: str, by_activation: dict[str, dict[int, float]], metric: str, palette: dict[str, str]
+) -> list[Panel]:
     """Test metric against depth, one line per activation (mean over widths and seeds)."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    palette = colours(list(by_activation))
-    for name, points in by_activation.items():
-        depths = sorted(points)
-        ax.plot(depths, [points[d] for d in depths], "o-", color=palette[name], label=name)
-    ax.set_xlabel("depth (hidden layers)")
-    ax.set_ylabel(f"test {metric}")
-    ax.set_title(dataset, fontsize=11)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    depths = sorted({d for points in by_activation.values() for d in points})
+    items = [
+        series(
+            name,
+            palette[name],
+            key=name,
+            values=[points.get(d, math.nan) for d in depths],
+            points=True,
+        )
+        for name, points in by_activation.items()
+    ]
+    return [lines(dataset, "depth (hidden layers)", f"test {metric}", depths, items)]
 
 
 def _p(value: float | None) -> str:
@@ -73,6 +100,13 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 def render_report(grid: Grid, analysis: SweepAnalysis, statuses: dict[str, str]) -> str:
     """The whole report page as one HTML string (CSS embedded, figures inline SVG)."""
     agg = analysis.aggregate
+    palette = colours(
+        list(
+            dict.fromkeys(
+                [*agg.activations, *(a for by in analysis.metric_by_depth.values() for a in by)]
+            )
+        )
+    )
     best = agg.activations[0] if agg.activations else "-"
     significance = (
         f"Friedman p = {agg.friedman_p:.3g}" if agg.friedman_p is not None else agg.friedman_note
@@ -91,9 +125,14 @@ def render_report(grid: Grid, analysis: SweepAnalysis, statuses: dict[str, str])
         " (activations joined by a bar are not significantly different)."
     )
     aggregate_html = (
-        table(["activation", "average rank"], rank_rows)
+        table(["activation", "average rank"], rank_rows, sortable=True)
         + f'<p class="note">{html.escape(agg.friedman_note)}. {html.escape(cd_note)}</p>'
-        + (figure_block(cd_figure(agg), "Critical-difference diagram") if agg.activations else "")
+        + (
+            f"<figure>{cd_svg(agg, palette)}<figcaption>Critical-difference diagram"
+            "</figcaption></figure>"
+            if agg.activations
+            else ""
+        )
     )
     pair_rows = [
         [
@@ -151,6 +190,7 @@ def render_report(grid: Grid, analysis: SweepAnalysis, statuses: dict[str, str])
     per_dataset = table(
         ["dataset", "shape", "leader", "equivalent to it", "not resolved against it", "seeds"],
         dataset_rows,
+        sortable=True,
     )
     per_dataset += (
         '<p class="note">Leader: best mean validation metric. Equivalent: within the practical '
@@ -158,22 +198,25 @@ def render_report(grid: Grid, analysis: SweepAnalysis, statuses: dict[str, str])
         "margin nor equivalent; both Holm-adjusted over every pair (see each group's "
         "report).</p>"
     )
-    depth_html = "".join(
-        figure_block(depth_figure(ds.dataset, analysis.metric_by_depth[ds.dataset], ds.metric))
-        for ds in analysis.datasets
-    )
+    figures: dict[str, list[Panel]] = {}
+    for n, ds in enumerate(analysis.datasets):
+        by_activation = analysis.metric_by_depth[ds.dataset]
+        figures[f"depth-{n}"] = depth_figure(ds.dataset, by_activation, ds.metric, palette)
+    depth_html = "".join(chart(f"depth-{n}") for n in range(len(analysis.datasets)))
     group_rows = [[key, status] for key, status in statuses.items()]
     sections = [
         Section("Summary", summary),
         Section("Aggregate ranking", aggregate_html),
         Section("Pairwise comparisons", pairwise_html),
         Section("Per dataset", per_dataset),
-        Section("Metric vs depth", f'<div class="grid2">{depth_html}</div>'),
+        Section("Metric vs depth", depth_html),
         Section("Groups", table(["group directory", "status"], group_rows)),
     ]
     return render_page(
         "actlab sweep",
         sections,
+        figures=figures,
+        legend=Legend("activation", palette),
         subtitle=f"{len(grid.datasets)} datasets x {len(grid.activations)} activations x "
         f"{len(grid.seeds)} seeds, {grid.kind} depths {list(grid.depths)}",
     )
