@@ -37,6 +37,10 @@ RUNS = {
         ["| cnn 40 x 32-64 |"],
     ),
     "grid.py": (["--epochs", "1", "--seeds", "1", "--workers", "1"], ["| 1 |"]),
+    "latency.py": (
+        ["--repeats", "1", "--epochs", "1", "--seeds", "1"],
+        ["| compare (after) |", "| plain loop |", "| actlab list |", "| actlab show selu |"],
+    ),
 }
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\d+|nan|inf)(?![\w.])", re.IGNORECASE)
 

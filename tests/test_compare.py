@@ -360,11 +360,15 @@ def test_user_model_with_a_dataloader_writes_a_report(tmp_path):
 
 
 def test_activation_costs_are_measured_relative_to_relu():
+    import torch
+
     from actlab.comparison.cost import activation_costs
 
-    costs = activation_costs(["relu", "elu(alpha=0.5)"], numel=4096, repeats=3)
+    threads = torch.get_num_threads()
+    costs = activation_costs(["relu", "elu(alpha=0.5)"], numel=4096, budget=0.0, min_rounds=3)
     assert costs["relu"]["relative_to_relu"] == 1.0
     assert costs["elu(alpha=0.5)"]["seconds"] > 0
+    assert torch.get_num_threads() == threads  # timed on one thread, then restored
 
 
 def _splits(spec="moons(n=200)"):

@@ -248,7 +248,16 @@ class GroupData:
         recs = self.ok(act)
         out = np.full((len(recs), self.epochs, self.depth), np.nan)
         for i, rec in enumerate(recs):
-            for e, layers in enumerate(rec.get("history", {}).get(key) or []):
+            per_epoch = rec.get("history", {}).get(key) or []
+            try:
+                block = np.array(per_epoch, dtype=float)  # None -> NaN
+            except ValueError:  # ragged: an epoch without values, or another depth
+                block = np.empty((0, 0))
+            if block.ndim == 2:
+                width = min(self.depth, block.shape[1])
+                out[i, : block.shape[0], :width] = block[:, :width]
+                continue
+            for e, layers in enumerate(per_epoch):
                 if layers:
                     row = _nan_array(layers)[: self.depth]
                     out[i, e, : row.size] = row

@@ -131,27 +131,36 @@ def chart(figure_id: str, caption: str = "") -> str:
     )
 
 
-def _rounded(value: Any) -> Any:
-    """``value`` ready for JSON: floats to :data:`SIGNIFICANT` digits, NaN/inf as ``None``,
-    NumPy arrays and scalars as Python lists and numbers."""
+def _json(value: Any) -> str:
+    """``value`` as JSON: floats to :data:`SIGNIFICANT` digits (NumPy arrays formatted in
+    bulk), NaN/inf as ``null``."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "fc" or value.dtype == object:
+            a = np.asarray(value, dtype=float)
+            if a.ndim == 0:
+                return _json(float(a))
+            if a.ndim > 1:
+                return "[" + ",".join(_json(row) for row in a) + "]"
+            text = np.char.mod(f"%.{SIGNIFICANT}g", a)
+            return "[" + ",".join(np.where(np.isfinite(a), text, "null")) + "]"
+        return json.dumps(value.tolist())
     if isinstance(value, float | np.floating):
         v = float(value)
-        return float(f"{v:.{SIGNIFICANT}g}") if math.isfinite(v) else None
-    if isinstance(value, np.ndarray):
-        return _rounded(value.tolist())
+        return f"{v:.{SIGNIFICANT}g}" if math.isfinite(v) else "null"
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
     if isinstance(value, Mapping):
-        return {k: _rounded(v) for k, v in value.items()}
+        return "{" + ",".join(f"{json.dumps(str(k))}:{_json(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
-        return [_rounded(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+        return "[" + ",".join(_json(v) for v in value) + "]"
+    return json.dumps(value)
 
 
 def embedded_json(value: Any) -> str:
     """``value`` as JSON that is safe inside a ``<script>`` element."""
-    text = json.dumps(_rounded(value), separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c")  # no "</script>" or "<!--" can end the element
+    return _json(value).replace("<", "\\u003c")  # no "</script>" or "<!--" can end it
 
 
 @functools.cache
