@@ -32,10 +32,10 @@ BASELINE = "identity"
 MEANINGFUL_SPEEDUP = 1.25
 """A candidate is preferred for cost only when it is at least this much cheaper: smaller
 differences are within the run-to-run spread of the cost measurement
-(:func:`actlab.comparison.cost.activation_costs`, fastest of 15 interleaved repeats): on
-the shared 2-core machine of BENCHMARKS.md, five runs gave tanh 0.98-1.28x and
-leaky_relu 0.95-1.10x the cost of relu, while the differences that matter for the
-choice, ELU, SELU and softplus against the ReLU family, are about 2x."""
+(:func:`actlab.comparison.cost.activation_costs`, single-threaded CPU time): on the shared
+2-core machine of BENCHMARKS.md under a load average of ~15, six runs gave leaky_relu
+0.92-1.20x the cost of relu, while the differences that matter for the choice, the
+exponentials (tanh, ELU, SELU, softplus) against the ReLU family, are 4-6x."""
 
 
 class Rule(str, enum.Enum):
