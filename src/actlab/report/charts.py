@@ -375,7 +375,7 @@ def gradient_figure(data: GroupData, palette: Mapping[str, str]) -> list[Panel]:
                     width=1.4,
                 )
             )
-    ylabel = "weight-gradient norm"
+    ylabel = "gradient norm"
     return [
         lines(
             "Gradient norm per layer, final epoch",
@@ -432,10 +432,10 @@ def unit_health_figure(data: GroupData, palette: Mapping[str, str]) -> list[Pane
         data,
         palette,
         (
-            ("dead_fraction", "dead units (% of layer)", "Dead units per layer, final epoch"),
+            ("dead_fraction", "dead units (%)", "Dead units per layer, final epoch"),
             (
                 "saturated_fraction",
-                "saturated units (% of layer)",
+                "saturated units (%)",
                 "Saturated units per layer, final epoch",
             ),
         ),

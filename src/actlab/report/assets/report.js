@@ -207,7 +207,7 @@
   function linesPanel(p, report) {
     var n = p.x.length;
     var data = [p.x], meta = [{ role: "x" }], series = [{}], bands = [];
-    var seedsShown = false, any = false;
+    var any = false;
     p.series.forEach(function (s) {
       var colour = s.color || "#333";
       var main, lo = s.lo, hi = s.hi;
@@ -241,7 +241,6 @@
           data.push(values);
           meta.push({ key: s.key, role: "seed", label: s.label, seed: s.seed_names ? s.seed_names[k] : k });
           series.push({ stroke: rgba(colour, 0.55), width: 1, dash: dash, spanGaps: false, points: { show: false } });
-          seedsShown = true;
         });
       }
     });
@@ -249,7 +248,6 @@
     return {
       data: data,
       meta: meta,
-      seeds: seedsShown,
       opts: {
         scales: { x: { time: false, distr: p.xlog ? 3 : 1, log: 2 }, y: yScale(p) },
         axes: axes(p, null),
@@ -475,7 +473,7 @@
         var n = holder.querySelectorAll(".panel").length;
         var w = width != null ? Math.floor(width / Math.max(1, n)) - 12
                               : Math.max(MIN_WIDTH, Math.floor(holder.clientWidth / n) - 18);
-        c.u.setSize({ width: Math.max(160, w), height: width != null ? 200 : HEIGHT });
+        c.u.setSize({ width: Math.max(160, w), height: width != null ? 230 : HEIGHT });
       });
     });
   }
