@@ -41,6 +41,10 @@ RUNS = {
         ["--repeats", "1", "--epochs", "1", "--seeds", "1"],
         ["| compare (after) |", "| plain loop |", "| actlab list |", "| actlab show selu |"],
     ),
+    "user_model.py": (
+        ["--seeds", "1", "--epochs", "1", "--threads", "1", "--resnet-width", "2"],
+        ["| small CNN", "stack (selector) | vmap |", "one at a time", "ResNet-18-shaped"],
+    ),
 }
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\d+|nan|inf)(?![\w.])", re.IGNORECASE)
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from actlab.engine import EPOCH_PHASES, StackedTrainer, TrainConfig, batch_order
+from actlab.engine import EPOCH_PHASES, StackedMLP, StackedTrainer, TrainConfig, batch_order
 from actlab.store.checkpoint import read_checkpoint, write_checkpoint
 
 NATIVE = {
@@ -307,11 +307,11 @@ def test_state_dict_is_a_snapshot_that_later_training_leaves_alone(tmp_path):
     at2 = read_checkpoint(tmp_path / "at2.safetensors")
     kept = snapshots[0]
     assert kept["epochs_done"] == 2 and len(kept["history"][0]["train_loss"]) == 2
-    for a, b in zip(kept["params"], at2["params"], strict=True):
+    for a, b in zip(kept["params"][0], at2["params"][0], strict=True):
         assert torch.equal(a, b)
-    for key, entry in at2["optimizer"]["state"].items():
+    for key, entry in at2["optimizers"][0]["state"].items():
         for name, value in entry.items():
-            assert torch.equal(kept["optimizer"]["state"][key][name], value), name
+            assert torch.equal(kept["optimizers"][0]["state"][key][name], value), name
 
 
 def test_state_of_another_sweep_is_refused():
@@ -379,6 +379,38 @@ def test_always_masking_path_gives_the_same_training(monkeypatch):
         return [p.detach().clone() for p in t.net.params]
 
     fast = run()
-    monkeypatch.setattr(StackedTrainer, "_all_active", lambda self: False)
+    monkeypatch.setattr(StackedTrainer, "_all_active", lambda self, active: False)
     for a, b in zip(fast, run(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_stacks_of_different_shapes_step_in_lockstep_as_if_alone():
+    """One trainer, two stacks whose weights differ in shape (width 8 and width 12): each
+    candidate trains exactly as in a trainer of its own stack alone (same seeds, batches,
+    divergence screens, history)."""
+    from actlab.engine import make_candidates
+
+    splits = blobs()
+    cfg = TrainConfig(batch_size=16, epochs=2, dtype=torch.float64)
+    narrow = make_candidates(["relu", "tanh"], [0, 1])
+    wide = make_candidates(["elu"], [0, 2])
+
+    class TwoShapes:
+        def build(self, candidates, data, config):
+            return [
+                StackedMLP(candidates[:4], data.n_features, (8,), data.n_outputs, config.dtype),
+                StackedMLP(candidates[4:], data.n_features, (12,), data.n_outputs, config.dtype),
+            ]
+
+    both = StackedTrainer(splits, [*narrow, *wide], config=cfg, model=TwoShapes())
+    assert [len(s) for s in both.stacks] == [4, 2]
+    together = both.run()
+    cfg8 = TrainConfig(hidden=(8,), batch_size=16, epochs=2, dtype=torch.float64)
+    cfg12 = TrainConfig(hidden=(12,), batch_size=16, epochs=2, dtype=torch.float64)
+    alone = StackedTrainer(splits, narrow, config=cfg8).run()
+    alone += StackedTrainer(splits, wide, config=cfg12).run()
+    for a, b in zip(together, alone, strict=True):
+        da, db = a.to_dict(), b.to_dict()
+        da["history"].pop("epoch_time")
+        db["history"].pop("epoch_time")
+        assert da == db

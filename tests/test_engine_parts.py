@@ -256,7 +256,7 @@ def _splits(**changes):
         ({"y_val": np.arange(5)}, {}, "y_val has 5 rows but X_val has 6"),
         ({"task": "ranking"}, {}, "task='ranking'"),
         ({"n_outputs": 2}, {}, "class labels span 0..2 but n_outputs=2"),
-        ({"X_test": np.zeros((6, 5), np.float32)}, {}, "X_test has 5 features"),
+        ({"X_test": np.zeros((6, 5), np.float32)}, {}, r"X_test has samples of shape \[5\]"),
         ({"X_val": np.full((6, 4), np.nan, np.float32)}, {}, "X_val contains NaN"),
         ({}, {"model": "cnn"}, "model='cnn' needs image_shape"),
     ],

@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "compare": ("actlab.comparison", "compare"),
     "resume": ("actlab.comparison", "resume"),
+    "extend_seeds": ("actlab.comparison", "extend_seeds"),
     "load_run": ("actlab.comparison", "load"),
     "CompareResult": ("actlab.comparison", "CompareResult"),
     "monitor": ("actlab.diagnose", "monitor"),
@@ -49,6 +50,7 @@ __all__ = [  # noqa: RUF022  (catalog first, then the torch-backed entry points)
     "parse",
     "compare",
     "resume",
+    "extend_seeds",
     "load_run",
     "CompareResult",
     "monitor",

@@ -59,6 +59,11 @@ console = stderr_console
 )
 @click.option("--channels", default="16,32", show_default=True, help="CNN convolution widths.")
 @click.option(
+    "--device",
+    help="Where to train: auto, cpu, cuda, cuda:N or mps [default: auto, an accelerator "
+    "where there is one; on --resume, the run's own].",
+)
+@click.option(
     "--threads",
     type=click.IntRange(min=1),
     help="PyTorch CPU threads [default: torch's choice].",
@@ -127,6 +132,7 @@ def command(**opts: Any) -> int:
             early_stopping=opts["early_stopping"],
             init=opts["init"],
             margin=opts["margin"],
+            device=opts["device"] or "auto",
         )
         out = Path(opts["out"]) if opts["out"] else default_run_path()
     if opts["threads"]:
@@ -137,7 +143,9 @@ def command(**opts: Any) -> int:
     metric = "accuracy" if config.task != "regression" else "r2"
     try:
         with RichProgress(plan, metric) as bar:
-            result = run_comparison(config, out, resume=bool(opts["resume"]), progress=bar)
+            result = run_comparison(
+                config, out, resume=bool(opts["resume"]), device=opts["device"], progress=bar
+            )
     except KeyboardInterrupt:
         console.print(
             f"[yellow]interrupted[/yellow]: finished work is saved in {out}; "

@@ -31,7 +31,9 @@ def print_summary(result: Any) -> None:
         analysis = result.analyse(group)
         answer, *evidence = recommendation_lines(analysis)
         out.print(answer)
-        out.print(verdict_table(analysis, _epoch_seconds(result, group)))
+        out.print(
+            verdict_table(analysis, _epoch_seconds(result, group), result.how_it_trained(group))
+        )
         for line in evidence:
             out.print(line)
     if result.path is not None:

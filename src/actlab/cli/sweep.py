@@ -61,7 +61,12 @@ class _GroupBar:
     metavar="auto|local|ADDRESS",
     help="Run each group as a Ray task on this cluster (pip install actlab[ray]).",
 )
-def command(grid: Path, out: Path, workers: int | None, ray_address: str | None) -> None:
+@click.option(
+    "--device", help="Where each group trains: auto, cpu, cuda, cuda:N or mps [default: auto]."
+)
+def command(
+    grid: Path, out: Path, workers: int | None, ray_address: str | None, device: str | None
+) -> None:
     """Train every dataset x shape group of GRID.toml; rerun to resume."""
     from actlab.sweep import GridError, load_grid, sweep
 
@@ -71,7 +76,7 @@ def command(grid: Path, out: Path, workers: int | None, ray_address: str | None)
         raise click.UsageError(str(exc)) from None
     bar = _GroupBar()
     try:
-        result = sweep(parsed, out, workers=workers, ray=ray_address, progress=bar)
+        result = sweep(parsed, out, workers=workers, ray=ray_address, device=device, progress=bar)
     except GridError as exc:
         raise click.UsageError(str(exc)) from None
     finally:

@@ -137,7 +137,9 @@ _VERDICT_STYLE = {
 }
 
 
-def verdict_table(analysis: GroupAnalysis, epoch_seconds: float | None = None) -> Table:
+def verdict_table(
+    analysis: GroupAnalysis, epoch_seconds: float | None = None, how: str | None = None
+) -> Table:
     """One group's ranking and verdicts: validation metric with its interval, test metric,
     how far behind the leader (paired, with its interval), the verdict with the p-value it
     rests on, cost and health."""
@@ -187,10 +189,9 @@ def verdict_table(analysis: GroupAnalysis, epoch_seconds: float | None = None) -
             f"[yellow]{', '.join(problems)}[/yellow]" if problems else "ok",
         )
     if epoch_seconds is not None:
+        how = how or (f"all {len(ranking.rows)} activations x {ranking.n_seeds} seeds together")
         table.caption = (
-            f"one stacked epoch (all {len(ranking.rows)} activations x "
-            f"{ranking.n_seeds} seeds together): {epoch_seconds:.3f} s; health by "
-            "actlab.health's thresholds"
+            f"one epoch ({how}): {epoch_seconds:.3f} s; health by actlab.health's thresholds"
         )
     return table
 

@@ -3,19 +3,23 @@ seeds side by side, monitor them, rank them and recommend one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from actlab.catalog import Activation
+from actlab.comparison import runner
 from actlab.comparison.config import (
     ARTICLE_SEVEN,
     DEFAULT_ACTIVATIONS,
     CompareConfig,
     hidden_widths,
 )
+from actlab.comparison.inputs import Prepared, digest, from_loader
 from actlab.comparison.result import CompareResult
 from actlab.comparison.runner import Progress, run_comparison
+from actlab.engine.user_stack import UserModel
 
 
 def compare(
@@ -36,44 +40,79 @@ def compare(
     weight_decay: float = 0.0,
     batch_size: int = 64,
     early_stopping: int | None = None,
-    init: str = "auto",
+    init: str | Callable[[Any], Any] = "auto",
     target: str | None = None,
     task: str | None = None,
     impute: bool = False,
     split_seed: int = 0,
+    device: str | None = None,
     out: str | Path | None = None,
+    resume: str | Path | None = None,
     progress: Progress | None = None,
 ) -> CompareResult:
     """Train one network per activation x seed (all at once, in one stacked model).
 
     ``data``: an embedded dataset name or generator spec (``"digits"``, ``"moons(n=500)"``),
-    a CSV/NPZ/NPY path (``target=`` names a CSV's label column), or ``(X, y)`` arrays.
-    ``activations``: spec strings (or a comma-separated string). ``seeds``: how many (0..n-1)
-    or which. ``model``: ``"mlp"``, ``"cnn"`` (image-shaped data, ``channels`` conv
-    widths), or your own ``nn.Module`` / a factory returning one: its activation modules
-    are swapped for each candidate (:mod:`actlab.comparison.user_model`); ``data`` may then
-    also be a ``DataLoader`` of ``(x, y)`` batches. ``hidden`` widths, or ``depth`` x
-    ``width``; ``depths`` trains several depths (of ``width`` or ``hidden[0]``) as separate
-    groups. ``out``: a run directory to record
-    into (resumable with :func:`resume`).
+    a CSV/NPZ/NPY path (``target=`` names a CSV's label column), ``(X, y)`` arrays, or a
+    ``DataLoader`` of ``(x, y)`` batches (its samples are used as they are, in their own
+    shape). ``activations``: spec strings (or a comma-separated string). ``seeds``: how
+    many (0..n-1) or which. ``model``: ``"mlp"``, ``"cnn"`` (image-shaped data, ``channels``
+    conv widths), or your own ``nn.Module`` / a factory returning one: its activation
+    modules are swapped for a per-candidate activation and every candidate trains in one
+    vmapped stack (:mod:`actlab.engine.user_stack`; a model that cannot be vmapped trains
+    its candidates one at a time, and the run says why). A factory is called under each
+    seed; an instance is re-initialised under each seed by ``init`` (a callable taking the
+    model), by its own ``_init_weights`` (Hugging Face), or else by each layer's
+    ``reset_parameters`` (with a warning: its own initialisation is not kept).
+    ``hidden`` widths, or ``depth`` x ``width``; ``depths`` trains several depths (of
+    ``width`` or ``hidden[0]``) as separate groups. ``device``: ``"auto"`` (default: an
+    accelerator where there is one), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
+    ``out``: a run directory to record into (with ``report.html``). ``resume``: a run
+    directory to finish instead (pass the same ``model`` and in-memory ``data`` again when
+    the run trained them; every other argument comes from the run).
     """
+    user = (
+        None
+        if isinstance(model, str)
+        else UserModel(model, init=None if isinstance(init, str) else init)
+    )
+    if resume is not None:
+        from actlab.store import RunDir
+
+        stored = CompareConfig.from_dict(RunDir(resume).read_config())
+        task, split_seed = stored.task, stored.split_seed
+    source = None if isinstance(data, str | Path) else _materialize(data, task, split_seed)
+    if resume is not None:
+        return run_comparison(
+            CompareConfig(),
+            resume,
+            resume=True,
+            data_source=source,
+            user_model=user,
+            device=device,
+            progress=progress,
+        )
     if isinstance(activations, str):
         from actlab.catalog.spec import split_specs
 
         activations = split_specs(activations)
     seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
-    source = None if isinstance(data, str | Path) else _materialize(data)
-    user_model = None if isinstance(model, str) else model
-    if user_model is not None:
-        model = "user"
+    if user is not None:
+        if isinstance(init, str) and init != "auto":
+            raise ValueError(
+                f"init={init!r} is a scheme of actlab's own models; a model of yours keeps "
+                "its own initialisation (pass init=callable to re-initialise an instance)"
+            )
+        if "reset_parameters" in user.policy:
+            warnings.warn(f"model={user.name}: {user.policy}", UserWarning, stacklevel=2)
     config = CompareConfig(
-        data=str(data) if source is None else "in-memory arrays",
+        data=_describe(data, source),
         target=target,
         task=task,
         impute=impute,
         activations=tuple(a.spec if isinstance(a, Activation) else a for a in activations),
         seeds=seed_list,
-        model=model,
+        model="user" if user is not None else model,
         hidden=hidden_widths(hidden, depth, width),
         channels=tuple(channels),
         depths=tuple(depths),
@@ -84,32 +123,60 @@ def compare(
         weight_decay=weight_decay,
         batch_size=batch_size,
         early_stopping=early_stopping,
-        init=init,
+        init=init if isinstance(init, str) else "auto",
         split_seed=split_seed,
+        device=device or "auto",
+        user_model=None if user is None else user.describe(),
+        data_digest=None if source is None else digest(source),
     )
-    return run_comparison(config, out, data_source=source, user_model=user_model, progress=progress)
+    return run_comparison(config, out, data_source=source, user_model=user, progress=progress)
 
 
-def _materialize(data: Any) -> Any:
-    """A ``torch.utils.data.DataLoader`` (or any iterable of ``(x, y)`` batches that is not
-    an array pair) becomes ``(X, y)`` arrays; anything else is passed on unchanged."""
+def _describe(data: Any, source: Any) -> str:
+    if source is None:
+        return str(data)
+    if isinstance(source, Prepared):
+        return f"a DataLoader ({type(data.dataset).__name__})"
+    return "in-memory arrays"
+
+
+def _materialize(data: Any, task: str | None, split_seed: int) -> Any:
+    """A ``torch.utils.data.DataLoader`` is read once into split samples that keep their
+    shape (:func:`actlab.comparison.inputs.from_loader`); anything else is passed on."""
     import torch
 
     if isinstance(data, torch.utils.data.DataLoader):
-        xs, ys = [], []
-        for batch in data:
-            if not isinstance(batch, list | tuple) or len(batch) != 2:
-                raise ValueError("a DataLoader passed as data must yield (x, y) batches")
-            xs.append(torch.as_tensor(batch[0]).reshape(len(batch[0]), -1).numpy())
-            ys.append(torch.as_tensor(batch[1]).numpy())
-        import numpy as np
-
-        return np.concatenate(xs), np.concatenate(ys)
+        return from_loader(data, task=task, seed=split_seed)
     return data
 
 
+def extend_seeds(
+    run_dir: str | Path,
+    seeds: Sequence[int],
+    *,
+    data: Any = None,
+    model: Any = None,
+    init: Callable[[Any], Any] | None = None,
+    device: str | None = None,
+    progress: Progress | None = None,
+) -> CompareResult:
+    """Add ``seeds`` to the run in ``run_dir`` and train them with the same paired design
+    (a seed's initial weights and batch order do not depend on the other seeds), then
+    re-analyse; the results equal a run that had every seed from the start. A run of your
+    own model or of in-memory data takes them again (``model=``, ``data=``)."""
+    from actlab.store import RunDir
+
+    stored = CompareConfig.from_dict(RunDir(run_dir).read_config())
+    source = None if data is None else _materialize(data, stored.task, stored.split_seed)
+    user = None if model is None else UserModel(model, init=init)
+    return runner.extend_seeds(
+        run_dir, seeds, data_source=source, user_model=user, device=device, progress=progress
+    )
+
+
 def resume(run_dir: str | Path, *, progress: Progress | None = None) -> CompareResult:
-    """Finish an interrupted run directory without redoing finished work."""
+    """Finish an interrupted run directory without redoing finished work (a run of your
+    own model or of in-memory data: ``actlab.compare(model=..., data=..., resume=DIR)``)."""
     return run_comparison(CompareConfig(), run_dir, resume=True, progress=progress)
 
 
@@ -133,6 +200,7 @@ __all__ = [
     "CompareConfig",
     "CompareResult",
     "compare",
+    "extend_seeds",
     "load",
     "resume",
 ]

@@ -24,9 +24,25 @@ def hidden_widths(
     return (width or hidden[0],) * (depth or len(hidden))
 
 
+MODEL_KEYS = {
+    "mlp": ("hidden", "depths", "init"),
+    "cnn": ("channels", "init"),
+    "user": ("user_model",),
+}
+"""Per model kind, the config keys that apply to it (the others are left out of
+config.json: they would describe a model the run did not train)."""
+
+
 @dataclass(frozen=True)
 class CompareConfig:
-    """A comparison: data, candidates (activations x seeds), model shape(s) and training."""
+    """A comparison: data, candidates (activations x seeds), model shape(s) and training.
+
+    ``model="user"`` trains a user's own network (given to :func:`actlab.compare`, not
+    stored): ``user_model`` describes it (name, how it is initialised). ``data_digest``
+    fingerprints in-memory data (arrays, a DataLoader), which the run directory does not
+    store either: resuming such a run takes the same data and model again, and checks
+    them. ``device`` is where training runs (``"auto"``: an accelerator when there is one).
+    """
 
     data: str = "digits"
     target: str | None = None
@@ -54,6 +70,9 @@ class CompareConfig:
     margin: float | None = None
     """Practical margin of the verdicts in the metric's units (``--margin``; None: the
     default rule, :meth:`actlab.analysis.Margin.default`)."""
+    device: str = "auto"
+    user_model: dict[str, Any] | None = None
+    data_digest: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -119,7 +138,16 @@ class CompareConfig:
         return {f"mlp-depth{d}-width{width}": (width,) * d for d in self.depths}
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What applies to this run (see :data:`MODEL_KEYS`), JSON-able."""
+        out = asdict(self)
+        mine = MODEL_KEYS[self.model]
+        for kind_keys in MODEL_KEYS.values():
+            for key in kind_keys:
+                if key not in mine:
+                    out.pop(key, None)
+        if self.data_digest is None:
+            out.pop("data_digest")
+        return out
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> CompareConfig:

@@ -69,6 +69,26 @@ class CompareResult:
     def ranking(self, group: str | None = None) -> Ranking:
         return self.analyse(group).ranking
 
+    def how_it_trained(self, group: str) -> str:
+        """How a group's candidates trained, in words: together in one step (the engine's
+        stacked model, or a user model under vmap) or one at a time and why; and where."""
+        record = self.groups.get(group, {})
+        parts = []
+        for t in record.get("training", []):
+            acts = t["activations"]
+            seeds = t["candidates"] // max(len(acts), 1)
+            what = f"{len(acts)} activation{'s' if len(acts) != 1 else ''} x {seeds} seeds"
+            if t["kind"] == "one at a time":
+                parts.append(f"{what} one at a time ({t['reason']})")
+            else:
+                via = "under torch.func.vmap" if t["kind"] == "vmap" else "stacked"
+                loops = t.get("unbatched_ops") or []
+                if loops:
+                    via += f" (which loops over candidates in {', '.join(loops)})"
+                parts.append(f"{what} together, {via}")
+        where = record.get("device")
+        return "; ".join(parts) + (f", on {where}" if where else "")
+
     def recommendation(self, group: str | None = None) -> Recommendation:
         return self.analyse(group).recommendation
 

@@ -1,28 +1,36 @@
-"""Run a comparison: load and split the data once, train each model-shape group as one
-stacked model, checkpoint as epochs finish (:mod:`actlab.store.checkpointer`: at most ~5%
+"""Run a comparison: load and split the data once, train each model-shape group with the
+one trainer (:class:`actlab.engine.StackedTrainer`: the engine's MLP / CNN, or the user's
+own network), checkpoint as epochs finish (:mod:`actlab.store.checkpointer`: at most ~5%
 of the time, and every finished epoch when interrupted), write results as groups finish,
-resume.
+write ``report.html``, resume.
 
-Resuming (``actlab compare --resume DIR``) skips finished groups, restarts an unfinished
-group from its last checkpointed epoch (bit-for-bit the same continuation), and measures
-nothing twice.
+Everything that can be checked is checked before the run directory is created: the data,
+the device, the model (it takes the data, its output fits the task, it has activations to
+swap). Resuming (``actlab compare --resume DIR``) skips finished groups, restarts an
+unfinished group from its last checkpointed epoch (bit-for-bit the same continuation),
+trains the seeds a group does not have yet (:func:`extend_seeds`), and measures nothing
+twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from actlab.comparison.config import CompareConfig
 from actlab.comparison.cost import activation_costs
+from actlab.comparison.inputs import Prepared, digest
 from actlab.comparison.result import CompareResult
-from actlab.comparison.user_model import GROUP, train_user_model
 from actlab.engine.memory import check_fits, estimate_training
-from actlab.store import RunDir, environment
+from actlab.store import RunDir, environment, write_json_atomic
 from actlab.store.checkpointer import Checkpointer
+
+USER_GROUP = "user-model"
 
 
 class Progress(Protocol):
@@ -45,6 +53,13 @@ class _Silent:
 def _load_splits(config: CompareConfig, source: Any = None):
     from actlab import data
 
+    if config.data_digest is not None and source is None:
+        raise ValueError(
+            f"this run trained on in-memory data ({config.data}), which a run directory "
+            "does not store: pass the same data= again to resume it"
+        )
+    if isinstance(source, Prepared):  # already split (a DataLoader's samples, as they are)
+        return source.dataset, source.splits
     dataset = data.load(
         source if source is not None else config.data,
         target=config.target,
@@ -65,13 +80,27 @@ def _load_splits(config: CompareConfig, source: Any = None):
     return dataset, splits
 
 
-def _trainer(config: CompareConfig, splits: Any, hidden: tuple[int, ...]):
+def _groups(config: CompareConfig) -> dict[str, tuple[int, ...]]:
+    return {USER_GROUP: ()} if config.model == "user" else config.groups()
+
+
+def _trainer(
+    config: CompareConfig,
+    splits: Any,
+    layers: tuple[int, ...],
+    seeds: Sequence[int],
+    device: str,
+    user_model: Any,
+):
     from actlab.engine import StackedTrainer, TrainConfig
 
-    layers = {"channels": hidden} if config.model == "cnn" else {"hidden": hidden}
+    shape = {}
+    if config.model == "cnn":
+        shape = {"channels": layers, "model": "cnn", "init": config.init}
+    elif config.model == "mlp":
+        shape = {"hidden": layers, "init": config.init}
     train_config = TrainConfig(
-        **layers,
-        model=config.model,
+        **shape,
         optimizer=config.optimizer,
         lr=config.lr,
         momentum=config.momentum,
@@ -79,14 +108,43 @@ def _trainer(config: CompareConfig, splits: Any, hidden: tuple[int, ...]):
         batch_size=config.batch_size,
         epochs=config.epochs,
         early_stopping=config.early_stopping,
-        init=config.init,
+        device=device,
     )
     return StackedTrainer(
         splits,
         activations=list(config.activations),
-        seeds=list(config.seeds),
+        seeds=list(seeds),
         config=train_config,
+        model=user_model,
     )
+
+
+def _missing_seeds(config: CompareConfig, group: str, candidates: list[dict[str, Any]]) -> list:
+    """The seeds of ``config`` that ``group`` has no results for yet."""
+    done = {c["seed"] for c in candidates if c.get("group") == group}
+    return [s for s in config.seeds if s not in done]
+
+
+def _group_record(config: CompareConfig, group: str, layers: tuple, trainer: Any) -> dict:
+    """How a group trained (results.json ``groups``): shape, device, and each stack's
+    kind (stacked / vmap / one at a time, with the reason)."""
+    record: dict[str, Any] = {"status": "running", "model": config.model}
+    if config.model == "cnn":
+        record["channels"] = list(layers)
+    elif config.model == "mlp":
+        record["hidden"] = list(layers)
+    else:
+        stack = trainer.stacks[0]
+        record["layers"] = stack.site_names
+        record["input_shape"] = list(stack.input_shape)
+        record["left"] = [
+            {"site": x.name, "role": x.role, "computes": x.spec, "why": x.reason}
+            for x in stack.swap.left
+        ]
+    record["epochs"] = config.epochs
+    record["device"] = trainer.config.device
+    record["training"] = [t.to_dict() for t in trainer.training()]
+    return record
 
 
 def _holding_the_lock(run: Callable[..., CompareResult]) -> Callable[..., CompareResult]:
@@ -104,7 +162,10 @@ def _holding_the_lock(run: Callable[..., CompareResult]) -> Callable[..., Compar
 
 
 def _check_memory(config: CompareConfig, splits: Any) -> None:
-    """Refuse, with the estimate, a model that cannot fit, before anything is allocated."""
+    """Refuse, with the estimate, a built-in model that cannot fit, before anything is
+    allocated (a user's model is checked by building it)."""
+    if config.model == "user":
+        return
     n_candidates = len(config.activations) * len(config.seeds)
     for group, layers in config.groups().items():
         estimate = estimate_training(
@@ -131,114 +192,181 @@ def run_comparison(
     resume: bool = False,
     data_source: Any = None,
     user_model: Any = None,
+    device: str | None = None,
     progress: Progress | None = None,
     on_group_done: Callable[[CompareResult], None] | None = None,
+    report: bool = True,
 ) -> CompareResult:
     """Train every candidate of ``config``; with ``out``, record everything in that run
-    directory (and continue it when ``resume`` is true). ``data_source`` overrides
-    ``config.data`` with in-memory data (arrays or a Dataset); ``user_model`` (an
-    ``nn.Module`` or a factory returning one) trains the user's own model instead of the
-    stacked MLP/CNN (see :mod:`actlab.comparison.user_model`)."""
+    directory (and continue it when ``resume`` is true), ending with its ``report.html``
+    (unless ``report`` is false).
+
+    ``data_source`` overrides ``config.data`` with in-memory data (arrays, a Dataset, or
+    ready splits); ``user_model`` (an :class:`actlab.engine.UserModel`) trains the user's
+    own network; a resumed run that trained either needs them again. ``device`` overrides
+    ``config.device`` for this call (a resumed run may continue on another device)."""
+    from actlab.engine import resolve_device
+
     progress = progress or _Silent()
     run = RunDir(out) if out is not None else None
     previous: dict[str, Any] = {}
     if run is not None and resume:
         config = CompareConfig.from_dict(run.read_config())
-        if config.model == "user":
-            raise ValueError(
-                f"{run.path} trained a user-supplied model, which a run directory "
-                "cannot restore; rerun actlab.compare(model=...) instead"
-            )
         previous = run.read_results() or {}
         env = run.read_environment()
-        dataset, splits = _load_splits(config, data_source)
-        _check_memory(config, splits)
+    elif run is not None:
+        run.ensure_new()
+        env = None
     else:
-        if run is not None:
-            run.ensure_new()
-        # Bad data and models too large fail here, before anything is written.
-        dataset, splits = _load_splits(config, data_source)
-        if user_model is None:
-            _check_memory(config, splits)
         env = environment()
-        if run is not None:
-            run.create(config.to_dict(), env)
+    if config.model == "user" and user_model is None:
+        raise ValueError(
+            f"{out} trained a user model ({(config.user_model or {}).get('name', '?')}), "
+            "which a run directory does not store: resume it with "
+            "actlab.compare(model=<the same model or factory>, resume=DIR)"
+        )
+    _check_data(config, data_source)
+    chosen = resolve_device(device or config.device)
+    # Bad data, a bad device or a model that does not fit fail here, before anything is
+    # written.
+    dataset, splits = _load_splits(config, data_source)
+    _check_memory(config, splits)
+    groups = _groups(config)
+    candidates = list(previous.get("candidates", []))
+    todo = {g: _missing_seeds(config, g, candidates) for g in groups}
+    trainers = {}
+    first = next((g for g in groups if todo[g]), None)
+    if first is not None:
+        trainers[first] = _trainer(config, splits, groups[first], todo[first], chosen, user_model)
+        if config.model == "user":
+            config = _same_model(config, trainers[first])
+            for t in trainers[first].training():
+                if t.kind == "one at a time":
+                    warnings.warn(
+                        f"model={(config.user_model or {}).get('name')}: its candidates train "
+                        f"one at a time: {t.reason}",
+                        UserWarning,
+                        stacklevel=3,
+                    )
+    if run is not None and not resume:
+        env = environment()
+        run.create(config.to_dict(), env)
     costs = previous.get("costs") or activation_costs(list(config.activations))
     result = CompareResult(
         config=config.to_dict(),
         data={**dataset.summary(), "splits": splits.summary()},
-        environment=env,
-        candidates=list(previous.get("candidates", [])),
+        environment=env or {},
+        candidates=candidates,
         groups=dict(previous.get("groups", {})),
         costs=costs,
         path=run.path if run else None,
     )
-    if user_model is not None:
-        progress.group_started(
-            GROUP, config.epochs * len(config.activations) * len(config.seeds), 0
-        )
-        result.candidates = train_user_model(
-            user_model,
-            splits,
-            config.activations,
-            config.seeds,
-            epochs=config.epochs,
-            optimizer=config.optimizer,
-            lr=config.lr,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-            batch_size=config.batch_size,
-            on_epoch=lambda spec, epoch, summary: progress.epoch_done(GROUP, epoch, summary),
-        )
-        result.groups = {
-            GROUP: {
-                "status": "done",
-                "model": "user",
-                "epochs": config.epochs,
-                "candidates": len(result.candidates),
-            }
-        }
-        if run is not None:
-            run.write_results(result.to_dict())
-        return result
-    for group, hidden in config.groups().items():
-        if result.groups.get(group, {}).get("status") == "done":
+    for group, layers in groups.items():
+        if not todo[group]:
             continue
-        trainer = _trainer(config, splits, hidden)
-        if run is not None:
-            run.restore_checkpoint(group, trainer.load_state_dict)
-        progress.group_started(group, config.epochs, trainer.epochs_done)
-        checkpoints = Checkpointer(run, group) if run is not None else None
-
-        def on_epoch(
-            report: Any,
-            group: str = group,
-            trainer: Any = trainer,
-            checkpoints: Checkpointer | None = checkpoints,
-        ) -> None:
-            if checkpoints is not None:
-                checkpoints.epoch_done(trainer.state_dict())
-            progress.epoch_done(group, trainer.epochs_done, {"best": report.best})
-
-        try:
-            outcomes = trainer.run(on_epoch=on_epoch)
-        except BaseException:
-            if checkpoints is not None:  # keep every finished epoch (Ctrl-C, an error)
-                checkpoints.flush()
-            raise
-        result.candidates.extend({"group": group, **o.to_dict()} for o in outcomes)
-        result.groups[group] = {
-            "status": "done",
-            ("channels" if config.model == "cnn" else "hidden"): list(hidden),
-            "model": config.model,
-            "epochs": config.epochs,
-            "candidates": len(outcomes),
-        }
-        if run is not None:
-            run.write_results(result.to_dict())
-            run.drop_checkpoint(group)
+        trainer = trainers.pop(group, None) or _trainer(
+            config, splits, layers, todo[group], chosen, user_model
+        )
+        _train_group(config, group, layers, trainer, run, result, progress)
         if on_group_done is not None:
             on_group_done(result)
     if run is not None:
         run.write_results(result.to_dict())
+        if report:
+            from actlab.report.html import write_report
+
+            write_report(result, run.report_path)
     return result
+
+
+def _train_group(
+    config: CompareConfig,
+    group: str,
+    layers: tuple[int, ...],
+    trainer: Any,
+    run: RunDir | None,
+    result: CompareResult,
+    progress: Progress,
+) -> None:
+    """Train one group's missing candidates (from its checkpoint when there is one) and
+    add them to ``result``."""
+    if run is not None:
+        run.restore_checkpoint(group, trainer.load_state_dict)
+    earlier = result.groups.get(group, {}).get("training", [])
+    record = _group_record(config, group, layers, trainer)
+    record["training"] = earlier + record["training"]
+    result.groups[group] = record
+    progress.group_started(group, config.epochs, trainer.epochs_done)
+    checkpoints = Checkpointer(run, group) if run is not None else None
+
+    def on_epoch(report: Any) -> None:
+        if checkpoints is not None:
+            checkpoints.epoch_done(trainer.state_dict())
+        progress.epoch_done(group, trainer.epochs_done, {"best": report.best})
+
+    try:
+        outcomes = trainer.run(on_epoch=on_epoch)
+    except BaseException:
+        if checkpoints is not None:  # keep every finished epoch (Ctrl-C, an error)
+            checkpoints.flush()
+        raise
+    result.candidates.extend({"group": group, **o.to_dict()} for o in outcomes)
+    record["status"] = "done"
+    record["candidates"] = sum(c.get("group") == group for c in result.candidates)
+    if run is not None:
+        run.write_results(result.to_dict())
+        run.drop_checkpoint(group)
+
+
+def _same_model(config: CompareConfig, trainer: Any) -> CompareConfig:
+    """``config`` recording the user model's parameter names and shapes; a resumed run
+    refuses (one line, naming the first difference) a model whose parameters differ."""
+    from actlab.engine.trainer import signature_difference
+
+    mine = [[name, list(shape)] for name, shape in trainer.stacks[0].signature()]
+    described = dict(config.user_model or {})
+    stored = described.get("parameters")
+    if stored is not None and stored != mine:
+        raise ValueError(signature_difference([stored], [mine]))
+    described["parameters"] = mine
+    return dataclasses.replace(config, user_model=described)
+
+
+def _check_data(config: CompareConfig, data_source: Any) -> None:
+    """A resumed run on in-memory data gets the same data back (same digest)."""
+    if config.data_digest is None or data_source is None:
+        return
+    if digest(data_source) != config.data_digest:
+        raise ValueError(
+            "data= differs from the data this run trained on (its fingerprint does not "
+            "match): resume with the same data"
+        )
+
+
+def extend_seeds(
+    run_dir: str | Path,
+    seeds: Sequence[int],
+    *,
+    data_source: Any = None,
+    user_model: Any = None,
+    device: str | None = None,
+    progress: Progress | None = None,
+) -> CompareResult:
+    """Add ``seeds`` to a run and train them with the same paired design (seed ``s``'s
+    initial weights and batch order do not depend on which other seeds train), then
+    re-analyse: the results equal a run that had every seed from the start."""
+    run = RunDir(run_dir)
+    config = CompareConfig.from_dict(run.read_config())
+    added = tuple(int(s) for s in seeds if int(s) not in config.seeds)
+    if added:
+        config = dataclasses.replace(config, seeds=(*config.seeds, *added))
+        write_json_atomic(run.config_path, config.to_dict())
+    return run_comparison(
+        config,
+        run_dir,
+        resume=True,
+        data_source=data_source,
+        user_model=user_model,
+        device=device,
+        progress=progress,
+    )

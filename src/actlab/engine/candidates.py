@@ -34,10 +34,11 @@ class ActivationSlice:
 
 def resolve_init(activation: Activation, scheme: str) -> str:
     """``"auto"`` -> the activation's standard (``activation.definition.init``: He for the
-    ReLU family, LeCun for SELU, Glorot for sigmoid/tanh/identity); otherwise ``scheme``."""
+    ReLU family, LeCun for SELU, Glorot for sigmoid/tanh/identity); otherwise ``scheme``
+    (one of :data:`INIT_SCHEMES`, or ``"model"``: a user's model initialises itself)."""
     if scheme == "auto":
         return activation.definition.init
-    if scheme not in INIT_SCHEMES:
+    if scheme not in (*INIT_SCHEMES, "model"):
         raise ValueError(f"init={scheme!r} must be 'auto' or one of {INIT_SCHEMES}")
     return scheme
 
@@ -89,7 +90,4 @@ def activation_slices(candidates: Sequence[Candidate]) -> list[ActivationSlice]:
             seen.add(act.spec)
             slices.append(ActivationSlice(act, start, i))
             start = i
-    for c in candidates:
-        if c.init not in INIT_SCHEMES:
-            raise ValueError(f"candidate init={c.init!r} must be one of {INIT_SCHEMES}")
     return slices

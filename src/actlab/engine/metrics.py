@@ -39,23 +39,25 @@ def evaluate(
     task: str,
     chunk: int = 2048,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(loss [M], metric [M])`` of every candidate on the whole of ``x [N, F]``, ``y``,
-    evaluated ``chunk`` samples at a time; ``forward`` maps ``[M, B, F]`` to outputs."""
+    """``(loss [M], metric [M])`` of every candidate on the whole of ``x [N, ...]``, ``y``,
+    evaluated ``chunk`` samples at a time, on ``x``'s device; ``forward`` maps
+    ``[M, B, ...]`` to outputs."""
     n = x.shape[0]
-    loss_sum = torch.zeros(n_candidates, dtype=torch.float64)
-    score = torch.zeros(n_candidates, dtype=torch.float64)
+    wide = torch.float32 if x.device.type == "mps" else torch.float64  # mps has no float64
+    loss_sum = torch.zeros(n_candidates, dtype=wide, device=x.device)
+    score = torch.zeros(n_candidates, dtype=wide, device=x.device)
     sse = None
     for start in range(0, n, chunk):
         xb, yb = x[start : start + chunk], y[start : start + chunk]
         out = forward(xb.expand(n_candidates, *xb.shape))
-        loss_sum += candidate_loss(out, yb, task).double() * xb.shape[0]
+        loss_sum += candidate_loss(out, yb, task).to(wide) * xb.shape[0]
         if task == "classification":
-            score += (out.argmax(-1) == yb).sum(1).double()
+            score += (out.argmax(-1) == yb).sum(1).to(wide)
         else:
-            part = (out - yb).double().square().sum(1)
+            part = (out - yb).to(wide).square().sum(1)
             sse = part if sse is None else sse + part
     if task == "classification":
         return loss_sum / n, score / n
-    yd = y.double()
+    yd = y.to(wide)
     sst = (yd - yd.mean(0)).square().sum(0)
     return loss_sum / n, (1 - sse / sst).mean(1)

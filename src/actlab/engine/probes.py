@@ -1,12 +1,14 @@
-"""Monitoring probes: per hidden layer and candidate, on a fixed probe batch.
+"""Monitoring probes: per site (a hidden layer of the engine's MLP / CNN, an activation
+call of a user's model) and candidate, on a fixed probe batch, computed in torch on the
+training device.
 
-Let ``z`` be a hidden layer's pre-activations on the ``P`` probe samples, ``f`` the
+Let ``z`` be a site's pre-activations on the ``P`` probe samples, ``f`` the
 candidate's activation and ``d = f'(z)`` (from autograd of ``sum f(z)`` w.r.t. ``z``; exact
 for elementwise ``f``). A *unit* is a neuron of a dense layer or a channel of a
 convolution (all its spatial positions together). Per layer and candidate:
 
-* ``grad_norm``: Frobenius norm of ``dL/dW`` for the layer's weight ``W``, ``L`` the mean
-  loss over the probe batch (one backward pass, no step);
+* ``grad_norm``: Frobenius norm of ``dL/dW`` for the weight ``W`` of the layer feeding the
+  site, ``L`` the mean loss over the probe batch (one backward pass, no step);
 * ``dead_fraction``: share of units with ``d == 0`` exactly on every probe sample (and
   position): no gradient can flow through them; for ReLU that is "never active";
 * ``saturated_fraction``: share of units, dead ones excluded, stuck in a flat tail on
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 import torch
 
 from actlab.engine.metrics import candidate_loss
-from actlab.engine.stacked import StackedNet
+from actlab.engine.stack import Stack
 from actlab.health import SATURATION_SHARE, saturation_threshold
 
 PROBES = ("grad_norm", "dead_fraction", "saturated_fraction", "act_mean", "act_std")
@@ -127,50 +129,46 @@ def _combine(
     return new if old is None else op(old, new)
 
 
-def _derivative(net: StackedNet, z: torch.Tensor) -> torch.Tensor:
-    """``f'(z)`` for every candidate, by autograd of each activation on its own slice."""
-    parts = []
-    for part, fn in zip(net.slices, net.fns, strict=True):
-        zs = z[part.start : part.stop].detach().requires_grad_(True)
-        with torch.enable_grad():
-            (d,) = torch.autograd.grad(fn(zs), zs, torch.ones_like(zs))
-        parts.append(d)
-    return torch.cat(parts)
-
-
 def probe(
-    net: StackedNet, x: torch.Tensor, y: torch.Tensor, task: str, chunk: int | None = None
+    stack: Stack, x: torch.Tensor, y: torch.Tensor, task: str, chunk: int | None = None
 ) -> torch.Tensor:
-    """All probes as one tensor ``[len(PROBES), n_hidden, M]`` (see the module docstring),
-    for the probe batch ``x [P, F]``, ``y [P]`` / ``[P, K]``, ``chunk`` samples at a time
-    (default: all at once)."""
-    m, p = len(net.candidates), x.shape[0]
+    """All probes as one tensor ``[len(PROBES), sites, M]`` (see the module docstring),
+    for the probe batch ``x [P, ...]``, ``y [P]`` / ``[P, K]``, ``chunk`` samples at a time
+    (default: all at once). A site without a feeding weight layer has a NaN
+    ``grad_norm``."""
+    m, p = len(stack), x.shape[0]
     chunk = chunk or p
-    flat = thresholds(
-        [s.activation.max_derivative for s in net.slices for _ in range(s.stop - s.start)], x
-    )
-    tallies = [LayerTally() for _ in range(net.n_hidden)]
+    weights = stack.site_weights()
+    present = [w for w in weights if w is not None]
+    flat = thresholds(stack.max_derivatives().tolist(), x)
+    tallies = [LayerTally() for _ in weights]
     grads: list[torch.Tensor] | None = None
     finite = torch.ones(m, dtype=torch.bool, device=x.device)
     for start in range(0, p, chunk):
         xb, yb = x[start : start + chunk], y[start : start + chunk]
         with torch.enable_grad():
-            out, captured = net.forward(xb.expand(m, *xb.shape), capture=True)
+            out, captured = stack.forward(xb.expand(m, *xb.shape), capture=True)
             loss = candidate_loss(out, yb, task)
             ok = torch.isfinite(loss)
             # d(mean loss over P)/dW = sum over chunks of d(chunk mean * B / P)/dW
             objective = torch.where(ok, loss, 0.0).sum() * (xb.shape[0] / p)
-            part = torch.autograd.grad(objective, net.hidden_weights())
+            part = (
+                torch.autograd.grad(objective, present, materialize_grads=True) if present else ()
+            )
         finite &= ok
         grads = list(part) if grads is None else [g + q for g, q in zip(grads, part, strict=True)]
         for tally, (z, a) in zip(tallies, captured, strict=True):
-            tally.add(_derivative(net, z), a, flat)
+            tally.add(stack.derivative(z), a, flat)
     assert grads is not None
-    result = torch.stack(
-        [
-            torch.cat([g.flatten(1).norm(dim=1)[None], tally.stats()])
-            for g, tally in zip(grads, tallies, strict=True)
-        ],
-        dim=1,
-    )
+    norms = iter(grads)
+    rows = []
+    for w, tally in zip(weights, tallies, strict=True):
+        stats = tally.stats()
+        norm = (
+            next(norms).flatten(1).norm(dim=1)
+            if w is not None
+            else torch.full_like(stats[0], math.nan)
+        )
+        rows.append(torch.cat([norm.to(stats.dtype)[None], stats]))
+    result = torch.stack(rows, dim=1)
     return torch.where(finite, result, math.nan)

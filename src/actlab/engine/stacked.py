@@ -8,72 +8,62 @@ activation is applied once per layer to its contiguous slice of candidates; no o
 mixes two candidates, so candidate ``m``'s outputs and gradients depend on its own
 parameters only.
 
-Inputs are ``x [M, B, F]`` (each candidate its own minibatch); outputs ``[M, B, n_out]``
-(logits or regression outputs: the output layer is linear). With ``capture=True`` the
-forward pass also returns each hidden layer's pre-activations and activations, a pair
-``(z, f(z))`` per layer in the canonical probe layout ``[M, B, units, positions]``
-(``positions = 1`` for dense layers, ``H*W`` for convolutions).
+Inputs are ``x [M, B, F]`` (each candidate its own minibatch; the CNN also takes
+``[M, B, C, H, W]``); outputs ``[M, B, n_out]``
+(logits or regression outputs: the output layer is linear). Both are stacks
+(:mod:`actlab.engine.stack`): their sites are the hidden layers, in the canonical probe
+layout ``positions = 1`` for dense layers and ``H*W`` for convolutions.
 """
 
 from __future__ import annotations
 
 import itertools
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
-from actlab.backends.torch import functional
-from actlab.engine.candidates import ActivationSlice, Candidate, activation_slices
+from actlab.engine.candidates import Candidate
 from actlab.engine.init import LayerShape, stacked_parameters
-
-TensorFn = Callable[[torch.Tensor], torch.Tensor]
-Captured = tuple[torch.Tensor, torch.Tensor]
-"""A hidden layer's ``(pre-activations, activations)``, each ``[M, B, units, positions]``."""
+from actlab.engine.stack import Captured, Stack, Training
 
 
-class StackedNet(ABC):
-    """Shared machinery: parameters ``[W0, b0, W1, b1, ...]`` and per-slice activations."""
+class StackedNet(Stack):
+    """Shared machinery: parameters ``[W0, b0, W1, b1, ...]``, no buffers, the hidden
+    layers as sites."""
 
     layers: list[LayerShape]
 
-    def __init__(self, candidates: Sequence[Candidate], dtype: torch.dtype) -> None:
-        self.candidates = list(candidates)
-        self.slices: list[ActivationSlice] = activation_slices(self.candidates)
-        self.fns: list[TensorFn] = [functional(s.activation) for s in self.slices]
-        self.params: list[torch.Tensor] = [
-            t.requires_grad_(True)
+    def __init__(
+        self, candidates: Sequence[Candidate], dtype: torch.dtype, device: str | torch.device
+    ) -> None:
+        super().__init__(candidates)
+        self.params = [
+            t.to(device).requires_grad_(True)
             for pair in stacked_parameters(self.candidates, self.layers, dtype)
             for t in pair
         ]
+        self.buffers = []
 
     @property
     def n_hidden(self) -> int:
         return len(self.layers) - 1
 
-    @property
-    @abstractmethod
-    def widest_layer(self) -> int:
-        """Values per sample and candidate in the largest hidden layer (units x positions)."""
-
-    def hidden_weights(self) -> list[torch.Tensor]:
+    def site_weights(self) -> list[torch.Tensor | None]:
         """The weight of every hidden layer (the layer that produces its pre-activation)."""
-        return self.params[0 : 2 * self.n_hidden : 2]
+        return list(self.params[0 : 2 * self.n_hidden : 2])
 
-    def activate(self, z: torch.Tensor, dim: int) -> torch.Tensor:
-        """Apply each activation to its candidate slice of ``z`` along ``dim``."""
-        if len(self.slices) == 1:
-            return self.fns[0](z)
-        parts = z.split([s.stop - s.start for s in self.slices], dim=dim)
-        return torch.cat([fn(part) for fn, part in zip(self.fns, parts, strict=True)], dim=dim)
+    @property
+    def site_names(self) -> list[str]:
+        return [f"layer {i + 1}" for i in range(self.n_hidden)]
 
-    @abstractmethod
-    def forward(
-        self, x: torch.Tensor, capture: bool = False
-    ) -> tuple[torch.Tensor, list[Captured]]:
-        """Outputs ``[M, B, n_out]`` and (with ``capture``) each hidden layer's
-        ``(pre-activations, activations)``."""
+    def train(self, mode: bool = True) -> None:
+        """The engine's own stacks have no modes (no batch norm, no dropout)."""
+
+    def training(self) -> Training:
+        return Training(
+            "stacked", len(self.candidates), tuple(s.activation.spec for s in self.slices)
+        )
 
 
 class StackedMLP(StackedNet):
@@ -86,23 +76,24 @@ class StackedMLP(StackedNet):
         hidden: Sequence[int],
         n_outputs: int,
         dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
     ) -> None:
         widths = [n_inputs, *hidden, n_outputs]
         self.layers = [
             LayerShape(weight=(a, b), bias=(1, b), fan_in=a, fan_out=b)
             for a, b in itertools.pairwise(widths)
         ]
-        super().__init__(candidates, dtype)
+        super().__init__(candidates, dtype, device)
 
     @property
-    def widest_layer(self) -> int:
+    def values_per_sample(self) -> int:
         return max(layer.weight[1] for layer in self.layers[:-1])
 
     def forward(
         self, x: torch.Tensor, capture: bool = False
     ) -> tuple[torch.Tensor, list[Captured]]:
         captured: list[Captured] = []
-        h = x
+        h = x.flatten(2)
         for i in range(self.n_hidden):
             z = torch.baddbmm(self.params[2 * i + 1], h, self.params[2 * i])
             h = self.activate(z, dim=0)
@@ -122,6 +113,7 @@ class StackedCNN(StackedNet):
         channels: Sequence[int],
         n_outputs: int,
         dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
         kernel: int = 3,
     ) -> None:
         c, h, w = image_shape
@@ -143,17 +135,17 @@ class StackedCNN(StackedNet):
                 weight=(flat, n_outputs), bias=(1, n_outputs), fan_in=flat, fan_out=n_outputs
             )
         )
-        super().__init__(candidates, dtype)
+        super().__init__(candidates, dtype, device)
 
     @property
-    def widest_layer(self) -> int:
+    def values_per_sample(self) -> int:
         _, h, w = self.image_shape
         return max(layer.weight[0] for layer in self.layers[:-1]) * h * w
 
     def forward(
         self, x: torch.Tensor, capture: bool = False
     ) -> tuple[torch.Tensor, list[Captured]]:
-        m, b, _ = x.shape
+        m, b = x.shape[:2]
         c, hh, ww = self.image_shape
         h = x.reshape(m, b, c, hh, ww).transpose(0, 1).reshape(b, m * c, hh, ww)
         captured: list[Captured] = []

@@ -1,16 +1,21 @@
-"""The stacked trainer: every candidate (activation x seed) trained at once.
+"""The trainer: every candidate (activation x seed) trained at once, whatever the model.
 
-One training step is one forward/backward pass of the stacked model over ``M`` minibatches
-(one per candidate: all candidates of a seed share its batch order, a permutation per
-epoch drawn from a generator seeded by ``(seed, epoch)``) and one stacked optimizer step.
-The step's objective is the sum over candidates of each candidate's mean loss, so
-each candidate's gradient is exactly its own.
+The candidates live in one or more *stacks* (:mod:`actlab.engine.stack`: the engine's
+MLP or CNN, or a user's network) that step in lockstep. One training step is, for each
+stack, one forward/backward pass over its candidates' minibatches (all candidates of a
+seed share its batch order: a permutation per epoch, epochs counted from 1, drawn from a
+generator seeded by ``(seed, epoch)``; see :func:`batch_order`) and one stacked optimizer
+step. A stack's objective is the sum over its candidates of each candidate's mean loss,
+so each candidate's gradient is exactly its own.
 
 A candidate whose step loss or gradient is NaN/inf is marked diverged at that step
 (epoch and global step recorded, both counted from 1), is not updated by that step, and is
-frozen from then on. Statuses, metrics and probes are gathered once per epoch; inside an
+frozen from then on (its buffers, e.g. batch norm statistics, too). Statuses, metrics and probes are gathered once per epoch; inside an
 epoch the only value read back is, on CPU, whether every candidate is still active (to
 skip the optimizer's masking; on an accelerator nothing is read back).
+
+The trainer's state (:meth:`StackedTrainer.state_dict`) is plain data: nested dicts,
+lists, strings, numbers, ``None`` and tensors, nothing else.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -27,13 +32,15 @@ import torch
 from actlab.catalog import Activation
 from actlab.engine.candidates import Candidate, make_candidates
 from actlab.engine.config import TrainConfig
-from actlab.engine.metrics import TASKS, candidate_loss, evaluate
-from actlab.engine.optim import StackedOptimizer
+from actlab.engine.data import TrainData
+from actlab.engine.metrics import candidate_loss, evaluate
+from actlab.engine.optim import StackedOptimizer, candidate_mask
 from actlab.engine.probes import PROBES, probe
 from actlab.engine.results import EPOCH_PHASES, HISTORY_KEYS, CandidateResult, EpochReport
-from actlab.engine.stacked import StackedCNN, StackedMLP, StackedNet
+from actlab.engine.stack import Stack, Training
+from actlab.engine.stacked import StackedCNN, StackedMLP
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 EVAL_BUDGET = 1 << 22
 """Values (per hidden layer, all candidates) one evaluation chunk may hold: 16 MB in
 float32. Larger chunks fall out of cache; a CNN's validation pass on digits ran 1.7x
@@ -46,67 +53,31 @@ def batch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(key))
 
 
-class _Data:
-    """The splits as tensors: ``x`` float ``[N, F]``; ``y`` int64 ``[N]`` (classification)
-    or float ``[N, K]`` (regression)."""
+class StackSource(Protocol):
+    """Builds the stacks of a user's model (:class:`actlab.engine.user_stack.UserModel`)."""
 
-    def __init__(self, splits: Any, dtype: torch.dtype, device: str) -> None:
-        missing = [
-            a
-            for a in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "task")
-            if not hasattr(splits, a)
-        ]
-        if missing:
-            raise TypeError(f"splits lacks {', '.join(missing)}")
-        self.task = splits.task
-        if self.task not in TASKS:
-            raise ValueError(f"task={self.task!r} must be one of {TASKS}")
-        self.image_shape = getattr(splits, "image_shape", None)
-        parts = {}
-        for part in ("train", "val", "test"):
-            x = torch.as_tensor(np.asarray(getattr(splits, f"X_{part}")), dtype=dtype)
-            y = torch.as_tensor(np.asarray(getattr(splits, f"y_{part}")))
-            if x.dim() != 2 or x.shape[0] == 0:
-                raise ValueError(f"X_{part} must be a non-empty [N, F] array, got {tuple(x.shape)}")
-            if y.shape[0] != x.shape[0]:
-                raise ValueError(f"y_{part} has {y.shape[0]} rows but X_{part} has {x.shape[0]}")
-            if not torch.isfinite(x).all():
-                raise ValueError(f"X_{part} contains NaN or inf")
-            if self.task == "classification":
-                if y.dim() != 1 or (y.is_floating_point() and not (y == y.round()).all()):
-                    raise ValueError(f"y_{part} must hold integer class indices [N]")
-                y = y.long()
-            else:
-                y = y.to(dtype).reshape(y.shape[0], -1)
-            parts[part] = (x.to(device), y.to(device))
-        self.train, self.val, self.test = parts["train"], parts["val"], parts["test"]
-        self.n_features = self.train[0].shape[1]
-        for part, (x, _) in parts.items():
-            if x.shape[1] != self.n_features:
-                raise ValueError(
-                    f"X_{part} has {x.shape[1]} features but X_train has {self.n_features}"
-                )
-        if self.task == "classification":
-            top = max(int(y.max()) for _, y in parts.values())
-            low = min(int(y.min()) for _, y in parts.values())
-            self.n_outputs = int(getattr(splits, "n_outputs", top + 1))
-            if low < 0 or top >= self.n_outputs:
-                raise ValueError(f"class labels span {low}..{top} but n_outputs={self.n_outputs}")
-        else:
-            self.n_outputs = self.train[1].shape[1]
+    def build(
+        self, candidates: Sequence[Candidate], data: TrainData, config: TrainConfig
+    ) -> list[Stack]: ...
+
+
+USER_MODEL_INIT = "model"
+"""The ``init`` of a user model's candidates: the model's own (how: the run records it)."""
 
 
 class StackedTrainer:
     """Train ``candidates`` (or ``activations x seeds``, activation-major) on ``splits``.
 
-    ``splits`` is any object with ``X_train, y_train, X_val, y_val, X_test, y_test`` (NumPy
-    or torch arrays), ``task`` (``"classification"`` | ``"regression"``), optionally
-    ``n_outputs`` and ``image_shape`` ``(C, H, W)`` (needed by the CNN). Explicit
-    ``candidates`` carry their own init scheme (``config.init`` then is not consulted) and
-    must be ordered activation-major; seeds must be >= 0.
+    ``splits``: see :class:`~actlab.engine.data.TrainData`. ``model``: ``None`` for the
+    engine's own MLP / CNN (``config.model``), or a :class:`StackSource` such as
+    :class:`~actlab.engine.user_stack.UserModel`. Explicit ``candidates`` carry their own
+    init scheme (``config.init`` then is not consulted) and must be ordered
+    activation-major; seeds must be >= 0.
 
-    Attributes worth reading: ``candidates``, ``epochs_done``, ``finished``, ``history``
-    (per candidate), ``net`` (the stacked model; ``net.params`` are ``[W0, b0, W1, ...]``).
+    Attributes worth reading: ``candidates``, ``stacks`` (each covering a contiguous span
+    of ``candidates``), ``epochs_done``, ``finished``, ``history`` (per candidate), and
+    ``net``, the stack when there is only one (``net.params`` of the MLP are
+    ``[W0, b0, W1, ...]``).
     """
 
     def __init__(
@@ -117,24 +88,33 @@ class StackedTrainer:
         activations: Sequence[str | Activation] | None = None,
         seeds: Sequence[int] = (0, 1, 2, 3, 4),
         config: TrainConfig | None = None,
+        model: StackSource | None = None,
     ) -> None:
         self.config = config or TrainConfig()
         cfg = self.config
         if candidates is None:
             if activations is None:
                 raise ValueError("give either candidates or activations (and seeds)")
-            candidates = make_candidates(activations, seeds, cfg.init)
+            init = cfg.init if model is None else USER_MODEL_INIT
+            candidates = make_candidates(activations, seeds, init)
         elif activations is not None:
             raise ValueError("give either candidates or activations, not both")
         self.candidates = list(candidates)
         bad_seeds = [c.seed for c in self.candidates if c.seed < 0]
         if bad_seeds:
             raise ValueError(f"seeds must be >= 0, got {bad_seeds[0]}")
-        self.data = _Data(splits, cfg.dtype, cfg.device)
-        self.net = self._build_net()
-        for p in self.net.params:
-            p.data = p.data.to(cfg.device)
-        self.optimizer = self._build_optimizer()
+        self.data = TrainData(splits, cfg.dtype, cfg.device)
+        self.stacks = (
+            self._build_stacks() if model is None else model.build(self.candidates, self.data, cfg)
+        )
+        self.spans: list[tuple[int, int]] = []
+        start = 0
+        for stack in self.stacks:
+            self.spans.append((start, start + len(stack)))
+            start += len(stack)
+        if [c for s in self.stacks for c in s.candidates] != self.candidates:
+            raise ValueError("the stacks must hold the candidates, in order")
+        self.optimizers = [self._build_optimizer(s) for s in self.stacks]
         m = len(self.candidates)
         self.seed_list = sorted({c.seed for c in self.candidates})
         self._seed_row = torch.tensor(
@@ -151,102 +131,170 @@ class StackedTrainer:
         self.best_epoch: list[int | None] = [None] * m
         self.best_val = torch.full((m,), math.inf, dtype=torch.float64)
         self.bad_epochs = torch.zeros(m, dtype=torch.long)
-        self.best_params: list[torch.Tensor] | None = None
+        self.best_state: list[list[torch.Tensor]] | None = None
         self.history: list[dict[str, list[Any]]] = [
             {k: [] for k in (*HISTORY_KEYS, *PROBES)} for _ in range(m)
         ]
 
-    def _build_net(self) -> StackedNet:
+    def _build_stacks(self) -> list[Stack]:
         cfg, data = self.config, self.data
         if cfg.model == "mlp":
-            return StackedMLP(
-                self.candidates, data.n_features, cfg.hidden, data.n_outputs, cfg.dtype
-            )
+            return [
+                StackedMLP(
+                    self.candidates,
+                    data.n_features,
+                    cfg.hidden,
+                    data.n_outputs,
+                    cfg.dtype,
+                    cfg.device,
+                )
+            ]
         shape = data.image_shape
         if shape is None or len(shape) != 3 or math.prod(shape) != data.n_features:
             raise ValueError(
                 f"model='cnn' needs image_shape (C, H, W) with C*H*W = {data.n_features} "
                 f"features, got image_shape={shape!r}"
             )
-        return StackedCNN(
-            self.candidates, tuple(int(s) for s in shape), cfg.channels, data.n_outputs, cfg.dtype
-        )
+        return [
+            StackedCNN(
+                self.candidates,
+                (shape[0], shape[1], shape[2]),
+                cfg.channels,
+                data.n_outputs,
+                cfg.dtype,
+                cfg.device,
+            )
+        ]
 
-    def _build_optimizer(self) -> StackedOptimizer:
+    def _build_optimizer(self, stack: Stack) -> StackedOptimizer:
         cfg = self.config
         return StackedOptimizer(
-            self.net.params,
+            stack.params,
             cfg.optimizer,
             lr=cfg.lr,
             momentum=cfg.momentum,
             weight_decay=cfg.weight_decay,
         )
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.forward(x)[0]
-
     @property
-    def _chunk(self) -> int:
+    def net(self) -> Stack:
+        """The only stack (the engine's MLP or CNN, or a user model in one stack)."""
+        if len(self.stacks) != 1:
+            raise AttributeError(f"this trainer has {len(self.stacks)} stacks; read .stacks")
+        return self.stacks[0]
+
+    def training(self) -> list[Training]:
+        """How each stack trains (recorded in results.json)."""
+        return [s.training() for s in self.stacks]
+
+    def _chunk(self, stack: Stack) -> int:
         """Samples per evaluation / probe chunk (see ``EVAL_BUDGET``)."""
-        per_sample = len(self.candidates) * self.net.widest_layer
-        return max(self.config.batch_size, EVAL_BUDGET // per_sample)
+        per_sample = len(stack) * stack.values_per_sample
+        return max(self.config.batch_size, EVAL_BUDGET // max(per_sample, 1))
 
     def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return evaluate(self._forward, len(self.candidates), x, y, self.data.task, self._chunk)
+        """``(loss [M], metric [M])`` of every candidate on ``x``, ``y``, in eval mode."""
+        losses, metrics = [], []
+        for stack in self.stacks:
+            stack.train(False)
+            try:
+                loss, metric = evaluate(
+                    lambda xb, stack=stack: stack.forward(xb)[0],
+                    len(stack),
+                    x,
+                    y,
+                    self.data.task,
+                    self._chunk(stack),
+                )
+            finally:
+                stack.train(True)
+            losses.append(loss)
+            metrics.append(metric)
+        return torch.cat(losses).cpu(), torch.cat(metrics).cpu()
+
+    def _probes(self) -> list[torch.Tensor]:
+        """Per stack, ``[len(PROBES), sites, M_stack]`` on the probe batch, in eval mode."""
+        out = []
+        for stack in self.stacks:
+            stack.train(False)
+            try:
+                out.append(probe(stack, *self._probe, self.data.task, self._chunk(stack)))
+            finally:
+                stack.train(True)
+        return out
 
     def _train_epoch(self, epoch: int) -> torch.Tensor:
-        """One epoch of steps; returns the mean step loss per candidate ``[M]``."""
+        """One epoch of steps; returns each candidate's training loss ``[M]``, the mean over
+        the epoch's samples of the loss at the step that saw them."""
         x_train, y_train = self.data.train
         n, bs = x_train.shape[0], self.config.batch_size
         orders = torch.stack([batch_order(s, epoch, n) for s in self.seed_list])
         order = orders.to(x_train.device)[self._seed_row]
-        loss_sum = torch.zeros(len(self.candidates), dtype=x_train.dtype, device=x_train.device)
-        n_batches = 0
+        loss_sum = torch.zeros(len(self.candidates), dtype=torch.float64, device=x_train.device)
+        if x_train.device.type == "mps":  # no float64 there
+            loss_sum = loss_sum.float()
         for start in range(0, n, bs):
             idx = order[:, start : start + bs]
-            out, _ = self.net.forward(x_train[idx])
-            loss = candidate_loss(out, y_train[idx], self.data.task)
-            grads = torch.autograd.grad(loss.sum(), self.net.params)
-            gsum = sum(g.flatten(1).sum(1) for g in grads)
-            finite = torch.isfinite(loss.detach()) & torch.isfinite(gsum)
+            xb, yb = x_train[idx], y_train[idx]
             self.global_step += 1
-            self.diverged_step.masked_fill_(self.active & ~finite, self.global_step)
-            self.active &= finite
-            self.optimizer.step(grads, None if self._all_active() else self.active)
-            loss_sum += loss.detach()
-            n_batches += 1
-        return loss_sum / n_batches
+            for k, (a, b) in enumerate(self.spans):
+                loss = self._step(k, xb[a:b], yb[a:b])
+                loss_sum[a:b] += loss.to(loss_sum.dtype) * idx.shape[1]
+        return loss_sum / n
 
-    def _all_active(self) -> bool:
-        """Whether no candidate is frozen, known without waiting: on CPU reading the mask
-        costs nothing; on an accelerator it would stall the queue, so there the answer
-        is always "no" (and the optimizer masks every step)."""
-        return self.active.device.type == "cpu" and bool(self.active.all())
+    def _step(self, k: int, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """One training step of stack ``k``; returns its candidates' losses."""
+        stack, (a, b) = self.stacks[k], self.spans[k]
+        active = self.active[a:b]
+        before = [t.clone() for t in stack.buffers]
+        out, _ = stack.forward(xb)
+        loss = candidate_loss(out, yb, self.data.task)
+        grads = torch.autograd.grad(loss.sum(), stack.params, materialize_grads=True)
+        gsum = sum(g.flatten(1).sum(1) for g in grads)
+        finite = torch.isfinite(loss.detach()) & torch.isfinite(gsum)
+        self.diverged_step[a:b].masked_fill_(active & ~finite, self.global_step)
+        active &= finite
+        everyone = self._all_active(active)
+        self.optimizers[k].step(grads, None if everyone else active)
+        if before and not everyone:
+            with torch.no_grad():
+                for now, then in zip(stack.buffers, before, strict=True):
+                    now.copy_(torch.where(candidate_mask(active, now), now, then))
+        return loss.detach()
+
+    def _all_active(self, active: torch.Tensor) -> bool:
+        """Whether no candidate of ``active`` is frozen, known without waiting: on CPU
+        reading the mask costs nothing; on an accelerator it would stall the queue, so
+        there the answer is always "no" (and the optimizer masks every step)."""
+        return active.device.type == "cpu" and bool(active.all())
+
+    def _state_tensors(self) -> list[list[torch.Tensor]]:
+        """Per stack, everything early stopping restores: parameters and buffers."""
+        return [[*s.params, *s.buffers] for s in self.stacks]
 
     def _early_stop(self, epoch: int, val_loss: torch.Tensor) -> None:
         patience = self.config.early_stopping
         if patience is None:
             return
-        params = self.net.params
-        if self.best_params is None:
-            self.best_params = [p.detach().clone() for p in params]
+        state = self._state_tensors()
+        if self.best_state is None:
+            self.best_state = [[t.detach().clone() for t in ts] for ts in state]
         active = self.active.cpu()
         improved = active & (val_loss < self.best_val)
         self.best_val = torch.where(improved, val_loss, self.best_val)
         self.bad_epochs = torch.where(improved, 0, self.bad_epochs + 1)
-        mask = improved.to(params[0].device)
+        stop = active & (self.bad_epochs >= patience)
+        device = self.active.device
         with torch.no_grad():
-            for p, best in zip(params, self.best_params, strict=True):
-                best.copy_(torch.where(mask.view(-1, *[1] * (p.dim() - 1)), p, best))
+            for (a, b), now, best in zip(self.spans, state, self.best_state, strict=True):
+                keep, restore = improved[a:b].to(device), stop[a:b].to(device)
+                for t, saved in zip(now, best, strict=True):
+                    saved.copy_(torch.where(candidate_mask(keep, t), t, saved))
+                    t.copy_(torch.where(candidate_mask(restore, t), saved, t))
         for i in torch.nonzero(improved).flatten().tolist():
             self.best_epoch[i] = epoch
-        stop = active & (self.bad_epochs >= patience)
         if stop.any():
-            smask = stop.to(params[0].device)
-            with torch.no_grad():
-                for p, best in zip(params, self.best_params, strict=True):
-                    p.copy_(torch.where(smask.view(-1, *[1] * (p.dim() - 1)), best, p))
-            self.active &= ~smask
+            self.active &= ~stop.to(device)
             for i in torch.nonzero(stop).flatten().tolist():
                 self.stopped_epoch[i] = epoch
 
@@ -266,7 +314,7 @@ class StackedTrainer:
         trained = self._now()
         val_loss, val_metric = self._evaluate(*self.data.val)
         validated = self._now()
-        probes = probe(self.net, *self._probe, self.data.task, self._chunk)
+        probes = self._probes()
         probed = self._now()
         for i in torch.nonzero(self.diverged_step.cpu()).flatten().tolist():
             if self.diverged_epoch[i] is None:
@@ -274,14 +322,18 @@ class StackedTrainer:
         self._early_stop(epoch, val_loss)
         seconds = self._now() - started
         scalars = torch.stack([train_loss.double().cpu(), val_loss, val_metric]).tolist()
-        per_layer = probes.double().cpu().permute(0, 2, 1).tolist()
+        per_layer = [
+            row
+            for stack_probes in probes
+            for row in stack_probes.double().cpu().permute(2, 0, 1).tolist()
+        ]
         for i, hist in enumerate(self.history):
             on = bool(was_active[i])
             for k, key in enumerate(HISTORY_KEYS[:3]):
                 hist[key].append(scalars[k][i] if on else math.nan)
             hist["epoch_time"].append(seconds)
             for k, key in enumerate(PROBES):
-                layers = per_layer[k][i]
+                layers = per_layer[i][k]
                 hist[key].append(layers if on else [math.nan] * len(layers))
         self.epochs_done = epoch
         return EpochReport(
@@ -358,20 +410,23 @@ class StackedTrainer:
         cfg.pop("epochs")
         cfg.pop("device")
         return {
-            "candidates": [(c.activation.spec, c.seed, c.init) for c in self.candidates],
+            "candidates": [[c.activation.spec, c.seed, c.init] for c in self.candidates],
             "config": cfg,
+            "stacks": [[[name, list(shape)] for name, shape in s.signature()] for s in self.stacks],
         }
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly after the last finished epoch: a snapshot
-        (nothing in it changes as training goes on)."""
+        (nothing in it changes as training goes on), of plain data and tensors only. The
+        global RNG state is part of it (dropout in a user's model draws from it)."""
         return {
             "version": STATE_VERSION,
             **self._identity(),
             "epochs_done": self.epochs_done,
             "global_step": self.global_step,
-            "params": [p.detach().cpu().clone() for p in self.net.params],
-            "optimizer": self.optimizer.state_dict(),
+            "params": [[p.detach().cpu().clone() for p in s.params] for s in self.stacks],
+            "buffers": [[b.detach().cpu().clone() for b in s.buffers] for s in self.stacks],
+            "optimizers": [o.state_dict() for o in self.optimizers],
             "active": self.active.cpu().clone(),
             "diverged_step": self.diverged_step.cpu().clone(),
             "diverged_epoch": list(self.diverged_epoch),
@@ -379,9 +434,10 @@ class StackedTrainer:
             "best_epoch": list(self.best_epoch),
             "best_val": self.best_val.clone(),
             "bad_epochs": self.bad_epochs.clone(),
-            "best_params": None
-            if self.best_params is None
-            else [p.cpu().clone() for p in self.best_params],
+            "best_state": None
+            if self.best_state is None
+            else [[t.cpu().clone() for t in ts] for ts in self.best_state],
+            "rng": torch.get_rng_state(),
             "history": self._history_copy(),
         }
 
@@ -391,24 +447,31 @@ class StackedTrainer:
         return [{key: list(values) for key, values in h.items()} for h in self.history]
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict` of a trainer with the same candidates and config
-        (``epochs`` and ``device`` may differ)."""
+        """Restore a :meth:`state_dict` of a trainer with the same candidates, config and
+        model (``epochs`` and ``device`` may differ)."""
         if state.get("version") != STATE_VERSION:
             raise ValueError(
                 f"trainer state version {state.get('version')!r} is not {STATE_VERSION}"
             )
         mine = self._identity()
         for key in ("candidates", "config"):
-            theirs = state[key] if key == "config" else [tuple(c) for c in state[key]]
+            theirs = [list(c) for c in state[key]] if key == "candidates" else state[key]
             if theirs != mine[key]:
                 raise ValueError(
                     f"trainer state was saved with {key} {theirs!r}, this trainer has {mine[key]!r}"
                 )
+        stored = [[[n, list(shape)] for n, shape in s] for s in state["stacks"]]
+        if stored != mine["stacks"]:
+            raise ValueError(signature_difference(stored, mine["stacks"]))
         device = self.config.device
         with torch.no_grad():
-            for p, saved in zip(self.net.params, state["params"], strict=True):
-                p.copy_(saved)
-        self.optimizer.load_state_dict(state["optimizer"])
+            for s, params, buffers in zip(
+                self.stacks, state["params"], state["buffers"], strict=True
+            ):
+                for p, saved in zip([*s.params, *s.buffers], [*params, *buffers], strict=True):
+                    p.copy_(saved)
+        for o, saved in zip(self.optimizers, state["optimizers"], strict=True):
+            o.load_state_dict(saved)
         self.epochs_done = int(state["epochs_done"])
         self.global_step = int(state["global_step"])
         self.active = state["active"].to(device).clone()
@@ -418,6 +481,27 @@ class StackedTrainer:
         self.best_epoch = list(state["best_epoch"])
         self.best_val = state["best_val"].clone()
         self.bad_epochs = state["bad_epochs"].clone()
-        best = state["best_params"]
-        self.best_params = None if best is None else [p.to(device).clone() for p in best]
+        best = state["best_state"]
+        self.best_state = (
+            None if best is None else [[t.to(device).clone() for t in ts] for ts in best]
+        )
+        torch.set_rng_state(state["rng"])
         self.history = copy.deepcopy(state["history"])
+
+
+def signature_difference(stored: list[Any], mine: list[Any]) -> str:
+    """One line naming the first parameter that differs between a stored run and now."""
+    theirs = {n: s for stack in stored for n, s in stack}
+    ours = {n: s for stack in mine for n, s in stack}
+    for name, shape in ours.items():
+        if name not in theirs:
+            return f"the model differs from the stored run: it has {name!r}, the run does not"
+        if theirs[name] != shape:
+            return (
+                f"the model differs from the stored run: {name!r} has shape {shape} here "
+                f"and {theirs[name]} in the run"
+            )
+    for name in theirs:
+        if name not in ours:
+            return f"the model differs from the stored run: the run has {name!r}, it does not"
+    return "the model differs from the stored run: its stacks are laid out differently"

@@ -364,6 +364,7 @@ def build_report(result: CompareResult) -> str:
             ),
             "time",
         ),
+        Section("How it trained", _training_html(result, names), "training"),
         Section("Activation functions", _functions_html(order, palette, figures), "functions"),
         Section("Reproducibility", _reproducibility_html(result), "reproducibility"),
     ]
@@ -381,6 +382,16 @@ def build_report(result: CompareResult) -> str:
     return render_page(
         "actlab comparison report", sections, subtitle=subtitle, figures=figures, legend=legend
     )
+
+
+def _training_html(result: CompareResult, names: list[str]) -> str:
+    """Per group: how its candidates trained (stacked, vmapped, or one at a time and why)
+    and, for a user's model, how its initial weights were made."""
+    items = "".join(f"<li><b>{_esc(g)}</b>: {_esc(result.how_it_trained(g))}</li>" for g in names)
+    user = result.config.get("user_model")
+    if user:
+        items += f"<li>initial weights: {_esc(user.get('init', ''))}</li>"
+    return f"<ul>{items}</ul>"
 
 
 def _reproducibility_html(result: CompareResult) -> str:

@@ -14,6 +14,7 @@ Rerunning the same command skips finished groups and resumes interrupted ones.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ def sweep(
     *,
     workers: int | None = None,
     ray: str | None = None,
+    device: str | None = None,
     progress: SweepProgress | None = None,
 ) -> SweepResult:
     """Train every group of ``grid`` (a TOML path, a mapping or a :class:`Grid`) into the
@@ -79,7 +81,8 @@ def sweep(
 
     ``workers``: parallel worker processes (default: the usable cores); ``ray``: run each
     group as a Ray task on that cluster instead ("auto", "local" or an address; see
-    :mod:`actlab.sweep.ray_executor`). Groups already
+    :mod:`actlab.sweep.ray_executor`); ``device``: where each group trains (``"auto"``,
+    ``"cpu"``, ``"cuda:N"``, ...; default auto). Groups already
     finished in ``out`` are skipped; interrupted ones resume from their checkpoints.
     """
     grid = grid if isinstance(grid, Grid) else load_grid(grid)
@@ -96,6 +99,14 @@ def sweep(
     statuses = {g.key: "done" if group_finished(paths[g.key]) else "pending" for g in groups}
     outcomes = {k: "skipped" for k, s in statuses.items() if s == "done"}
     write_json_atomic(out / "sweep.json", {"groups": statuses})
+    if device is not None:
+        from actlab.engine import resolve_device
+
+        resolve_device(device)  # a device this machine lacks fails before any group runs
+        groups = [
+            dataclasses.replace(g, config=dataclasses.replace(g.config, device=device))
+            for g in groups
+        ]
     pending = [(g, paths[g.key]) for g in groups if statuses[g.key] == "pending"]
     if progress is not None:
         progress.started(len(groups), len(groups) - len(pending))

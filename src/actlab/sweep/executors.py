@@ -42,7 +42,7 @@ def run_group(group: Group, path: Path) -> GroupOutcome:
     if group_finished(path):
         return GroupOutcome(group.key, "skipped")
     if RunDir(path).exists():
-        run_comparison(group.config, path, resume=True)
+        run_comparison(group.config, path, resume=True, device=group.config.device)
         return GroupOutcome(group.key, "resumed")
     run_comparison(group.config, path)
     return GroupOutcome(group.key, "trained")

@@ -1,0 +1,207 @@
+"""A user's own model through the one trainer, against a plain sequential PyTorch loop.
+
+    python benchmarks/user_model.py [--seeds 5] [--epochs 2] [--threads N]
+                                    [--resnet-width 64] [--resnet-samples 64] [--skip-resnet]
+
+5 activations (relu, tanh, elu, gelu, silu) x seeds of two user models, each path in its
+own child process (so its peak RSS is its own), same initial weights and batch order:
+
+* a small CNN on digits as 1x8x8 images (3x3 convs with 16 and 32 channels, a linear
+  head: the engine's CNN written as a user's ``nn.Module``), batch 64;
+* a ResNet-18-shaped network (CIFAR stem, BasicBlocks [2, 2, 2, 2] of widths w, 2w, 4w,
+  8w with batch norm, ``--resnet-width`` w = 64 is ResNet-18) on random 3x32x32 images,
+  batch 16.
+
+Paths: the trainer's stack (every candidate in one vmapped model, a per-candidate
+activation selector at each site: what ``compare(model=...)`` uses); the alternative of
+one vmapped stack per activation stepping in lockstep; the fallback that runs candidates
+one at a time inside the trainer; and the sequential loop (each candidate alone,
+``torch.optim.Adam``, minibatches sliced from one tensor). Times are training steps only
+(the trainer's phase timer; its first epoch is a warm-up and not counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu")
+
+
+def small_cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+        nn.Flatten(), nn.Linear(32 * 8 * 8, 10),
+    )  # fmt: skip
+
+
+class Block(nn.Module):
+    """torchvision's BasicBlock."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.relu2 = nn.ReLU()
+        self.down = (
+            nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            if stride != 1 or cin != cout
+            else nn.Identity()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
+        return self.relu2(out + self.down(x))
+
+
+def resnet18(width: int) -> nn.Module:
+    widths = [width, 2 * width, 4 * width, 8 * width]
+    layers: list[nn.Module] = [
+        nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+    ]  # fmt: skip
+    cin = width
+    for i, w in enumerate(widths):
+        for j in range(2):
+            layers.append(Block(cin, w, 2 if (i > 0 and j == 0) else 1))
+            cin = w
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 10)]
+    return nn.Sequential(*layers)
+
+
+def _splits(case: dict[str, Any]) -> Any:
+    from types import SimpleNamespace
+
+    if case["model"] == "cnn":
+        from actlab.data import load, split
+
+        return split(load("digits"), seed=0)
+    gen = np.random.default_rng(0)
+    n = case["samples"]
+    x = gen.normal(size=(3 * n, 3, 32, 32)).astype(np.float32)
+    y = gen.integers(0, 10, size=3 * n)
+    return SimpleNamespace(
+        X_train=x[:n], y_train=y[:n], X_val=x[n : 2 * n], y_val=y[n : 2 * n],
+        X_test=x[2 * n :], y_test=y[2 * n :], task="classification", n_outputs=10,
+        image_shape=(1, 8, 8) if case["model"] == "cnn" else None,
+    )  # fmt: skip
+
+
+def _factory(case: dict[str, Any]):
+    if case["model"] == "cnn":
+        return small_cnn
+    width = case["width"]
+    return lambda: resnet18(width)
+
+
+def _run(case: dict[str, Any], path: str) -> dict[str, Any]:
+    """One path in this (child) process: seconds of training steps, peak RSS, how it ran."""
+    from actlab.engine import StackedTrainer, TrainConfig, UserModel, batch_order
+    from actlab.engine.user_stack import build_model
+    from actlab.torch import swap_activations
+
+    if case["threads"]:
+        torch.set_num_threads(case["threads"])
+    splits, factory = _splits(case), _factory(case)
+    epochs, bs = case["epochs"], case["batch"]
+    if path == "sequential loop":
+        trainer = StackedTrainer(
+            splits,
+            activations=list(ACTIVATIONS),
+            seeds=range(case["seeds"]),
+            config=TrainConfig(epochs=1, batch_size=bs),
+            model=UserModel(factory),
+        )
+        x, y = trainer.data.train
+        x = x.reshape(len(x), *trainer.stacks[0].input_shape)
+        del trainer
+        seconds = 0.0
+        for c in [(a, s) for a in ACTIVATIONS for s in range(case["seeds"])]:
+            net = build_model(factory, c[1])
+            swap_activations(net, c[0])
+            opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+            for epoch in range(1, epochs + 2):
+                start = time.perf_counter()
+                order = batch_order(c[1], epoch, len(x))
+                for i in range(0, len(x), bs):
+                    idx = order[i : i + bs]
+                    opt.zero_grad()
+                    nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
+                    opt.step()
+                if epoch > 1:  # the first epoch is a warm-up, as for the trainer
+                    seconds += time.perf_counter() - start
+        kind = "sequential"
+    else:
+        model = UserModel(
+            factory, vectorize=path != "one at a time", per_activation=path == "vmap per activation"
+        )
+        trainer = StackedTrainer(
+            splits,
+            activations=list(ACTIVATIONS),
+            seeds=range(case["seeds"]),
+            config=TrainConfig(epochs=epochs + 1, batch_size=bs),
+            model=model,
+        )
+        steps: list[float] = []
+        trainer.run(on_epoch=lambda r: steps.append(r.phases["training steps"]))
+        seconds = sum(steps[1:])
+        kind = ", ".join(sorted({t.kind for t in trainer.training()}))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds / epochs, "rss_mb": rss, "kind": kind}
+
+
+def _child(case: dict[str, Any], path: str) -> dict[str, Any]:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_run, (case, path))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--resnet-width", type=int, default=64)
+    parser.add_argument("--resnet-samples", type=int, default=64)
+    parser.add_argument("--skip-resnet", action="store_true")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads\n")
+    cases = [
+        ("small CNN, digits 1x8x8", {"model": "cnn", "batch": 64}, True),
+        (
+            f"ResNet-18-shaped (width {args.resnet_width}), 3x32x32",
+            {"model": "resnet", "batch": 16, "width": args.resnet_width,
+             "samples": args.resnet_samples},
+            not args.skip_resnet,
+        ),
+    ]  # fmt: skip
+    print(
+        "| model | path | how it ran | s per epoch (training steps) | vs sequential | peak RSS MB |"
+    )
+    print("|---|---|---|---|---|---|")
+    for title, case, wanted in cases:
+        if not wanted:
+            continue
+        case |= {"seeds": args.seeds, "epochs": args.epochs, "threads": args.threads}
+        paths = ["sequential loop", "stack (selector)", "vmap per activation", "one at a time"]
+        if case["model"] == "resnet":
+            paths = ["sequential loop", "stack (selector)"]
+        figures = {p: _child(case, p) for p in paths}
+        base = figures["sequential loop"]["seconds"]
+        for p, f in figures.items():
+            print(
+                f"| {title} | {p} | {f['kind']} | {f['seconds']:.3f} | "
+                f"{base / f['seconds']:.2f}x | {f['rss_mb']:.0f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()

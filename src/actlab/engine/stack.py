@@ -1,0 +1,140 @@
+"""A *stack*: ``M`` candidates (activation x seed) evaluated as one model.
+
+Anything that maps a stacked input ``x [M, B, *sample]`` (each candidate its own
+minibatch) to outputs ``[M, B, n_out]`` without mixing two candidates is a stack: the
+engine's :class:`~actlab.engine.stacked.StackedMLP` and
+:class:`~actlab.engine.stacked.StackedCNN`, and a user's own network vmapped over its
+candidates (:class:`~actlab.engine.user_stack.UserStack`), or looped over them where it
+cannot be vmapped. The trainer (:class:`~actlab.engine.trainer.StackedTrainer`) owns
+everything else, once for every kind of stack: data, batch order, loss and metric,
+divergence, early stopping, checkpoints, probes and history. Several stacks, with
+different weight shapes, can step in lockstep in one trainer on the same paired seeds
+and batches.
+
+A stack holds its state as tensors with a leading candidate axis: ``params`` (trained by
+gradient) and ``buffers`` (changed by the forward pass in training mode, e.g. batch
+norm's running statistics). Candidate ``m``'s outputs, gradients and buffer updates
+depend on its own slice of them only.
+
+Probes: with ``capture=True`` the forward pass also returns each *site*'s (a hidden
+activation, in call order) pre-activations and activations ``(z, f(z))`` in the
+canonical probe layout ``[M, B, units, positions]``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from actlab.backends.torch import functional
+from actlab.engine.candidates import ActivationSlice, Candidate, activation_slices
+
+TensorFn = Callable[[torch.Tensor], torch.Tensor]
+Captured = tuple[torch.Tensor, torch.Tensor]
+"""A site's ``(pre-activations, activations)``, each ``[M, B, units, positions]``."""
+
+
+@dataclass(frozen=True)
+class Training:
+    """How a stack trains its candidates, as recorded in results.json and shown on the
+    console and in the report: ``kind`` is ``"stacked"`` (the engine's own batched
+    layers), ``"vmap"`` (a user's model under ``torch.func.vmap``) or ``"one at a time"``
+    (the fallback for a model that cannot be vmapped; ``reason`` says why).
+    ``unbatched_ops``: operations of the model that vmap has no batching rule for and runs
+    as a loop over the candidates (correct, slower; e.g. CPU flash attention)."""
+
+    kind: str
+    candidates: int
+    activations: tuple[str, ...]
+    reason: str | None = None
+    unbatched_ops: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "candidates": self.candidates,
+            "activations": list(self.activations),
+            "reason": self.reason,
+            "unbatched_ops": list(self.unbatched_ops),
+        }
+
+
+class Stack(ABC):
+    """``M`` candidates as one model (see the module docstring)."""
+
+    params: list[torch.Tensor]
+    buffers: list[torch.Tensor]
+
+    def __init__(self, candidates: Sequence[Candidate]) -> None:
+        self.candidates = list(candidates)
+        self.slices: list[ActivationSlice] = activation_slices(self.candidates)
+        self.fns: list[TensorFn] = [functional(s.activation) for s in self.slices]
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    @abstractmethod
+    def forward(
+        self, x: torch.Tensor, capture: bool = False
+    ) -> tuple[torch.Tensor, list[Captured]]:
+        """Outputs ``[M, B, n_out]`` and (with ``capture``) every site's ``(z, f(z))``."""
+
+    @abstractmethod
+    def site_weights(self) -> list[torch.Tensor | None]:
+        """Per site, the stacked weight of the layer that feeds it (its gradient norm is
+        the ``grad_norm`` probe), or ``None`` where no weight layer feeds it."""
+
+    @property
+    @abstractmethod
+    def site_names(self) -> list[str]:
+        """Per site, a name a person recognises (``"layer 1"``, ``"features.2"``)."""
+
+    @property
+    @abstractmethod
+    def values_per_sample(self) -> int:
+        """Values per sample and candidate in the largest site (units x positions): what
+        sizes an evaluation chunk."""
+
+    @abstractmethod
+    def training(self) -> Training:
+        """How this stack trains (see :class:`Training`)."""
+
+    def signature(self) -> list[tuple[str, tuple[int, ...]]]:
+        """Names and per-candidate shapes of the parameters and buffers: what a stored
+        state must match to be loaded."""
+        return [(f"param {i}", tuple(p.shape[1:])) for i, p in enumerate(self.params)] + [
+            (f"buffer {i}", tuple(b.shape[1:])) for i, b in enumerate(self.buffers)
+        ]
+
+    @abstractmethod
+    def train(self, mode: bool = True) -> None:
+        """Training mode (batch statistics, dropout) or evaluation mode."""
+
+    def activate(self, z: torch.Tensor, dim: int) -> torch.Tensor:
+        """Apply each activation to its candidate slice of ``z`` along ``dim``."""
+        if len(self.slices) == 1:
+            return self.fns[0](z)
+        parts = z.split([s.stop - s.start for s in self.slices], dim=dim)
+        return torch.cat([fn(part) for fn, part in zip(self.fns, parts, strict=True)], dim=dim)
+
+    def derivative(self, z: torch.Tensor) -> torch.Tensor:
+        """``f'(z)`` of each candidate's activation on its slice of ``z [M, ...]``, from
+        autograd of ``sum f(z)`` (exact for elementwise ``f``)."""
+        parts = []
+        for part, fn in zip(self.slices, self.fns, strict=True):
+            zs = z[part.start : part.stop].detach().requires_grad_(True)
+            with torch.enable_grad():
+                (d,) = torch.autograd.grad(fn(zs), zs, torch.ones_like(zs))
+            parts.append(d)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    def max_derivatives(self) -> torch.Tensor:
+        """``max |f'|`` of each candidate's activation, ``[M]`` (float64, CPU)."""
+        values = torch.empty(len(self.candidates), dtype=torch.float64)
+        for part in self.slices:
+            values[part.start : part.stop] = part.activation.max_derivative
+        return values
