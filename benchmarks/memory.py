@@ -50,7 +50,7 @@ def child(spec: str) -> None:
     del splits
     base = _status("VmRSS:")
     with tempfile.TemporaryDirectory() as out:
-        run_comparison(config, f"{out}/run")
+        run_comparison(config, f"{out}/run", report=False)  # training, not the report
     peak = _status("VmHWM:") - base
     _, splits = _load_splits(config)
     (layers,) = config.groups().values()

@@ -1,6 +1,6 @@
 """A user's own model through the one trainer, against a plain sequential PyTorch loop.
 
-    python benchmarks/user_model.py [--seeds 5] [--epochs 2] [--threads N]
+    python benchmarks/user_model.py [--seeds 5] [--epochs 2] [--threads N] [--cnn-samples N]
                                     [--resnet-width 64] [--resnet-samples 64] [--skip-resnet]
 
 5 activations (relu, tanh, elu, gelu, silu) x seeds of two user models, each path in its
@@ -82,9 +82,15 @@ def _splits(case: dict[str, Any]) -> Any:
     from types import SimpleNamespace
 
     if case["model"] == "cnn":
+        import dataclasses
+
         from actlab.data import load, split
 
-        return split(load("digits"), seed=0)
+        splits = split(load("digits"), seed=0)
+        keep = case["samples"] or len(splits.X_train)
+        return dataclasses.replace(
+            splits, X_train=splits.X_train[:keep], y_train=splits.y_train[:keep]
+        )
     gen = np.random.default_rng(0)
     n = case["samples"]
     x = gen.normal(size=(3 * n, 3, 32, 32)).astype(np.float32)
@@ -169,13 +175,18 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--cnn-samples", type=int, default=None, help="[default: all 1079]")
     parser.add_argument("--resnet-width", type=int, default=64)
     parser.add_argument("--resnet-samples", type=int, default=64)
     parser.add_argument("--skip-resnet", action="store_true")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads\n")
     cases = [
-        ("small CNN, digits 1x8x8", {"model": "cnn", "batch": 64}, True),
+        (
+            "small CNN, digits 1x8x8",
+            {"model": "cnn", "batch": 64, "samples": args.cnn_samples},
+            True,
+        ),
         (
             f"ResNet-18-shaped (width {args.resnet_width}), 3x32x32",
             {"model": "resnet", "batch": 16, "width": args.resnet_width,

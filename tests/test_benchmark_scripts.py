@@ -42,7 +42,10 @@ RUNS = {
         ["| compare (after) |", "| plain loop |", "| actlab list |", "| actlab show selu |"],
     ),
     "user_model.py": (
-        ["--seeds", "1", "--epochs", "1", "--threads", "1", "--resnet-width", "2"],
+        [
+            *("--seeds", "1", "--epochs", "1", "--threads", "1", "--cnn-samples", "64"),
+            *("--resnet-width", "2", "--resnet-samples", "16"),
+        ],
         ["| small CNN", "stack (selector) | vmap |", "one at a time", "ResNet-18-shaped"],
     ),
 }
