@@ -337,6 +337,12 @@ class UserStack(Stack):
                 with torch.no_grad():
                     batched = vmapped(*self._state(), xs)
                     alone = torch.stack([self._alone(i, x) for i in range(len(self))])
+                # the probes' pass: eval mode with gradients (a fused eval-only kernel,
+                # e.g. nn.MultiheadAttention's fast path, may have no derivative)
+                probed = vmapped(*self._state(), xs)
+                torch.autograd.grad(probed.sum(), self.params, allow_unused=True)
+            except Exception as exc:
+                return f"torch.func.vmap cannot run the model in eval mode ({_one_line(exc)})"
             finally:
                 self.template.train()
         found = (_NO_RULE.search(str(w.message)) for w in caught)
