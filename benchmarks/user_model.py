@@ -133,7 +133,7 @@ def _run(case: dict[str, Any], path: str) -> dict[str, Any]:
         seconds = 0.0
         for c in [(a, s) for a in ACTIVATIONS for s in range(case["seeds"])]:
             net = build_model(factory, c[1])
-            swap_activations(net, c[0])
+            swap_activations(net, c[0], example=x[:2])
             opt = torch.optim.Adam(net.parameters(), lr=1e-3)
             for epoch in range(1, epochs + 2):
                 start = time.perf_counter()

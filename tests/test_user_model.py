@@ -100,10 +100,10 @@ def plain_loop(factory, spec: str, seed: int, trainer: StackedTrainer) -> nn.Mod
     """The candidate trained alone: its seed's model, swapped, torch.optim.Adam, the
     engine's batch order."""
     net = build_model(factory, seed)
-    swap_activations(net, spec)
     shape = trainer.stacks[0].input_shape
     x, y = trainer.data.train
     x = x.reshape(len(x), *shape)
+    swap_activations(net, spec, example=x[:2])
     opt = torch.optim.Adam(net.parameters(), lr=trainer.config.lr)
     bs = trainer.config.batch_size
     for epoch in range(1, trainer.config.epochs + 1):
@@ -165,7 +165,9 @@ def test_a_candidate_alone_equals_it_inside_a_larger_stack(float64_default):
     ).run()
     inside = next(r for r in crowd if (r.activation, r.seed) == ("gelu", 1))
     for key in ("train_loss", "val_loss", "val_metric", "grad_norm", "dead_fraction", "act_std"):
-        assert np.allclose(alone.history[key], inside.history[key], rtol=1e-9, atol=1e-12), key
+        assert np.allclose(
+            alone.history[key], inside.history[key], rtol=1e-9, atol=1e-12, equal_nan=True
+        ), key  # NaN: a site no weight layer feeds (after a residual add) has no grad_norm
     assert alone.test_loss == pytest.approx(inside.test_loss, rel=1e-9)
 
 

@@ -5,7 +5,8 @@ A sweep directory::
     DIR/
       grid.json                      the validated grid (a rerun must ask for the same one)
       sweep.json                     per-group status, rewritten as each group finishes
-      groups/<dataset>__<shape>/     one compare run directory per group (resumable)
+      groups/<dataset>__<shape>/     one compare run directory per group (resumable; its
+                                     report.html on demand: actlab report DIR)
       analysis.json                  across-grid analysis (when every group is done)
       report.html                    self-contained report
 

@@ -42,9 +42,9 @@ def run_group(group: Group, path: Path) -> GroupOutcome:
     if group_finished(path):
         return GroupOutcome(group.key, "skipped")
     if RunDir(path).exists():
-        run_comparison(group.config, path, resume=True, device=group.config.device)
+        run_comparison(group.config, path, resume=True, device=group.config.device, report=False)
         return GroupOutcome(group.key, "resumed")
-    run_comparison(group.config, path)
+    run_comparison(group.config, path, report=False)  # the sweep writes its own report
     return GroupOutcome(group.key, "trained")
 
 
