@@ -367,7 +367,7 @@ def test_tie_break_prefers_health_then_cost():
     assert by_cost.recommendation.activation == "relu"
     assert by_cost.recommendation.rule is Rule.COST
     assert by_cost.headline == (
-        "Use relu: it is equivalent to the leader elu within +-0.50 points; chosen by "
+        "Use relu: relu is equivalent to the leader elu within +-0.50 points; chosen by "
         "measured cost."
     )
     assert "elu (1.60x)" in " ".join(by_cost.reasons)
@@ -389,6 +389,7 @@ def test_identity_is_never_recommended():
     )
     assert a.verdicts.leader == "identity"
     assert a.recommendation.activation == "relu" and a.recommendation.baseline_in_pool
+    assert a.headline.startswith("Use relu: the no-activation baseline (identity) leads; relu is ")
     assert "non-linearity does not measurably help" in " ".join(a.reasons)
 
 

@@ -31,7 +31,9 @@ boundaries agree with a grid ten times finer to 1e-5 in z). The
 look's *nominal level* is ``1 - Phi(c_k)``: a test statistic whose one-sided p-value is at
 most that level crosses the boundary. With Student-t statistics (the variance is
 estimated) the p-value is compared with the nominal level (Jennison and Turnbull's
-"significance level approach", section 3.8).
+"significance level approach", section 3.8): exact for known variance, approximate with
+few seeds, so ``tests/test_verdict_calibration.py`` checks the resulting error rates by
+simulation.
 
 Multiplicity across comparisons: :func:`local_levels` turns raw p-values into the
 smallest *local* level at which this look's boundary is crossed; Holm's step-down on those

@@ -15,8 +15,8 @@ gets one verdict from the paired differences ``d_s = leader_s - candidate_s``:
 Why every pair is in the family. The leader is chosen by the same data the tests use: when
 all candidates are truly equal, the leader is simply the luckiest, and the leader-minus-
 candidate differences are biased upwards. Adjusting only the ``K - 1`` comparisons with the
-leader then calls some candidate ``worse`` far more often than the stated level (18% instead
-of 5% with 8 candidates and 5 seeds, one-sided Holm; ``tests/test_verdict_calibration.py``
+leader then calls some candidate ``worse`` far more often than the stated level (about 18%
+instead of 5% with 8 candidates and 5 seeds, one-sided Holm; ``tests/test_verdict_calibration.py``
 shows it). Every claim "``a`` is worse than ``b`` by more than ``m``" is therefore one
 hypothesis of a family of all ``K (K - 1)`` ordered pairs, and every claim "``a`` and ``b``
 are equivalent" one of all ``K (K - 1) / 2`` unordered pairs; only the leader's are reported,
@@ -333,7 +333,7 @@ def _verdicts(
 
 
 @dataclass(frozen=True)
-class Test:
+class PValues:
     """A raw p-value and its family-wise adjusted value."""
 
     p: float
@@ -365,9 +365,9 @@ class Comparison:
     sd: float
     ci_low: float
     ci_high: float
-    worse: Test | None
+    worse: PValues | None
     """One-sided test of "the leader is better by at most the margin"."""
-    equivalent: Test | None
+    equivalent: PValues | None
     """TOST of "the difference is at least the margin in size"."""
     decided_at: int | None
     """Seed count of the look that gave a ``worse`` or ``equivalent`` verdict."""
@@ -477,9 +477,11 @@ def judge(
                 sd=sd,
                 ci_low=lo,
                 ci_high=hi,
-                worse=Test(float(d.p_worse[i]), float(d.p_worse_adjusted[i])) if tested else None,
+                worse=PValues(float(d.p_worse[i]), float(d.p_worse_adjusted[i]))
+                if tested
+                else None,
                 equivalent=(
-                    Test(float(d.p_equivalent[i]), float(d.p_equivalent_adjusted[i]))
+                    PValues(float(d.p_equivalent[i]), float(d.p_equivalent_adjusted[i]))
                     if tested
                     else None
                 ),

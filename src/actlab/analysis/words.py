@@ -167,36 +167,46 @@ def _names(items: list[str] | tuple[str, ...]) -> str:
 
 
 def headline(ranking: Ranking, v: Verdicts, rec: Recommendation) -> str:
-    """The answer, in plain words."""
+    """The answer, in plain words: which activation, how sure, and what decided."""
     if rec.activation is None:
         return "No recommendation: every candidate diverged or produced no metric."
-    margin = difference(v.margin.value, v.metric)
-    others = [c for c in v.comparisons if c.verdict is not Verdict.LEADER]
+    chosen, leader = rec.activation, v.leader
     if v.seeds < MIN_SEEDS_TO_CONCLUDE:
         return (
-            f"Use {rec.activation}, provisionally: with {plural(v.seeds, 'seed')} no "
-            f"difference can be tested; run at least {MIN_SEEDS_TO_CONCLUDE}."
+            f"Use {chosen}, provisionally: with {plural(v.seeds, 'seed')} no difference can "
+            f"be tested; run at least {MIN_SEEDS_TO_CONCLUDE}."
         )
-    if rec.rule is Rule.METRIC and not rec.baseline_in_pool and rec.activation == v.leader:
-        if all(c.verdict in (Verdict.WORSE, Verdict.NO_RESULT) for c in others):
-            return f"Use {rec.activation}: every other activation is worse by more than {margin}."
-    chosen, leader = rec.activation, v.leader
-    text = f"Use {chosen}"
-    if rec.provisional:
-        open_ = [c.activation for c in v.unresolved]
-        if chosen == leader:
-            text += f", provisionally: {_names(open_)} {_be(open_)} not resolved against it"
-        else:
-            others = [a for a in open_ if a != chosen]
-            text += f", provisionally: it is not resolved against the leader {leader}"
-            if others:
-                text += f", nor {_be(others)} {_names(others)}"
-    else:
-        equivalent = [a for a in rec.pool if a not in (chosen, leader)]
-        if chosen == leader and equivalent:
-            text += f": {_names(equivalent)} {_be(equivalent)} equivalent to it within +-{margin}"
-        elif chosen != leader:
-            text += f": it is equivalent to the leader {leader} within +-{margin}"
+    margin = difference(v.margin.value, v.metric)
+    others = [c for c in v.comparisons if c.verdict is not Verdict.LEADER]
+    if chosen == leader and all(c.verdict in (Verdict.WORSE, Verdict.NO_RESULT) for c in others):
+        return f"Use {chosen}: every other activation is worse by more than {margin}."
+    parts = []
+    if chosen != leader:
+        who = f"the leader {leader}"
+        if leader == BASELINE:
+            parts.append("the no-activation baseline (identity) leads")
+            who = "it"
+        relation = {
+            Verdict.EQUIVALENT: f"equivalent to {who} within +-{margin}",
+            Verdict.WORSE: f"behind {who} by more than {margin}",
+            Verdict.NOT_RESOLVED: f"not resolved against {who}",
+            Verdict.NOT_CONCLUDED: f"not concluded against {who} (too few paired seeds)",
+        }[v.of(chosen).verdict]
+        parts.append(f"{chosen} is {relation}")
+    against = "it" if chosen == leader else leader
+    open_ = [c.activation for c in v.unresolved if c.activation != chosen]
+    if open_:
+        parts.append(f"{_names(open_)} {_be(open_)} not resolved against {against}")
+    equivalent = [
+        c.activation
+        for c in v.comparisons
+        if c.verdict is Verdict.EQUIVALENT and c.activation != chosen
+    ]
+    if equivalent and chosen == leader:
+        parts.append(f"{_names(equivalent)} {_be(equivalent)} equivalent to it within +-{margin}")
+    text = f"Use {chosen}" + (", provisionally" if rec.provisional else "")
+    if parts:
+        text += ": " + "; ".join(parts)
     if rec.rule not in (Rule.METRIC, Rule.NONE):
         text += f"; chosen by {rec.rule.value}"
     return text + "."
