@@ -381,6 +381,20 @@ def test_tie_break_prefers_health_then_cost():
         assert rec.recommendation.rule is Rule.CATALOG
 
 
+def test_a_candidate_not_resolved_is_never_picked_by_the_tie_break():
+    """sigmoid is first in catalog order and cheap, but only 'not resolved' against elu
+    (noisy, a point behind): the answer is elu, provisionally, naming sigmoid as open."""
+    elu = [0.975, 0.970, 0.980, 0.972, 0.978]
+    sigmoid = [0.955, 0.975, 0.950, 0.980, 0.958]
+    a = _analyse(
+        _records("elu", elu) + _records("sigmoid", sigmoid), costs={"elu": 2.0, "sigmoid": 1.0}
+    )
+    assert a.verdicts.of("sigmoid").verdict is Verdict.NOT_RESOLVED
+    rec = a.recommendation
+    assert rec.activation == "elu" and rec.pool == ("elu",) and rec.provisional
+    assert a.headline == "Use elu, provisionally: sigmoid is not resolved against it."
+
+
 def test_identity_is_never_recommended():
     relu = [0.974, 0.972, 0.977, 0.973, 0.976]
     ident = [0.975, 0.970, 0.980, 0.972, 0.978]

@@ -1,10 +1,13 @@
 """Choose one activation from the verdicts, by a stated tie-break.
 
-The *pool* is the leader and every candidate no verdict separates from it (``equivalent``,
-``not resolved`` or ``not concluded``; ``worse`` and ``no result`` are out). The
-no-activation baseline (``identity``) is set aside: a stack of linear layers is one
-linear map, so it is a finding, never a recommendation. Then, in order, until one
-candidate is left:
+The *pool* is the leader and every candidate shown ``equivalent`` to it: the candidates no
+verdict separates from the leader. A candidate ``not resolved`` (or ``not concluded``)
+against the leader is not in it: its difference from the leader is not known to lie
+within the margin, so a tie-break that picked it (by cost or catalog order) would ignore
+a difference the seeds could not yet size; the recommendation is then *provisional* and
+says which candidates are open. The no-activation baseline (``identity``) is set aside: a
+stack of linear layers is one linear map, so it is a finding, never a recommendation.
+Then, in order, until one candidate is left:
 
 1. **healthier gradient flow**: keep the candidates with no health problem
    (:mod:`actlab.health`: diverged seeds, vanishing or exploding gradients, dead or
@@ -16,7 +19,7 @@ candidate is left:
    first (:func:`~actlab.analysis.ranking.catalog_key`).
 
 The rule that left one candidate is the one that *decided*; ``metric`` when the verdicts
-alone leave one (every other candidate is worse beyond the margin).
+alone leave one.
 """
 
 from __future__ import annotations
@@ -65,11 +68,11 @@ class Recommendation:
     activation: str | None
     rule: Rule
     pool: tuple[str, ...]
-    """The leader and the candidates no verdict separates from it, baseline included."""
+    """The leader and the candidates equivalent to it, baseline included."""
     steps: tuple[Step, ...]
     baseline_in_pool: bool
     provisional: bool
-    """True when some candidate of the pool is not resolved against the leader."""
+    """True when some candidate is not resolved (or not concluded) against the leader."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -108,20 +111,19 @@ def recommend(ranking: Ranking, verdicts: Verdicts) -> Recommendation:
     """Apply the tie-break of the module docstring."""
     if verdicts.leader is None:
         return Recommendation(None, Rule.NONE, (), (), False, False)
-    separated = (Verdict.WORSE, Verdict.NO_RESULT)
-    pool = [ranking.row(c.activation) for c in verdicts.comparisons if c.verdict not in separated]
+    tied = (Verdict.LEADER, Verdict.EQUIVALENT)
+    pool = [ranking.row(c.activation) for c in verdicts.comparisons if c.verdict in tied]
     names = tuple(r.activation for r in pool)
     baseline_in_pool = BASELINE in names
     candidates = [r for r in pool if r.activation != BASELINE]
+    provisional = not verdicts.resolved
     if not candidates:  # only the baseline is left: the best-ranked non-linear activation
         others = [r for r in ranking.rows if r.activation != BASELINE and math.isfinite(r.val.mean)]
         if not others:
-            return Recommendation(None, Rule.NONE, names, (), baseline_in_pool, False)
-        return Recommendation(others[0].activation, Rule.METRIC, names, (), baseline_in_pool, False)
-    provisional = any(
-        verdicts.of(r.activation).verdict in (Verdict.NOT_RESOLVED, Verdict.NOT_CONCLUDED)
-        for r in pool
-    )
+            return Recommendation(None, Rule.NONE, names, (), baseline_in_pool, provisional)
+        return Recommendation(
+            others[0].activation, Rule.METRIC, names, (), baseline_in_pool, provisional
+        )
     steps: list[Step] = []
     rule = Rule.METRIC
     for candidate_rule, narrow in (

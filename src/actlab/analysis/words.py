@@ -227,15 +227,13 @@ def _rule_reason(ranking: Ranking, rec: Recommendation, v: Verdicts) -> str:
                 + "; ".join(f"{a} ({p})" for a, p in problems.items())
             )
         elif step.rule is Rule.COST:
-            chosen = ranking.row(step.kept[0])
-            cheaper = []
-            for a in step.dropped:
-                row = ranking.row(a)
-                if row.cost and chosen.cost:
-                    cheaper.append(f"{a} ({row.cost / chosen.cost:.2f}x)")
+            cheapest = min(ranking.row(a).cost or math.inf for a in step.kept)
+            dearer = [
+                f"{a} ({(ranking.row(a).cost or math.nan) / cheapest:.2f}x)" for a in step.dropped
+            ]
             said.append(
                 f"a measured cost at least {MEANINGFUL_SPEEDUP:g}x below "
-                + _names(cheaper)
+                + _names(dearer)
                 + " (smaller differences are within the measurement's spread)"
             )
         elif step.rule is Rule.CATALOG:
@@ -244,8 +242,8 @@ def _rule_reason(ranking: Ranking, rec: Recommendation, v: Verdicts) -> str:
                 f"seven first) over {_names(step.dropped)}"
             )
     return (
-        f"Recommended: {rec.activation}, among {_names(pool)} (not separated from the "
-        f"leader), for " + "; then ".join(said) + f". Decided by: {rec.rule.value}."
+        f"Recommended: {rec.activation}, among {_names(pool)} (the leader and those "
+        f"equivalent to it), for " + "; then ".join(said) + f". Decided by: {rec.rule.value}."
     )
 
 
@@ -263,7 +261,7 @@ def reasons(ranking: Ranking, v: Verdicts, rec: Recommendation) -> list[str]:
         out.append(_rule_reason(ranking, rec, v))
     if rec.baseline_in_pool:
         out.append(
-            "The no-activation baseline (identity) is not separated from the leader: on "
+            "The no-activation baseline (identity) leads or is equivalent to the leader: on "
             "this data and model, non-linearity does not measurably help; a linear model "
             "may be enough, or the task needs more capacity or epochs to show the difference."
         )
