@@ -345,6 +345,7 @@ def test_clear_winner_is_recommended_by_the_metric():
     assert a.verdicts.of("sigmoid").verdict is Verdict.WORSE
     assert a.recommendation.activation == "elu" and a.recommendation.rule is Rule.METRIC
     assert a.headline == "Use elu: every other activation is worse by more than 0.50 points."
+    assert a.text().splitlines() == [a.headline, *a.reasons, *(f"Warning: {w}" for w in a.warnings)]
     assert any("sigmoid's first-layer gradient is 1000x smaller" in w for w in a.warnings)
 
 

@@ -62,6 +62,11 @@ class GroupAnalysis:
     def method(self) -> str:
         return words.method(self.verdicts)
 
+    def text(self) -> str:
+        """The answer, the evidence and the warnings, one sentence a line."""
+        warnings = [f"Warning: {w}" for w in self.warnings]
+        return "\n".join([self.headline, *self.reasons, *warnings])
+
     def to_dict(self) -> dict[str, Any]:
         v = self.verdicts
         return {
