@@ -105,3 +105,15 @@ def test_console_script_reports_errors_without_traceback():
     assert proc.returncode == 2
     assert proc.stderr.startswith("actlab: error: unknown activation 'nosuch'")
     assert "Traceback" not in proc.stderr
+
+
+def test_show_prints_signal_propagation(capsys):
+    code, out, _ = run(capsys, "show", "tanh")
+    assert code == 0
+    assert "variance-preserving gain 1.59254" in out and "calculate_gain('tanh')" in out
+    code, out, _ = run(capsys, "show", "relu", "--json")
+    p = json.loads(out)["propagation"]
+    assert p["gain"] == pytest.approx(2**0.5) and p["phase"] == "critical"
+    assert p["depth_scale"] is None  # infinite at criticality
+    code, out, _ = run(capsys, "show", "softmax", "--json")
+    assert json.loads(out)["propagation"] is None

@@ -332,7 +332,8 @@ def test_histories_and_reports_have_one_entry_per_epoch():
     for r in results:
         assert all(len(v) == 2 for v in r.history.values())
         assert all(len(layers) == 3 for layers in r.history["dead_fraction"])
-        assert r.init == {"relu": "he", "tanh": "glorot"}[r.activation]
+        gain = {"relu": math.sqrt(2), "tanh": 1.5925374197228312}[r.activation]
+        assert float(r.init.removeprefix("gain=")) == pytest.approx(gain, rel=1e-9)
         json.dumps(r.to_dict(), allow_nan=False)
     assert trainer.finished and trainer.run() == results
 

@@ -27,13 +27,23 @@ from actlab.engine.optim import StackedOptimizer
 from actlab.engine.probes import PROBES, probe
 
 
+def _gain(init: str) -> float:
+    assert init.startswith("gain=")
+    return float(init.removeprefix("gain="))
+
+
 def test_candidates_are_activation_major_with_resolved_init():
     cands = make_candidates(["relu", "selu", "tanh", "identity"], [3, 1])
-    assert [(c.activation.spec, c.seed, c.init) for c in cands] == [
-        ("relu", 3, "he"), ("relu", 1, "he"), ("selu", 3, "lecun"), ("selu", 1, "lecun"),
-        ("tanh", 3, "glorot"), ("tanh", 1, "glorot"),
-        ("identity", 3, "glorot"), ("identity", 1, "glorot"),
+    assert [(c.activation.spec, c.seed) for c in cands] == [
+        ("relu", 3), ("relu", 1), ("selu", 3), ("selu", 1),
+        ("tanh", 3), ("tanh", 1), ("identity", 3), ("identity", 1),
     ]  # fmt: skip
+    # auto: the derived variance-preserving gain, He for relu, LeCun for selu and identity
+    gains = [_gain(c.init) for c in cands]
+    assert gains[0] == gains[1] == pytest.approx(math.sqrt(2), rel=1e-12)
+    assert gains[2] == pytest.approx(1.0, rel=1e-9)
+    assert gains[4] == pytest.approx(1.5925374197228312, rel=1e-9)
+    assert gains[6] == pytest.approx(1.0, rel=1e-12)
     assert {c.init for c in make_candidates(["relu", "tanh"], [0], init="lecun")} == {"lecun"}
     slices = activation_slices(cands)
     assert [(s.activation.spec, s.start, s.stop) for s in slices] == [
@@ -65,14 +75,18 @@ def test_non_contiguous_candidates_are_refused():
 
 
 def test_init_is_paired_by_seed_and_scaled_by_scheme():
-    cands = make_candidates(["relu", "leaky_relu", "selu", "tanh"], [0, 1])
+    cands = make_candidates(["relu", "leaky_relu(alpha=0.5)", "selu", "tanh"], [0, 1])
     net = StackedMLP(cands, n_inputs=50, hidden=(40,), n_outputs=3, dtype=torch.float64)
     w = net.params[0]
-    assert torch.equal(w[0], w[2])  # relu and leaky_relu, seed 0: both He
     assert not torch.equal(w[0], w[1])  # another seed
+    # same seed: the same Z, scaled by each activation's derived gain
+    leaky = math.sqrt(2 / (1 + 0.5**2))  # He et al. 2015's gain for leaky ReLU
+    torch.testing.assert_close(w[2] / w[0], torch.full_like(w[0], leaky / math.sqrt(2)))
     torch.testing.assert_close(w[0] / w[4], torch.full_like(w[0], math.sqrt(2)))  # He / LeCun
-    glorot = math.sqrt(2 / (50 + 40))
-    torch.testing.assert_close(w[6] / w[4], torch.full_like(w[0], glorot / math.sqrt(1 / 50)))
+    glorot = make_candidates(["tanh"], [0], init="glorot")
+    net_glorot = StackedMLP(glorot, n_inputs=50, hidden=(40,), n_outputs=3, dtype=torch.float64)
+    scale = math.sqrt(2 / (50 + 40)) / math.sqrt(1 / 50)
+    torch.testing.assert_close(net_glorot.params[0][0] / w[4], torch.full_like(w[0], scale))
     assert all(torch.count_nonzero(b) == 0 for b in net.params[1::2])
     z = standard_normals(0, net.layers)[0]
     torch.testing.assert_close(w[0], z * math.sqrt(2 / 50))
@@ -84,6 +98,9 @@ def test_init_std_formulas_and_errors():
     assert init_std("he", 8, 3) == math.sqrt(2 / 8)
     assert init_std("lecun", 8, 3) == math.sqrt(1 / 8)
     assert init_std("glorot", 8, 3) == math.sqrt(2 / 11)
+    assert init_std("gain=1.5", 8, 3) == 1.5 / math.sqrt(8)
+    with pytest.raises(ValueError, match="gain=-1"):
+        init_std("gain=-1", 8, 3)
     with pytest.raises(ValueError, match="'xavier'"):
         init_std("xavier", 8, 3)
 
@@ -127,7 +144,9 @@ def _probe_oracle(act, z, grad_w):
 
 
 def test_probes_match_a_per_candidate_numpy_oracle():
-    cands = make_candidates(["relu", "sigmoid", "tanh", "elu"], [0, 1])
+    # one init scale for all, so the shifts below push units of each into dead or
+    # saturated territory
+    cands = make_candidates(["relu", "sigmoid", "tanh", "elu"], [0, 1], init="glorot")
     net = StackedMLP(cands, n_inputs=6, hidden=(12, 10), n_outputs=3, dtype=torch.float64)
     with torch.no_grad():  # push some units into dead / saturated territory
         net.params[0].mul_(6.0)

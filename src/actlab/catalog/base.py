@@ -162,6 +162,9 @@ class Definition:
     vector: bool = False
     """True for activations over an axis (softmax): no elementwise derivative, a JVP instead."""
     jvp: Kernel | None = None
+    gate: Callable[[Mapping[str, ParamValue]], str] | None = None
+    """For a gated entry (a vector entry whose input splits into a value half a and a gate
+    half b, output a * g(b)): the spec of the elementwise entry g."""
 
     def param(self, name: str) -> Param | None:
         lowered = name.lower()
@@ -263,6 +266,17 @@ class Activation:
     @property
     def is_vector(self) -> bool:
         return self.definition.vector
+
+    @property
+    def is_gated(self) -> bool:
+        return self.definition.gate is not None
+
+    @property
+    def gate(self) -> Activation:
+        """The elementwise entry applied to a gated entry's gate half."""
+        if self.definition.gate is None:
+            raise TypeError(f"{self.spec} is not a gated activation")
+        return _from_spec(self.definition.gate(self.params))
 
     def _apply(self, kernel: Kernel, x: Any, **extra: Any) -> Any:
         arr = _as_float_array(x)

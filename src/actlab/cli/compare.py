@@ -83,7 +83,7 @@ console = stderr_console
     type=click.Choice(["auto", "he", "lecun", "glorot"]),
     default="auto",
     show_default=True,
-    help="auto: LeCun for selu, He for ReLU family, Glorot else.",
+    help="auto: the gain derived for each activation (He for relu, LeCun for selu).",
 )
 @click.option(
     "--out", type=click.Path(file_okay=False), help="Run directory [default: runs/<timestamp>]."

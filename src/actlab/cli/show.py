@@ -8,6 +8,7 @@ import json
 import click
 
 from actlab.catalog import get
+from actlab.catalog.propagation import signal_propagation
 from actlab.cli.common import stdout_console
 from actlab.cli.views import activation_panel
 
@@ -21,9 +22,12 @@ from actlab.cli.views import activation_panel
     help="Also measure how PyTorch's and Keras' own versions differ from the catalog.",
 )
 def command(spec: str, as_json: bool, frameworks: bool) -> None:
-    """Formula, derivative, range, properties, use cases and framework names of SPEC."""
+    """Formula, derivative, range, properties, signal propagation (the derived init gain),
+    use cases and framework names of SPEC."""
     act = get(spec)
     info = act.info.to_dict()
+    propagation = None if act.is_vector else signal_propagation(act)
+    info["propagation"] = None if propagation is None else propagation.to_dict()
     diffs = None
     if frameworks:
         from actlab.backends.differences import framework_differences
@@ -33,4 +37,4 @@ def command(spec: str, as_json: bool, frameworks: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    stdout_console().print(activation_panel(act, diffs))
+    stdout_console().print(activation_panel(act, diffs, propagation))

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from actlab.catalog import Activation
+from actlab.catalog.propagation import SignalPropagation
 
 if TYPE_CHECKING:
     from actlab.analysis import GroupAnalysis
@@ -81,7 +82,48 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def activation_panel(act: Activation, diffs: dict[str, Any] | None = None) -> Panel:
+def _depth(value: float) -> str:
+    return "infinite" if math.isinf(value) else f"{value:.3g} layers"
+
+
+def propagation_text(p: SignalPropagation) -> Text:
+    """The signal-propagation block of ``actlab show``: the derived gain, chi_1, the depth
+    scale, and how a framework's published gain compares."""
+    text = Text("signal propagation ", style="bold")
+    text.append("(mean field, weights N(0, gain^2 / fan_in), zero bias):\n", style="dim")
+    text.append(f"  variance-preserving gain {p.gain:.6g}", style="bold")
+    text.append(f"  (init std = {p.gain:.4g} / sqrt(fan_in); --init auto uses it)\n")
+    mean = 0.0 if abs(p.mean) < 1e-12 else p.mean
+    text.append(f"  at that gain: activations' mean {mean:.4g}; chi_1 = {p.chi1:.4g} ({p.phase}")
+    if p.phase != "critical":
+        grows = "grow" if p.chi1 > 1 else "shrink"
+        text.append(f": squared gradient norms {grows} by e every {_depth(p.gradient_depth_scale)}")
+    text.append(")\n")
+    text.append(
+        f"  correlations settle at c* = {p.c_star:.4g}; depth scale {_depth(p.depth_scale)}"
+    )
+    if math.isfinite(p.depth_scale):
+        text.append(f" (trainable to about {6 * p.depth_scale:.3g} layers, Schoenholz et al.)")
+    text.append("\n")
+    if p.torch is not None:
+        t = p.torch
+        reached = (
+            "grows without bound" if math.isinf(t.fixed_point) else f"q* = {t.fixed_point:.4g}"
+        )
+        text.append(f"  PyTorch {t.call} = {t.gain:.6g}: {reached}")
+        if t.chi1 is not None:
+            text.append(f", chi_1 = {t.chi1:.4g}")
+        if t.note:
+            text.append(f"; {t.note}")
+        text.append("\n")
+    return text
+
+
+def activation_panel(
+    act: Activation,
+    diffs: dict[str, Any] | None = None,
+    propagation: SignalPropagation | None = None,
+) -> Panel:
     """Everything ``actlab show`` prints about one activation."""
     info = act.info
     parts: list[Any] = []
@@ -94,10 +136,6 @@ def activation_panel(act: Activation, diffs: dict[str, Any] | None = None) -> Pa
     head.append(info.range_text() + "\n")
     head.append("properties: ", style="bold")
     head.append(", ".join(info.properties.labels()) or "none of the listed")
-    head.append("\nrecommended init: ", style="bold")
-    head.append(
-        {"he": "He (Kaiming) normal", "lecun": "LeCun normal", "glorot": "Glorot"}[info.init]
-    )
     if info.aliases:
         head.append("\naliases: ", style="bold")
         head.append(", ".join(info.aliases))
@@ -112,6 +150,10 @@ def activation_panel(act: Activation, diffs: dict[str, Any] | None = None) -> Pa
                 name + alias, _fmt(p["value"]), _fmt(p["default"]), p["allowed"], p["doc"]
             )
         parts.append(table)
+    if propagation is not None:
+        parts.append(propagation_text(propagation))
+    elif act.is_vector:
+        parts.append(Text("signal propagation: not defined for an activation over a whole axis"))
     uses = Text("use cases:\n", style="bold")
     for case in info.use_cases:
         uses.append(f"  - {case}\n", style="none")

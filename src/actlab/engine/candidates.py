@@ -10,8 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from actlab.catalog import Activation, get
+from actlab.catalog.propagation import variance_preserving_gain
 
 INIT_SCHEMES = ("he", "lecun", "glorot")
+GAIN_PREFIX = "gain="
+"""``init = "gain=<g>"``: ``std = g / sqrt(fan_in)``, g derived for the activation
+(:func:`actlab.catalog.propagation.variance_preserving_gain`), what ``"auto"`` resolves to."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class Candidate:
     activation: Activation
     seed: int
     init: str
+    """A scheme of INIT_SCHEMES or ``gain=<g>`` (see :data:`GAIN_PREFIX`)."""
 
 
 @dataclass(frozen=True)
@@ -33,11 +38,12 @@ class ActivationSlice:
 
 
 def resolve_init(activation: Activation, scheme: str) -> str:
-    """``"auto"`` -> the activation's standard (``activation.definition.init``: He for the
-    ReLU family, LeCun for SELU, Glorot for sigmoid/tanh/identity); otherwise ``scheme``
-    (one of :data:`INIT_SCHEMES`, or ``"model"``: a user's model initialises itself)."""
+    """``"auto"`` -> ``"gain=<g>"`` with the activation's variance-preserving gain, derived
+    by signal propagation (sqrt 2 for relu: He; 1 for selu: LeCun; 1.5925 for tanh, ...);
+    otherwise ``scheme`` (one of :data:`INIT_SCHEMES`, or ``"model"``: a user's model
+    initialises itself)."""
     if scheme == "auto":
-        return activation.definition.init
+        return f"{GAIN_PREFIX}{variance_preserving_gain(activation)!r}"
     if scheme not in (*INIT_SCHEMES, "model"):
         raise ValueError(f"init={scheme!r} must be 'auto' or one of {INIT_SCHEMES}")
     return scheme

@@ -5,7 +5,10 @@ For layer ``l`` with fan-in ``n_in`` and fan-out ``n_out`` every weight is
 
 * He (Kaiming normal, fan_in):  ``std = sqrt(2 / n_in)``  (ReLU family);
 * LeCun normal:                 ``std = sqrt(1 / n_in)``  (SELU, Klambauer et al. 2017);
-* Glorot (Xavier) normal:       ``std = sqrt(2 / (n_in + n_out))``  (sigmoid, tanh, identity).
+* Glorot (Xavier) normal:       ``std = sqrt(2 / (n_in + n_out))``;
+* ``gain=<g>``:                 ``std = g / sqrt(n_in)``, what ``init="auto"`` gives: g is
+  the activation's variance-preserving gain, derived by signal propagation
+  (:mod:`actlab.catalog.propagation`; sqrt 2 for relu = He, 1 for selu = LeCun).
 
 All layers of a candidate (the linear output layer included) use its scheme; biases are 0.
 ``Z`` is drawn, layer after layer, from a ``torch.Generator`` seeded with the candidate's
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from actlab.engine.candidates import Candidate
+from actlab.engine.candidates import GAIN_PREFIX, Candidate
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,18 @@ class LayerShape:
 
 def init_std(scheme: str, fan_in: int, fan_out: int) -> float:
     """The standard deviation of ``scheme`` (see the module docstring)."""
+    if scheme.startswith(GAIN_PREFIX):
+        gain = float(scheme.removeprefix(GAIN_PREFIX))
+        if not 0 < gain < math.inf:
+            raise ValueError(f"init scheme {scheme!r}: the gain must be a positive number")
+        return gain / math.sqrt(fan_in)
     if scheme == "he":
         return math.sqrt(2.0 / fan_in)
     if scheme == "lecun":
         return math.sqrt(1.0 / fan_in)
     if scheme == "glorot":
         return math.sqrt(2.0 / (fan_in + fan_out))
-    raise ValueError(f"init scheme {scheme!r} must be 'he', 'lecun' or 'glorot'")
+    raise ValueError(f"init scheme {scheme!r} must be 'he', 'lecun', 'glorot' or 'gain=<g>'")
 
 
 def standard_normals(seed: int, layers: Sequence[LayerShape]) -> list[torch.Tensor]:
