@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from actlab.data.scaling import Standardization
+
 Task = Literal["classification", "regression"]
 
 
@@ -19,11 +21,14 @@ def _class_counts(y: np.ndarray, labels: list[str] | None) -> dict[str, int] | N
 
 
 def _target_stats(y: np.ndarray) -> dict[str, float]:
+    """Range, mean and standard deviation, without overflow for values near 1e308."""
+    scaling = Standardization.fit(np.asarray(y, dtype=np.float64).reshape(-1, 1))
+    std = 0.0 if scaling.constant[0] else float(scaling.std[0])
     return {
         "min": float(np.min(y)),
         "max": float(np.max(y)),
-        "mean": float(np.mean(y)),
-        "std": float(np.std(y)),
+        "mean": float(scaling.mean[0]),
+        "std": std,
     }
 
 

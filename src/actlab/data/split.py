@@ -13,7 +13,10 @@ class. Regression splits are a seeded shuffle.
 of the train part (``sigma = 1`` for a column constant on train), every part becomes
 ``(X - mu) / sigma`` in float32: the train columns have mean 0 and standard deviation 1, the
 others only approximately. Regression targets are standardized the same way with the train
-mean and standard deviation, kept as ``Splits.target_scale``.
+mean and standard deviation, kept as ``Splits.target_scale``. The arithmetic cannot
+overflow, even for values near the float64 limit (:mod:`actlab.data.scaling`); a
+validation or test value so far from the train part that its scaled value exceeds float32
+is a :class:`DataError` naming the column and sample.
 
 **Imputation.** When the data set was loaded with ``impute=True``, non-finite feature cells
 are replaced, in all three parts, by the median of the column's finite train values; the
@@ -28,8 +31,10 @@ import numpy as np
 
 from actlab.data.dataset import Dataset, Splits
 from actlab.data.errors import DataError
+from actlab.data.scaling import Standardization, ValueBeyondFloat32
 
 Indices = tuple[np.ndarray, np.ndarray, np.ndarray]
+PARTS = ("train", "validation", "test")
 
 
 def _check_fractions(val_fraction: float, test_fraction: float) -> float:
@@ -117,7 +122,7 @@ def split_indices(
         n_test = round(test_fraction * data.n_samples)
         n_val = round(val_fraction * data.n_samples)
         parts = (rows[n_test + n_val :], rows[n_test : n_test + n_val], rows[:n_test])
-    for part, size in zip(("train", "validation", "test"), map(len, parts), strict=True):
+    for part, size in zip(PARTS, map(len, parts), strict=True):
         if size == 0:
             raise DataError(
                 f"{_named(data)}: {data.n_samples} samples are too few for a non-empty "
@@ -149,6 +154,27 @@ def _impute(data: Dataset, X: np.ndarray, parts: Indices) -> list[str]:
     return notes
 
 
+def _standardized(
+    data: Dataset,
+    scaling: Standardization,
+    values: np.ndarray,
+    rows: np.ndarray,
+    part: str,
+    names: list[str],
+) -> np.ndarray:
+    """``values`` (rows ``rows`` of the data set) standardized, or a DataError naming the
+    column and sample whose scaled value float32 cannot hold."""
+    try:
+        return scaling.apply(values)
+    except ValueBeyondFloat32 as exc:
+        what = names[exc.column]
+        what = what if what.startswith("the ") else f"column {what!r}"
+        raise DataError(
+            f"{_named(data)}: {what} at data row {int(rows[exc.row])} (from 0; {part} part): {exc}; "
+            "remove the outlier or transform the column (e.g. a logarithm)"
+        ) from None
+
+
 def split(
     data: Dataset, *, seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2
 ) -> Splits:
@@ -156,13 +182,14 @@ def split(
     parts = split_indices(data, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
     X = np.array(data.X, dtype=np.float64)
     notes = _impute(data, X, parts) if data.impute else []
-    mean = X[parts[0]].mean(axis=0)
-    std = X[parts[0]].std(axis=0)
-    constant = std == 0.0
-    if constant.any():
-        notes.append(f"{int(constant.sum())} feature(s) constant on the train part (not scaled)")
-    std[constant] = 1.0
-    xs = [((X[p] - mean) / std).astype(np.float32) for p in parts]
+    features = Standardization.fit(X[parts[0]])
+    if features.constant.any():
+        count = int(features.constant.sum())
+        notes.append(f"{count} feature(s) constant on the train part (not scaled)")
+    xs = [
+        _standardized(data, features, X[p], rows, part, data.feature_names)
+        for p, rows, part in zip(parts, parts, PARTS, strict=True)
+    ]
 
     target_scale = None
     if data.task == "classification":
@@ -170,12 +197,15 @@ def split(
         ys = [data.y[p].astype(np.int64) for p in parts]
         n_outputs = len(data.class_labels)
     else:
-        y_train = data.y[parts[0]]
-        mu, sigma = float(y_train.mean()), float(y_train.std())
-        if sigma == 0.0:
+        y = np.asarray(data.y, dtype=np.float64).reshape(-1, 1)
+        target = Standardization.fit(y[parts[0]])
+        if target.constant[0]:
             raise DataError(f"{_named(data)}: the regression target is constant on the train part")
-        target_scale = (mu, sigma)
-        ys = [((data.y[p] - mu) / sigma).astype(np.float32) for p in parts]
+        target_scale = (float(target.mean[0]), float(target.std[0]))
+        ys = [
+            _standardized(data, target, y[p], rows, part, ["the regression target"])[:, 0]
+            for p, rows, part in zip(parts, parts, PARTS, strict=True)
+        ]
         n_outputs = 1
     return Splits(
         X_train=xs[0],
@@ -190,6 +220,6 @@ def split(
         image_shape=data.image_shape,
         class_labels=None if data.class_labels is None else list(data.class_labels),
         target_scale=target_scale,
-        feature_scale=(mean, std),
+        feature_scale=(features.mean, features.std),
         notes=notes,
     )

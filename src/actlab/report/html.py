@@ -32,6 +32,7 @@ from actlab.report.page import (
     table,
 )
 from actlab.report.palette import colours
+from actlab.store.atomic import replace_atomically
 
 
 def _esc(text: object) -> str:
@@ -408,11 +409,11 @@ def _reproducibility_html(result: CompareResult) -> str:
 
 
 def write_report(result: CompareResult, path: str | Path) -> Path:
-    """Write the self-contained report of ``result`` to ``path`` (parents created)."""
+    """Write the self-contained report of ``result`` to ``path`` (parents created),
+    atomically: an interrupted write leaves the previous report."""
     path = Path(path)
     document = build_report(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(document, encoding="utf-8")
+    replace_atomically(path, lambda tmp: tmp.write_text(document, encoding="utf-8"))
     return path
 
 
