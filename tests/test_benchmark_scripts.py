@@ -36,6 +36,7 @@ RUNS = {
         ["--only", "cnn", "--scale", "0.1", "--epochs", "1"],
         ["| cnn 40 x 32-64 |"],
     ),
+    "csv_load.py": (["--rows", "3000"], ["| this tree |"]),
     "grid.py": (["--epochs", "1", "--seeds", "1", "--workers", "1"], ["| 1 |"]),
     "latency.py": (
         ["--repeats", "1", "--epochs", "1", "--seeds", "1"],

@@ -16,10 +16,12 @@ import numpy as np
 from actlab.data.dataset import Dataset
 from actlab.data.errors import DataError
 from actlab.data.targets import (
+    NumericParse,
     check_finite_target,
     check_task,
     encode_classes,
     infer_task,
+    is_number,
     parse_numeric,
 )
 
@@ -34,7 +36,10 @@ class RawData:
     """Features as float64 ``[N, F]`` (NaN / inf allowed here) and targets as read.
 
     ``y`` is numeric or strings. When ``class_labels`` is given, ``y`` already holds class
-    indices into it (the source's own class order, e.g. scikit-learn's). ``where(i)``
+    indices into it (the source's own class order, e.g. scikit-learn's). When
+    ``text_target`` is given, ``y`` holds indices into these sorted labels: a target column
+    of text read from a file (at least one label is not a number), kept as codes rather
+    than one string per row. ``where(i)``
     names row ``i`` in messages ("line 7" for a CSV file, "row 6" for arrays). ``origin``
     prefixes messages (the file name, or the data set name).
     """
@@ -50,6 +55,7 @@ class RawData:
     image_shape: tuple[int, int, int] | None = None
     notes: list[str] = field(default_factory=list)
     where: Callable[[int], str] = row_label
+    text_target: list[str] | None = None
 
 
 def _check_features(raw: RawData, impute: bool) -> list[str]:
@@ -80,6 +86,14 @@ def _check_features(raw: RawData, impute: bool) -> list[str]:
     return notes
 
 
+def _parse_target(raw: RawData) -> NumericParse:
+    """The target as numbers, or the first row that is not one."""
+    if raw.text_target is None:
+        return parse_numeric(raw.y)
+    text = np.array([not is_number(label) for label in raw.text_target])
+    return NumericParse(None, int(np.flatnonzero(text[raw.y])[0]))
+
+
 def assemble(raw: RawData, *, task: str | None = None, impute: bool = False) -> Dataset:
     """Check ``raw`` and turn it into a :class:`Dataset` (see the module docstring)."""
     wanted = check_task(task)
@@ -95,7 +109,7 @@ def assemble(raw: RawData, *, task: str | None = None, impute: bool = False) -> 
         y, labels = raw.y.astype(np.int64), list(raw.class_labels)
         task_ = "classification"
     else:
-        parsed = parse_numeric(raw.y)
+        parsed = _parse_target(raw)
         if parsed.values is not None:
             check_finite_target(parsed.values, raw.target_name, raw.where)
         task_ = wanted or infer_task(parsed.values)
@@ -103,11 +117,14 @@ def assemble(raw: RawData, *, task: str | None = None, impute: bool = False) -> 
             if parsed.values is None:
                 i = parsed.first_bad
                 assert i is not None
+                value = raw.y[i] if raw.text_target is None else raw.text_target[raw.y[i]]
                 raise DataError(
                     f"{raw.origin}: target {raw.target_name!r} has the non-numeric value "
-                    f"{str(raw.y[i])!r} at {raw.where(i)}; a regression target must be numbers"
+                    f"{str(value)!r} at {raw.where(i)}; a regression target must be numbers"
                 )
             y, labels = parsed.values, None
+        elif raw.text_target is not None:
+            y, labels = raw.y.astype(np.int64), list(raw.text_target)
         else:
             y, labels = encode_classes(raw.y, parsed.values)
         if wanted is None:

@@ -33,6 +33,15 @@ class NumericParse:
     first_bad: int | None
 
 
+def is_number(text: str) -> bool:
+    """Whether ``float(text)`` reads ``text``."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_numeric(y: np.ndarray) -> NumericParse:
     """Read ``y`` as float64; strings are parsed one by one with ``float``."""
     if y.dtype.kind in "biuf":

@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
+from actlab.data.fits import available_memory, size_text
 from actlab.engine.trainer import EVAL_BUDGET
 
-GIB = 1 << 30
 KERNEL = 3
 """The CNN's convolution size (``StackedCNN``'s default, which the runner uses)."""
 
@@ -57,19 +55,10 @@ class MemoryEstimate:
 
     def describe(self) -> str:
         return (
-            f"about {_size(self.total)} (parameters, gradients and optimizer state "
-            f"{_size(self.parameters)}, activations {_size(self.activations)}, "
-            f"data {_size(self.data)})"
+            f"about {size_text(self.total)} (parameters, gradients and optimizer state "
+            f"{size_text(self.parameters)}, activations {size_text(self.activations)}, "
+            f"data {size_text(self.data)})"
         )
-
-
-def _size(n: int) -> str:
-    if n >= 1 << 50:
-        return f"{n / (1 << 50):.3g} PiB" if n < 1 << 70 else f"{n:.2e} bytes"
-    for unit, scale in (("TiB", 1 << 40), ("GiB", GIB), ("MiB", 1 << 20)):
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n / 1024:.3g} KiB"
 
 
 def estimate_training(
@@ -120,38 +109,6 @@ def estimate_training(
     )
 
 
-def available_memory() -> int | None:
-    """Bytes this process may still allocate: the kernel's ``MemAvailable``, bounded by a
-    cgroup (container) limit when there is one; None where neither can be read."""
-    found: list[int] = []
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                found.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    for limit, usage in (
-        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-        (
-            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
-        ),
-    ):
-        try:
-            cap = Path(limit).read_text().strip()
-            used = int(Path(usage).read_text().strip())
-        except (OSError, ValueError):
-            continue
-        if cap.isdigit() and int(cap) < 1 << 60:
-            found.append(max(0, int(cap) - used))
-    if not found and hasattr(os, "sysconf"):
-        try:
-            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (OSError, ValueError):
-            pass
-    return min(found) if found else None
-
-
 def check_fits(estimate: MemoryEstimate, what: str, available: int | None = None) -> None:
     """Raise :class:`ModelTooLargeError` (one line, with the estimate) when ``estimate``
     exceeds the available memory (:func:`available_memory` unless given)."""
@@ -161,6 +118,6 @@ def check_fits(estimate: MemoryEstimate, what: str, available: int | None = None
     times = estimate.total / max(free, 1)
     ratio = f"{times:.1f}x" if math.isfinite(times) and times < 1e6 else "far more than"
     raise ModelTooLargeError(
-        f"{what} needs {estimate.describe()}, {ratio} the {_size(free)} available; "
+        f"{what} needs {estimate.describe()}, {ratio} the {size_text(free)} available; "
         "use fewer activations or seeds, narrower or fewer layers, or a smaller batch size"
     )
