@@ -105,7 +105,7 @@ def test_writes_are_fsynced_before_the_replace_and_the_directory_after(tmp_path,
     RunDir(tmp_path).save_checkpoint("g", {"w": torch.ones(2)})
     assert events == ["fsync-file", "replace", "fsync-dir"]
     events.clear()
-    RunDir(tmp_path).write_results({"candidates": []})
+    RunDir(tmp_path).write_results({"groups": {}, "candidates": []})
     assert events == ["fsync-file", "replace", "fsync-dir"]
 
 

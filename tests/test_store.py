@@ -35,7 +35,7 @@ def test_run_dir_refuses_to_overwrite_and_round_trips(tmp_path):
     with pytest.raises(FileExistsError, match="--resume"):
         run.create({"seeds": 3}, {})
     assert run.read_results() is None
-    run.write_results({"candidates": []})
+    run.write_results({"groups": {}, "candidates": []})
     assert run.read_results()["schema"].startswith("actlab.results/")
 
 

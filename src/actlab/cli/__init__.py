@@ -7,8 +7,9 @@ views (``views``, ``summary``, ``progress``). Commands are imported when they ru
 command itself: ``actlab list`` and ``actlab show`` load neither torch, scipy nor
 matplotlib (``tests/test_cli_imports.py``).
 
-Usage errors (bad option, unknown activation, malformed spec, bad data) exit with status
-2 and one line on stderr; they never print a traceback.
+Usage errors (bad option, unknown activation, malformed spec, bad data, a damaged or
+locked run directory, a file that cannot be read or written) exit with status 2 and one
+line on stderr; they never print a traceback.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from collections.abc import Sequence
 
 import click
 
-from actlab.catalog import SpecError
-from actlab.store.errors import RunDirError
+from actlab.store.interrupt import EXIT_TERMINATED, exit_status, terminate_like_interrupt
 
 COMMANDS = {
     "list": "actlab.cli.listing",
@@ -54,20 +54,54 @@ def cli() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console-script entry point; returns the exit status."""
+    """Console-script entry point; returns the exit status. SIGTERM is handled like
+    Ctrl-C (finished work is saved); either one, even during start-up, ends with one line
+    and status 130 (143 for SIGTERM), never a traceback."""
+    restore = terminate_like_interrupt()
+    try:
+        return _run(argv)
+    except KeyboardInterrupt as exc:
+        click.echo(f"actlab: {_stopped(exc)}", err=True)
+        return exit_status(exc)
+    finally:
+        restore()
+
+
+ERROR_LIMIT = 500
+"""Characters of an error message shown (a 1 MB spec was echoed whole)."""
+
+
+def _stopped(interrupt: KeyboardInterrupt) -> str:
+    return "terminated" if exit_status(interrupt) == EXIT_TERMINATED else "interrupted"
+
+
+def _error(message: object) -> int:
+    from actlab.store.errors import one_line
+
+    click.echo(f"actlab: error: {one_line(message, ERROR_LIMIT)}", err=True)
+    return 2
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    from actlab.catalog import SpecError  # start-up work, inside main's Ctrl-C handling
+    from actlab.store.errors import RunDirError
+
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None, prog_name="actlab", standalone_mode=False
         )
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("actlab: interrupted", err=True)
-        return 130
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__
+        if isinstance(cause, KeyboardInterrupt):
+            click.echo(f"actlab: {_stopped(cause)}", err=True)
+            return exit_status(cause)
+        return _error(f"unexpected end of input ({cause!r})")
     except click.ClickException as exc:
-        click.echo(f"actlab: error: {exc.format_message()}", err=True)
-        return 2
+        return _error(exc.format_message())
     except (SpecError, ValueError, FileNotFoundError, FileExistsError, RunDirError) as exc:
-        click.echo(f"actlab: error: {exc}", err=True)
-        return 2
+        return _error(exc)
+    except OSError as exc:  # permissions, a full disk, a name too long: the file and why
+        return _error(f"{exc.filename}: {exc.strerror}" if exc.filename else exc)
     return result if isinstance(result, int) else 0

@@ -3,6 +3,7 @@ directory and its report."""
 
 from __future__ import annotations
 
+import os
 import webbrowser
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from actlab.cli.summary import print_summary, write_report
 from actlab.comparison.config import DEFAULT_ACTIVATIONS
 
 console = stderr_console
+MAX_THREADS = 4 * (os.cpu_count() or 1)
+"""More threads than this only oversubscribes the cores (100000 failed deep in OpenMP)."""
 
 
 @click.command("compare")
@@ -65,7 +68,7 @@ console = stderr_console
 )
 @click.option(
     "--threads",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_THREADS),
     help="PyTorch CPU threads [default: torch's choice].",
 )
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
@@ -106,7 +109,7 @@ def command(**opts: Any) -> int:
         from actlab.store import RunDir
 
         out = Path(opts["resume"])
-        config = CompareConfig.from_dict(RunDir(out).read_config())
+        config = CompareConfig.of_run(RunDir(out))
     else:
         from actlab.catalog.spec import split_specs
         from actlab.comparison.config import hidden_widths
@@ -122,6 +125,7 @@ def command(**opts: Any) -> int:
             seeds=tuple(range(opts["seeds"])),
             model=opts["model"],
             hidden=hidden,
+            channels=parse_ints(opts["channels"], "--channels"),
             depths=parse_ints(opts["depths"], "--depths"),
             epochs=opts["epochs"],
             optimizer=opts["optimizer"],
@@ -146,12 +150,14 @@ def command(**opts: Any) -> int:
             result = run_comparison(
                 config, out, resume=bool(opts["resume"]), device=opts["device"], progress=bar
             )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: the runner kept every epoch
+        from actlab.store.interrupt import exit_status
+
         console.print(
             f"[yellow]interrupted[/yellow]: finished work is saved in {out}; "
             f"continue with `actlab compare --resume {out}`"
         )
-        return 130
+        return exit_status(stop)
     if opts["resume"] and opts["margin"] is not None:  # re-judge the finished run
         from actlab.analysis import AnalysisSettings
         from actlab.store import RunDir

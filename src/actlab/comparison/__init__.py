@@ -185,7 +185,7 @@ def load(run_dir: str | Path) -> CompareResult:
     from actlab.store import RunDir
 
     run = RunDir(run_dir)
-    run.read_config()
+    CompareConfig.of_run(run)  # a damaged config.json is refused, naming it
     results = run.read_results()
     if results is None:
         raise FileNotFoundError(

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from actlab.catalog import get_many
+from actlab.store import RunDir, RunDirError
+from actlab.store.errors import one_line
 
 ARTICLE_SEVEN = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "selu")
 DEFAULT_ACTIVATIONS = (*ARTICLE_SEVEN, "identity")
@@ -85,6 +87,23 @@ class CompareConfig:
                 f"{', '.join(vector)} acts over a whole axis and cannot be a "
                 "hidden-layer activation in compare"
             )
+        for name in ("seeds", "hidden", "channels", "depths"):
+            values = getattr(self, name)
+            _check(all(_is_int(v) for v in values), name, values, "must be integers")
+        for name in ("epochs", "batch_size"):
+            _check(_is_int(getattr(self, name)), name, getattr(self, name), "must be an integer")
+        _check(
+            self.early_stopping is None or _is_int(self.early_stopping),
+            "early_stopping",
+            self.early_stopping,
+            "must be an integer or None",
+        )
+        _check(
+            all(0 <= s <= MAX_SEED for s in self.seeds),
+            "seeds",
+            self.seeds,
+            f"must be in 0..{MAX_SEED}",
+        )
         _check(len(self.seeds) >= 1, "seeds", self.seeds, "needs at least one seed")
         _check(len(set(self.seeds)) == len(self.seeds), "seeds", self.seeds, "has duplicates")
         _check(
@@ -99,8 +118,13 @@ class CompareConfig:
         _check(self.init in INIT_SCHEMES, "init", self.init, f"must be one of {INIT_SCHEMES}")
         _check(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
         _check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
-        _check(self.lr > 0, "lr", self.lr, "must be > 0")
-        _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
+        _check(0 < self.lr < math.inf, "lr", self.lr, "must be a finite number > 0")
+        _check(
+            0 <= self.weight_decay < math.inf,
+            "weight_decay",
+            self.weight_decay,
+            "must be a finite number >= 0",
+        )
         _check(0 <= self.momentum < 1, "momentum", self.momentum, "must be in [0, 1)")
         _check(
             all(h >= 1 for h in self.hidden) and len(self.hidden) >= 1,
@@ -150,6 +174,18 @@ class CompareConfig:
         return out
 
     @classmethod
+    def of_run(cls, run: RunDir) -> CompareConfig:
+        """The configuration stored in ``run``'s ``config.json``; a file that does not hold
+        a valid one is a one-line :class:`RunDirError` naming it."""
+        payload = run.read_config()
+        try:
+            return cls.from_dict(payload)
+        except (TypeError, ValueError) as exc:
+            raise RunDirError(
+                f"{run.config_path}: not a valid comparison configuration ({one_line(exc)})"
+            ) from None
+
+    @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> CompareConfig:
         known = {k: v for k, v in payload.items() if k in cls.__dataclass_fields__}
         for key in ("activations", "seeds", "hidden", "channels", "depths"):
@@ -157,6 +193,9 @@ class CompareConfig:
                 known[key] = tuple(known[key])
         return cls(**known)
 
+
+MAX_SEED = 2**32 - 1
+"""Seeds seed torch generators (``torch.Generator.manual_seed``), as 32-bit unsigned."""
 
 FLOAT32_MAX = 3.4028234663852886e38
 """The largest finite float32: compare trains in float32."""
@@ -173,6 +212,10 @@ def _check_float32(acts: Sequence[Any]) -> None:
                         f"{act.spec}: {name}={value:g} overflows float32 (largest "
                         f"{FLOAT32_MAX:.4g}), the precision compare trains in"
                     )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check(ok: bool, name: str, value: object, problem: str) -> None:

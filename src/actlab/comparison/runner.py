@@ -155,7 +155,9 @@ def _holding_the_lock(run: Callable[..., CompareResult]) -> Callable[..., Compar
     def locked(config: CompareConfig, out: str | Path | None = None, **options: Any):
         if out is None:
             return run(config, out, **options)
-        with RunDir(out).lock():
+        run_dir = RunDir(out)
+        with run_dir.lock():
+            run_dir.remove_leftovers()  # of a writer killed mid-write
             return run(config, out, **options)
 
     return locked
@@ -211,7 +213,7 @@ def run_comparison(
     run = RunDir(out) if out is not None else None
     previous: dict[str, Any] = {}
     if run is not None and resume:
-        config = CompareConfig.from_dict(run.read_config())
+        config = CompareConfig.of_run(run)
         previous = run.read_results() or {}
         env = run.read_environment()
     elif run is not None:

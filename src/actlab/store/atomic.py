@@ -29,6 +29,18 @@ def fsync_directory(path: Path) -> None:
         os.close(fd)
 
 
+def remove_leftovers(directory: Path) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write left in ``directory``
+    (not its subdirectories); only safe while holding the directory's lock. Returns them."""
+    try:
+        found = [p for p in directory.glob(".*.tmp") if p.is_file() and not p.is_symlink()]
+    except OSError:
+        return []
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
+
+
 def replace_atomically(path: Path, write: Callable[[Path], None], mode: int = 0o644) -> None:
     """Create or replace ``path`` with what ``write(tmp)`` writes into the file ``tmp``.
 

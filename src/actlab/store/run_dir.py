@@ -29,10 +29,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from actlab.store.atomic import replace_atomically
+from actlab.store.atomic import remove_leftovers, replace_atomically
 from actlab.store.checkpoint import SUFFIX as CHECKPOINT_SUFFIX
 from actlab.store.checkpoint import read_checkpoint, write_checkpoint
-from actlab.store.errors import CheckpointError, one_line
+from actlab.store.errors import CheckpointError, RunDirError, one_line
+from actlab.store.json_file import describe, read_json_object, require
 from actlab.store.lock import RunLock
 
 RESULTS_SCHEMA = "actlab.results/2"
@@ -98,6 +99,49 @@ def file_stem(name: str) -> str:
     return f"{prefix}-{digest}" if prefix else digest
 
 
+_CANDIDATE_FIELDS = (
+    ("group", str),
+    ("activation", str),
+    ("seed", int),
+    ("status", str),
+    ("history", dict),
+)
+
+
+def check_results(path: Path, payload: dict[str, Any]) -> None:
+    """Raise :class:`RunDirError` unless ``payload`` has the shape of ``results.json``
+    where the runner, the analysis and the report read it (``docs/results-schema.md``)."""
+    schema = payload.get("schema")
+    if schema != RESULTS_SCHEMA:
+        why = "not an actlab results file" if schema is None else "written by another version"
+        raise RunDirError(
+            f"{path}: results schema {one_line(schema, 60)!r} is not {RESULTS_SCHEMA!r} ({why})"
+        )
+    for key in ("config", "data", "environment", "costs", "analysis"):
+        require(path, payload, key, dict, optional=True)
+    for name, group in require(path, payload, "groups", dict).items():
+        if not isinstance(group, dict) or not isinstance(group.get("status"), str):
+            raise RunDirError(f"{path}: group {one_line(name, 60)!r} has no status")
+    for i, cand in enumerate(require(path, payload, "candidates", list)):
+        if not isinstance(cand, dict):
+            raise RunDirError(f"{path}: candidate {i} holds {describe(cand)}, not an object")
+        for key, kind in _CANDIDATE_FIELDS:
+            value = cand.get(key)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise RunDirError(f"{path}: candidate {i} has no valid {key!r}")
+        for key in ("test_metric", "test_loss"):
+            value = cand.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise RunDirError(f"{path}: candidate {i}'s {key!r} holds {describe(value)}")
+        for key, values in cand["history"].items():
+            if not isinstance(values, list):
+                raise RunDirError(
+                    f"{path}: candidate {i}'s history {one_line(key, 60)!r} is not a list"
+                )
+
+
 def default_run_path(root: str | Path = "runs") -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = Path(root) / stamp
@@ -133,8 +177,14 @@ class RunDir:
         """The directory's writer lock, a context manager (:mod:`actlab.store.lock`)."""
         return RunLock(self.path)
 
+    def remove_leftovers(self) -> None:
+        """Delete temporary files of writers killed mid-write (hold the lock)."""
+        remove_leftovers(self.path)
+        remove_leftovers(self.path / "checkpoints")
+
     def exists(self) -> bool:
-        return self.config_path.is_file()
+        """Whether the directory holds a run (its ``config.json``, whatever shape it has)."""
+        return self.config_path.exists() or self.config_path.is_symlink()
 
     def ensure_new(self) -> None:
         """Raise if the directory already holds a run (it is never overwritten)."""
@@ -157,15 +207,20 @@ class RunDir:
     def read_config(self) -> dict[str, Any]:
         if not self.exists():
             raise FileNotFoundError(f"{self.path} is not an actlab run directory (no config.json)")
-        return json.loads(self.config_path.read_text())
+        return read_json_object(self.config_path)
 
     def read_environment(self) -> dict[str, Any]:
-        return json.loads((self.path / "environment.json").read_text())
+        return read_json_object(self.path / "environment.json")
 
     def read_results(self) -> dict[str, Any] | None:
-        if not self.results_path.is_file():
+        """The results so far, or None before the first group finished. A file of another
+        shape or schema is a :class:`RunDirError` (and so is never overwritten)."""
+        path = self.results_path
+        if not (path.exists() or path.is_symlink()):
             return None
-        return json.loads(self.results_path.read_text())
+        payload = read_json_object(path)
+        check_results(path, payload)
+        return payload
 
     def write_results(self, results: dict[str, Any]) -> None:
         write_json_atomic(self.results_path, {"schema": RESULTS_SCHEMA, **results})
