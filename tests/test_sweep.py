@@ -113,7 +113,7 @@ def test_toml_file_parses_to_the_grid(grid_file: Path) -> None:
         ({"model__kind": "rnn"}, r"model\.kind='rnn' must be 'mlp' or 'cnn'"),
         ({"model__depths": []}, r"model\.depths=\[\] needs at least one value"),
         ({"model__width": -3}, r"model\.width=-3 must be an integer >= 1"),
-        ({"optimizer__lr": -1.0}, r"optimizer\.lr=-1\.0 must be > 0"),
+        ({"optimizer__lr": -1.0}, r"optimizer\.lr=-1\.0 must be a finite number > 0"),
         ({"optimizer__name": "rmsprop"}, r"optimizer\.name='rmsprop' must be adam or sgd"),
         ({"activations": ["relu", "nosuch"]}, r"activations: .*nosuch"),
         ({"activations": "relu"}, r"activations='relu' must be a non-empty list of strings"),

@@ -9,6 +9,7 @@ A sweep directory::
                                      report.html on demand: actlab report DIR)
       analysis.json                  across-grid analysis (when every group is done)
       report.html                    self-contained report
+      actlab.lock                    while a sweep runs in it (actlab.store.lock)
 
 Rerunning the same command skips finished groups and resumes interrupted ones.
 """
@@ -16,18 +17,25 @@ Rerunning the same command skips finished groups and resumes interrupted ones.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from actlab.comparison import CompareResult, load
+from actlab.store import RunDirError, RunLock
+from actlab.store.atomic import remove_leftovers, replace_atomically
+from actlab.store.errors import one_line
+from actlab.store.json_file import read_json_object
+from actlab.store.lock import LOCK_NAME
 from actlab.store.run_dir import write_json_atomic
 from actlab.sweep.analysis import SweepAnalysis, analyze
 from actlab.sweep.executors import GroupOutcome, LocalExecutor, group_finished
 from actlab.sweep.grid import Grid, GridError, Group, load_grid
 from actlab.sweep.report import render_report
+
+if TYPE_CHECKING:
+    from actlab.sweep.ray_executor import RayExecutor
 
 
 class SweepProgress(Protocol):
@@ -55,14 +63,23 @@ class SweepResult:
         return self.path / "report.html"
 
 
+def _stored_grid(path: Path) -> Grid:
+    """The grid a sweep directory was started with; damage is a one-line RunDirError."""
+    payload = read_json_object(path)
+    try:
+        return Grid.from_dict(payload)
+    except (TypeError, ValueError) as exc:
+        raise RunDirError(f"{path}: not a valid sweep grid ({one_line(exc)})") from None
+
+
 def _check_same_grid(out: Path, grid: Grid) -> None:
     stored = out / "grid.json"
-    if stored.is_file():
-        if Grid.from_dict(json.loads(stored.read_text())) != grid:
+    if stored.exists() or stored.is_symlink():
+        if _stored_grid(stored) != grid:
             raise GridError(
                 f"{out} holds a sweep of a different grid; rerun that grid or choose another --out"
             )
-    elif out.exists() and any(out.iterdir()):
+    elif any(p.name != LOCK_NAME for p in out.iterdir()):
         raise GridError(f"{out} exists and is not a sweep directory; choose another --out")
     else:
         write_json_atomic(stored, grid.to_dict())
@@ -87,13 +104,25 @@ def sweep(
     finished in ``out`` are skipped; interrupted ones resume from their checkpoints.
     """
     grid = grid if isinstance(grid, Grid) else load_grid(grid)
+    executor: LocalExecutor | RayExecutor
     if ray is not None:
         from actlab.sweep.ray_executor import RayExecutor
 
-        executor: LocalExecutor | RayExecutor = RayExecutor(ray)
+        executor = RayExecutor(ray)
     else:
         executor = LocalExecutor(workers)
-    out = Path(out)
+    with RunLock(out):  # one process per sweep directory (its workers lock their groups)
+        return _sweep(grid, Path(out), executor, device, progress)
+
+
+def _sweep(
+    grid: Grid,
+    out: Path,
+    executor: LocalExecutor | RayExecutor,
+    device: str | None,
+    progress: SweepProgress | None,
+) -> SweepResult:
+    remove_leftovers(out)  # of a sweep killed mid-write
     _check_same_grid(out, grid)
     groups = grid.groups()
     paths = {g.key: out / "groups" / g.key for g in groups}
@@ -124,7 +153,7 @@ def sweep(
     analysis = analyze(groups, results)
     write_json_atomic(out / "analysis.json", analysis.to_dict())
     page = render_report(grid, analysis, statuses)
-    (out / "report.html").write_text(page, encoding="utf-8")
+    replace_atomically(out / "report.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return SweepResult(grid, out, groups, results, analysis, outcomes)
 
 

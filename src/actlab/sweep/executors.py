@@ -12,12 +12,16 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from actlab.comparison.runner import run_comparison
 from actlab.store import RunDir
+from actlab.store.interrupt import EXIT_TERMINATED, Terminated, terminate_like_interrupt
 from actlab.sweep.grid import Group
 
 
@@ -32,8 +36,7 @@ class GroupOutcome:
 
 def group_finished(path: Path) -> bool:
     """True when the run directory at ``path`` holds a results.json with every group done."""
-    results = RunDir(path).read_results() if (path / "results.json").is_file() else None
-    groups = (results or {}).get("groups", {})
+    groups = (RunDir(path).read_results() or {}).get("groups", {})
     return bool(groups) and all(g.get("status") == "done" for g in groups.values())
 
 
@@ -48,11 +51,52 @@ def run_group(group: Group, path: Path) -> GroupOutcome:
     return GroupOutcome(group.key, "trained")
 
 
-def _single_thread() -> None:
-    """Worker initializer: one torch thread per process, so N workers use N cores."""
+ORPHAN_POLL_S = 1.0
+"""How often a worker checks that the process that started it is still alive."""
+ORPHAN_GRACE_S = 60.0
+"""How long an orphaned worker may take to save its group before it exits regardless."""
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Watch (in a daemon thread) for the parent's death: when the worker is re-parented,
+    SIGTERM itself (the group's finished epochs are saved, its lock released) and, should
+    that not end it within ORPHAN_GRACE_S, exit. A ``kill -9`` of ``actlab sweep`` left
+    its spawn workers and their resource tracker running for good."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_POLL_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(ORPHAN_GRACE_S)
+        os._exit(EXIT_TERMINATED)
+
+    threading.Thread(target=watch, name="actlab-orphan-watch", daemon=True).start()
+
+
+def _worker_init(parent: int) -> None:
+    """Worker initializer: one torch thread per process (N workers use N cores), Ctrl-C
+    left to the parent while idle, and an exit when the parent dies."""
     import torch
 
     torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_when_orphaned(parent)
+
+
+def _run_in_worker(group: Group, path: Path) -> GroupOutcome:
+    """:func:`run_group` in a worker process. While it trains, Ctrl-C and SIGTERM stop it
+    the way they stop ``actlab compare`` (the group saves its finished epochs); after
+    SIGTERM (the parent stopping it, or gone) the worker then exits instead of waiting
+    for another task. Idle, SIGTERM ends a worker at once."""
+    restore_terminate = terminate_like_interrupt()
+    previous_interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return run_group(group, path)
+    except Terminated:
+        os._exit(EXIT_TERMINATED)
+    finally:
+        signal.signal(signal.SIGINT, previous_interrupt)
+        restore_terminate()
 
 
 OnDone = Callable[[GroupOutcome], None]
@@ -64,7 +108,8 @@ class LocalExecutor:
     ``workers`` defaults to the number of usable cores (capped at the number of groups);
     with one worker the groups run in this process, one after another. Workers are
     started with ``spawn`` (a clean interpreter each, no forked torch thread pools) and use
-    one torch thread each. ``on_done`` is called in this process as each group finishes,
+    one torch thread each; a worker whose parent dies saves its group and exits
+    (:func:`_exit_when_orphaned`), and stopping the parent stops the workers the same way. ``on_done`` is called in this process as each group finishes,
     in completion order; if it raises, groups not yet started are cancelled and the
     exception propagates (finished groups stay finished on disk).
     """
@@ -90,13 +135,19 @@ class LocalExecutor:
         pool = cf.ProcessPoolExecutor(
             max_workers=size,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_single_thread,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
         try:
-            futures = [pool.submit(run_group, group, path) for group, path in tasks]
+            futures = [pool.submit(_run_in_worker, group, path) for group, path in tasks]
             for future in cf.as_completed(futures):
                 on_done(future.result())
         except BaseException:
+            # Stopping (Ctrl-C reaches the workers too; SIGTERM or an error does not):
+            # ask every worker to save its group's finished epochs and stop, then wait.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                if process.is_alive():
+                    process.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)

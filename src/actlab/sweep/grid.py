@@ -31,7 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from actlab.comparison.config import CompareConfig
+from actlab.comparison.config import MAX_SEED, CompareConfig
+from actlab.store.run_dir import file_stem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,6 +42,17 @@ else:  # pragma: no cover - Python 3.10 needs the tomli backport (same API)
 _TOP = ("datasets", "activations", "seeds", "epochs", "model", "optimizer")
 _MODEL = ("kind", "depths", "width")
 _OPTIMIZER = ("name", "lr", "batch_size", "momentum", "weight_decay")
+
+
+MAX_GROUPS = 1000
+MAX_SEEDS = 1000
+MAX_EPOCHS = 100_000
+MAX_DEPTH = 1024
+MAX_WIDTH = 1 << 20
+MAX_BATCH = 1 << 20
+"""Upper limits of a grid: past them a sweep file is a mistake (``seeds = 100000000``
+materialized a hundred million seeds), not an experiment; a model too large for memory
+is refused later by its memory estimate."""
 
 
 class GridError(ValueError):
@@ -59,8 +71,9 @@ class Group:
 
     @property
     def key(self) -> str:
-        """Directory name of the group: ``<dataset>__<shape>`` with unsafe characters as ``_``."""
-        return f"{_slug(self.dataset)}__{self.shape}"
+        """Directory name of the group: ``<dataset>__<shape>`` with unsafe characters as
+        ``_``, shortened with a hash when too long for a file name."""
+        return file_stem(f"{_slug(self.dataset)}__{self.shape}")
 
 
 @dataclass(frozen=True)
@@ -132,17 +145,21 @@ def _unknown(where: str, payload: Mapping[str, Any], valid: tuple[str, ...]) -> 
             )
 
 
-def _int(key: str, value: object, minimum: int = 1) -> int:
+def _int(key: str, value: object, minimum: int = 1, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise _fail(key, value, f"must be an integer >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise _fail(key, value, f"exceeds the limit of {maximum}")
     return value
 
 
-def _ints(key: str, value: object, minimum: int = 1) -> tuple[int, ...]:
+def _ints(key: str, value: object, minimum: int = 1, maximum: int | None = None) -> tuple[int, ...]:
     items = value if isinstance(value, list) else [value]
     if not items:
         raise _fail(key, value, "needs at least one value")
-    return tuple(_int(key, v, minimum) for v in items)
+    if len(items) > MAX_GROUPS:
+        raise GridError(f"{key} has {len(items)} values, more than the limit of {MAX_GROUPS}")
+    return tuple(_int(key, v, minimum, maximum) for v in items)
 
 
 def _strings(key: str, value: object) -> tuple[str, ...]:
@@ -200,11 +217,15 @@ def load_grid(source: str | Path | Mapping[str, Any]) -> Grid:
     activations = _strings("activations", payload["activations"])
     seeds_value = payload.get("seeds", 3)
     if isinstance(seeds_value, list):
-        seeds = _ints("seeds", seeds_value, minimum=0)
+        if len(seeds_value) > MAX_SEEDS:
+            raise GridError(
+                f"seeds has {len(seeds_value)} values, more than the limit of {MAX_SEEDS}"
+            )
+        seeds = _ints("seeds", seeds_value, minimum=0, maximum=MAX_SEED)
         if len(set(seeds)) != len(seeds):
             raise _fail("seeds", seeds_value, "has duplicates")
     else:
-        seeds = tuple(range(_int("seeds", seeds_value)))
+        seeds = tuple(range(_int("seeds", seeds_value, maximum=MAX_SEEDS)))
     kind = model.get("kind", "mlp")
     if kind not in ("mlp", "cnn"):
         raise _fail("model.kind", kind, "must be 'mlp' or 'cnn'")
@@ -212,16 +233,24 @@ def load_grid(source: str | Path | Mapping[str, Any]) -> Grid:
         "datasets": datasets,
         "activations": activations,
         "seeds": seeds,
-        "epochs": _int("epochs", payload.get("epochs", 10)),
+        "epochs": _int("epochs", payload.get("epochs", 10), maximum=MAX_EPOCHS),
         "kind": kind,
-        "depths": _ints("model.depths", model.get("depths", [2])),
-        "widths": _ints("model.width", model.get("width", 64)),
+        "depths": _ints("model.depths", model.get("depths", [2]), maximum=MAX_DEPTH),
+        "widths": _ints("model.width", model.get("width", 64), maximum=MAX_WIDTH),
         "optimizer": optimizer.get("name", "adam"),
         "lr": _number("optimizer.lr", optimizer.get("lr", 1e-3)),
-        "batch_size": _int("optimizer.batch_size", optimizer.get("batch_size", 64)),
+        "batch_size": _int(
+            "optimizer.batch_size", optimizer.get("batch_size", 64), maximum=MAX_BATCH
+        ),
         "momentum": _number("optimizer.momentum", optimizer.get("momentum", 0.9)),
         "weight_decay": _number("optimizer.weight_decay", optimizer.get("weight_decay", 0.0)),
     }
+    n_groups = len(datasets) * len(grid_args["depths"]) * len(grid_args["widths"])
+    if n_groups > MAX_GROUPS:
+        raise GridError(
+            f"the grid has {n_groups} groups (datasets x depths x widths), more than the "
+            f"limit of {MAX_GROUPS}; split it into several sweeps"
+        )
     grid = Grid(**grid_args)
     _check_semantics(grid)
     return grid
