@@ -39,34 +39,19 @@ def child(spec: str) -> None:
     """Train one configuration; print the estimate and the measured peak as JSON."""
     options = json.loads(spec)
     from actlab.comparison import CompareConfig
-    from actlab.comparison.runner import _load_splits, run_comparison
-    from actlab.engine.memory import estimate_training
+    from actlab.comparison.runner import _load_splits, memory_estimates, run_comparison
 
     for key in ("hidden", "channels"):
         if key in options:
             options[key] = tuple(options[key])
     config = CompareConfig(data="digits", seeds=(0, 1, 2, 3, 4), **options)
-    _, splits = _load_splits(config)
-    del splits
+    _load_splits(config)  # the imports loading the data needs belong to the baseline
     base = _status("VmRSS:")
     with tempfile.TemporaryDirectory() as out:
         run_comparison(config, f"{out}/run", report=False)  # training, not the report
     peak = _status("VmHWM:") - base
     _, splits = _load_splits(config)
-    (layers,) = config.groups().values()
-    estimate = estimate_training(
-        model=config.model,
-        layers=layers,
-        n_candidates=len(config.activations) * len(config.seeds),
-        n_features=splits.n_features,
-        n_outputs=splits.n_outputs,
-        n_samples=len(splits.X_train) + len(splits.X_val) + len(splits.X_test),
-        batch_size=config.batch_size,
-        optimizer=config.optimizer,
-        momentum=config.momentum,
-        early_stopping=config.early_stopping,
-        image_shape=splits.image_shape,
-    )
+    (estimate,) = memory_estimates(config, splits).values()
     print(json.dumps({"estimate": estimate.total, "measured": peak}))
 
 

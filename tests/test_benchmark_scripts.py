@@ -33,10 +33,14 @@ RUNS = {
     ),
     "monitor.py": (["--steps", "200", "--block", "100"], ["plain:", "monitored:", "overhead:"]),
     "memory.py": (
-        ["--only", "cnn", "--scale", "0.1", "--epochs", "1"],
-        ["| cnn 40 x 32-64 |"],
+        ["--only", "batch 1024", "--scale", "0.05", "--epochs", "1"],
+        ["| mlp 40 x 128-128 batch 1024 |"],
     ),
     "csv_load.py": (["--rows", "3000"], ["| this tree |"]),
+    "checkpoint.py": (
+        ["--hidden", "8", "--seeds", "1", "--repeats", "1"],
+        ["| safetensors + JSON |", "| torch.save (pickle) |"],
+    ),
     "grid.py": (["--epochs", "1", "--seeds", "1", "--workers", "1"], ["| 1 |"]),
     "latency.py": (
         ["--repeats", "1", "--epochs", "1", "--seeds", "1"],

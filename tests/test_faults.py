@@ -404,7 +404,10 @@ def test_sigterm_saves_every_finished_epoch_like_ctrl_c(tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     proc = _actlab("compare", "--data", "xor(n=60)", "--epochs", "1", "--out", str(tmp_path / "r"))
-    time.sleep(0.8)  # interpreter up, importing torch and the engine
+    maps = Path(f"/proc/{proc.pid}/maps")
+    while "libtorch" not in maps.read_text():  # in main, importing torch for the command
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

@@ -26,7 +26,7 @@ from actlab.comparison.config import CompareConfig
 from actlab.comparison.cost import activation_costs
 from actlab.comparison.inputs import Prepared, digest
 from actlab.comparison.result import CompareResult
-from actlab.engine.memory import check_fits, estimate_training
+from actlab.engine.memory import MemoryEstimate, check_fits, estimate_training
 from actlab.store import RunDir, environment, write_json_atomic
 from actlab.store.checkpointer import Checkpointer
 
@@ -163,17 +163,13 @@ def _holding_the_lock(run: Callable[..., CompareResult]) -> Callable[..., Compar
     return locked
 
 
-def _check_memory(config: CompareConfig, splits: Any) -> None:
-    """Refuse, with the estimate, a built-in model that cannot fit, before anything is
-    allocated (a user's model is checked by building it)."""
-    if config.model == "user":
-        return
-    n_candidates = len(config.activations) * len(config.seeds)
-    for group, layers in config.groups().items():
-        estimate = estimate_training(
+def memory_estimates(config: CompareConfig, splits: Any) -> dict[str, MemoryEstimate]:
+    """Each built-in group's estimated peak memory (:mod:`actlab.engine.memory`)."""
+    return {
+        group: estimate_training(
             model=config.model,
             layers=layers,
-            n_candidates=n_candidates,
+            n_candidates=len(config.activations) * len(config.seeds),
             n_features=splits.n_features,
             n_outputs=splits.n_outputs,
             n_samples=len(splits.X_train) + len(splits.X_val) + len(splits.X_test),
@@ -183,6 +179,17 @@ def _check_memory(config: CompareConfig, splits: Any) -> None:
             early_stopping=config.early_stopping,
             image_shape=splits.image_shape,
         )
+        for group, layers in config.groups().items()
+    }
+
+
+def _check_memory(config: CompareConfig, splits: Any) -> None:
+    """Refuse, with the estimate, a built-in model that cannot fit, before anything is
+    allocated (a user's model is checked by building it)."""
+    if config.model == "user":
+        return
+    n_candidates = len(config.activations) * len(config.seeds)
+    for group, estimate in memory_estimates(config, splits).items():
         check_fits(estimate, f"group {group} ({n_candidates} candidates)")
 
 
@@ -265,6 +272,8 @@ def run_comparison(
     )
     for group, layers in groups.items():
         if not todo[group]:
+            if run is not None:  # left by a kill between its results and its removal
+                run.drop_checkpoint(group)
             continue
         trainer = trainers.pop(group, None) or _trainer(
             config, splits, layers, todo[group], chosen, user_model
