@@ -20,6 +20,19 @@ from actlab.report.html import write_report
 FIGURES = 7  # curves, strip, gradients, unit health, activation statistics, time, functions
 
 
+def _figures(html: str) -> list[str]:
+    """The charts the page places, each of which must have its data embedded."""
+    placed = re.findall(r'<figure class="chart" data-figure="([^"]+)"', html)
+    match = re.search(
+        r'<script type="application/json" class="actlab-data">(.*?)</script>', html, re.S
+    )
+    assert match, "no embedded figure data"
+    data = json.loads(match.group(1))
+    missing = [f for f in placed if f not in json.dumps(data)]
+    assert not missing, missing
+    return placed
+
+
 def _small(**overrides):
     base = dict(
         data="xor(n=80)",
@@ -39,7 +52,7 @@ def _text(html: str) -> str:
 
 def _report(result, tmp_path) -> tuple[str, str]:
     html = write_report(result, tmp_path / "report.html").read_text()
-    assert html.count("<svg") >= FIGURES
+    assert len(_figures(html)) >= FIGURES
     return html, _text(html)
 
 
@@ -50,7 +63,7 @@ def test_every_candidate_diverged_gives_a_full_report(tmp_path, capsys):
     assert main(["report", str(run)]) == 0  # the issue: `actlab report DIR` crashed too
     assert "Every candidate diverged" in capsys.readouterr().out
     html = (run / "report.html").read_text()
-    assert html.count("<svg") >= FIGURES
+    assert len(_figures(html)) >= FIGURES
     text = _text(html)
     assert "Every candidate diverged" in text and "Diverged candidates (4)" in text
 
@@ -58,7 +71,7 @@ def test_every_candidate_diverged_gives_a_full_report(tmp_path, capsys):
 def test_a_single_seed_of_a_single_activation_gives_a_full_report(tmp_path):
     result = run_comparison(_small(activations=("relu",), seeds=(0,)), tmp_path / "run")
     _, text = _report(result, tmp_path)
-    assert "With 1 seed no difference can be called significant" in text
+    assert "with 1 seed no difference can be tested" in text and "Use relu" in text
 
 
 def test_every_metric_nan_gives_a_full_report(tmp_path):

@@ -49,7 +49,9 @@ KILLED = 137
 def cheap_costs(monkeypatch):
     """The cost measurement is not under test here; a small one keeps the suite fast."""
     monkeypatch.setattr(
-        runner, "activation_costs", lambda specs: activation_costs(specs, numel=256, repeats=1)
+        runner,
+        "activation_costs",
+        lambda specs: activation_costs(specs, numel=256, min_rounds=1, max_rounds=1),
     )
 
 
@@ -65,7 +67,11 @@ def _strip(candidates):
 def reference():
     """The uninterrupted result every faulty run must end in."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runner, "activation_costs", lambda s: activation_costs(s, numel=256, repeats=1))
+        mp.setattr(
+            runner,
+            "activation_costs",
+            lambda s: activation_costs(s, numel=256, min_rounds=1, max_rounds=1),
+        )
         return _strip(run_comparison(CONFIG).candidates)
 
 
@@ -171,7 +177,11 @@ def unfinished(tmp_path_factory):
     run = tmp_path_factory.mktemp("unfinished") / "run"
     killer = _KillAt("epoch", 5)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runner, "activation_costs", lambda s: activation_costs(s, numel=256, repeats=1))
+        mp.setattr(
+            runner,
+            "activation_costs",
+            lambda s: activation_costs(s, numel=256, min_rounds=1, max_rounds=1),
+        )
         assert _in_child(lambda: run_comparison(CONFIG, run, progress=killer)) == KILLED
     assert (run / "checkpoints" / f"{GROUPS[1]}.safetensors").is_file()
     return run

@@ -112,10 +112,11 @@ def check_results(path: Path, payload: dict[str, Any]) -> None:
     """Raise :class:`RunDirError` unless ``payload`` has the shape of ``results.json``
     where the runner, the analysis and the report read it (``docs/results-schema.md``)."""
     schema = payload.get("schema")
-    if schema != RESULTS_SCHEMA:
+    if schema not in READABLE_SCHEMAS:
         why = "not an actlab results file" if schema is None else "written by another version"
         raise RunDirError(
-            f"{path}: results schema {one_line(schema, 60)!r} is not {RESULTS_SCHEMA!r} ({why})"
+            f"{path}: results schema {one_line(schema, 60)!r} is not one of "
+            f"{', '.join(READABLE_SCHEMAS)} ({why})"
         )
     for key in ("config", "data", "environment", "costs", "analysis"):
         require(path, payload, key, dict, optional=True)
