@@ -45,13 +45,5 @@ def write_report(result: Any) -> Path | None:
     if result.path is None:
         return None
     from actlab.report.html import write_report as write_html
-    from actlab.store import RunDirError
 
-    path = Path(result.path) / "report.html"
-    try:
-        return write_html(result, path)
-    except OSError as exc:
-        raise RunDirError(
-            f"{path}: cannot write the report ({exc.strerror}); the results are saved in "
-            f"{path.parent / 'results.json'} (`actlab report {path.parent}` writes it again)"
-        ) from None
+    return write_html(result, Path(result.path) / "report.html")

@@ -33,6 +33,7 @@ from actlab.report.page import (
 )
 from actlab.report.palette import colours
 from actlab.store.atomic import replace_atomically
+from actlab.store.errors import RunDirError
 
 
 def _esc(text: object) -> str:
@@ -410,10 +411,17 @@ def _reproducibility_html(result: CompareResult) -> str:
 
 def write_report(result: CompareResult, path: str | Path) -> Path:
     """Write the self-contained report of ``result`` to ``path`` (parents created),
-    atomically: an interrupted write leaves the previous report."""
+    atomically: an interrupted write leaves the previous report. A path that cannot be
+    written (a directory, no permission) is a one-line RunDirError."""
     path = Path(path)
     document = build_report(result)
-    replace_atomically(path, lambda tmp: tmp.write_text(document, encoding="utf-8"))
+    try:
+        replace_atomically(path, lambda tmp: tmp.write_text(document, encoding="utf-8"))
+    except OSError as exc:
+        raise RunDirError(
+            f"{path}: cannot write the report ({exc.strerror}); the results are saved in "
+            f"{path.parent / 'results.json'} (`actlab report {path.parent}` writes it again)"
+        ) from None
     return path
 
 
