@@ -162,15 +162,16 @@ def _standardized(
     part: str,
     names: list[str],
 ) -> np.ndarray:
-    """``values`` (rows ``rows`` of the data set) standardized, or a DataError naming the
-    column and sample whose scaled value float32 cannot hold."""
+    """``values[rows]`` standardized, or a DataError naming the column and the data row
+    whose scaled value float32 cannot hold."""
     try:
-        return scaling.apply(values)
+        return scaling.apply(values[rows])
     except ValueBeyondFloat32 as exc:
         what = names[exc.column]
         what = what if what.startswith("the ") else f"column {what!r}"
+        row = int(rows[exc.row])
         raise DataError(
-            f"{_named(data)}: {what} at data row {int(rows[exc.row])} (from 0; {part} part): {exc}; "
+            f"{_named(data)}: {what} at data row {row} (from 0; {part} part): {exc}; "
             "remove the outlier or transform the column (e.g. a logarithm)"
         ) from None
 
@@ -187,8 +188,8 @@ def split(
         count = int(features.constant.sum())
         notes.append(f"{count} feature(s) constant on the train part (not scaled)")
     xs = [
-        _standardized(data, features, X[p], rows, part, data.feature_names)
-        for p, rows, part in zip(parts, parts, PARTS, strict=True)
+        _standardized(data, features, X, rows, part, data.feature_names)
+        for rows, part in zip(parts, PARTS, strict=True)
     ]
 
     target_scale = None
@@ -203,8 +204,8 @@ def split(
             raise DataError(f"{_named(data)}: the regression target is constant on the train part")
         target_scale = (float(target.mean[0]), float(target.std[0]))
         ys = [
-            _standardized(data, target, y[p], rows, part, ["the regression target"])[:, 0]
-            for p, rows, part in zip(parts, parts, PARTS, strict=True)
+            _standardized(data, target, y, rows, part, ["the regression target"])[:, 0]
+            for rows, part in zip(parts, PARTS, strict=True)
         ]
         n_outputs = 1
     return Splits(
