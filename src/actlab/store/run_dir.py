@@ -112,17 +112,18 @@ def check_results(path: Path, payload: dict[str, Any]) -> None:
     """Raise :class:`RunDirError` unless ``payload`` has the shape of ``results.json``
     where the runner, the analysis and the report read it (``docs/results-schema.md``)."""
     schema = payload.get("schema")
+    if schema is None:
+        raise RunDirError(f"{path}: has no schema: not an actlab results file")
     if schema not in READABLE_SCHEMAS:
-        why = "not an actlab results file" if schema is None else "written by another version"
         raise RunDirError(
-            f"{path}: results schema {one_line(schema, 60)!r} is not one of "
-            f"{', '.join(READABLE_SCHEMAS)} ({why})"
+            f"{path}: has schema {one_line(schema, 60)!r}; this actlab reads "
+            f"{', '.join(READABLE_SCHEMAS)} (another actlab wrote it)"
         )
     for key in ("config", "data", "environment", "costs", "analysis"):
         require(path, payload, key, dict, optional=True)
     for name, group in require(path, payload, "groups", dict).items():
-        if not isinstance(group, dict) or not isinstance(group.get("status"), str):
-            raise RunDirError(f"{path}: group {one_line(name, 60)!r} has no status")
+        if not isinstance(group, dict) or not isinstance(group.get("status", ""), str):
+            raise RunDirError(f"{path}: group {one_line(name, 60)!r} is not a valid group")
     for i, cand in enumerate(require(path, payload, "candidates", list)):
         if not isinstance(cand, dict):
             raise RunDirError(f"{path}: candidate {i} holds {describe(cand)}, not an object")
