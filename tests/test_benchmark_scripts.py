@@ -31,7 +31,10 @@ RUNS = {
         ["relu", "gelu", "--numel", "4096", "--repeats", "1"],
         ["| relu |", "| gelu |"],
     ),
-    "monitor.py": (["--steps", "200", "--block", "100"], ["plain:", "monitored:", "overhead:"]),
+    "monitor.py": (
+        ["--models", "functional,llama", "--steps", "4", "--block", "2", "--every", "2"],
+        ["| functional |", "| llama |"],
+    ),
     "memory.py": (
         ["--only", "batch 1024", "--scale", "0.05", "--epochs", "1"],
         ["| mlp 40 x 128-128 batch 1024 |"],

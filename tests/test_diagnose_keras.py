@@ -126,3 +126,57 @@ def test_bad_probe_is_named() -> None:
         Monitor(np.zeros((3, 4)), np.zeros(2))
     with pytest.raises(ValueError, match="every"):
         Monitor(np.zeros((3, 4)), np.zeros(3), every=0)
+
+
+# ---- the Keras zoo ---------------------------------------------------------------------
+def _zoo_fit(name: str, every: int = 2) -> Monitor:
+    import zoo
+
+    entry = zoo.KERAS[name]
+    keras.utils.set_random_seed(0)
+    model = entry.build()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, *entry.input_shape)).astype("float32")
+    y = rng.integers(0, entry.classes, 64)
+    mon = Monitor(x[:16], y[:16], every=every)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[mon])
+    return mon
+
+
+@pytest.mark.parametrize("name", ["cnn", "conv1d"])
+def test_zoo_every_activation_is_found_and_the_elementwise_ones_watched(name: str) -> None:
+    import zoo
+
+    facts = zoo.KERAS[name].sites
+    mon = _zoo_fit(name)
+    assert {n: (spec, role) for n, spec, role in mon.sites} == {
+        n: (f.spec, f.role) for n, f in facts.items()
+    }
+    watched = {n for n, f in facts.items() if f.spec != zoo.NOT_ELEMENTWISE}
+    layers = {la.name: la for la in mon.recording.layers}
+    assert set(layers) == watched
+    for n in watched:
+        assert layers[n].feeder == facts[n].feeder, n
+    for step in mon.recording.sampled_steps():
+        assert set(mon.recording.at(step)) == watched
+    assert mon.findings == []
+    with_kernel = [r for r in mon.records if layers[r.layer].feeder is not None]
+    assert with_kernel and all(r.grad_norm is not None and r.grad_norm > 0 for r in with_kernel)
+
+
+def test_one_layer_that_is_not_watched_is_said_plainly() -> None:
+    from rich.console import Console
+
+    mon = _zoo_fit("single_dense")
+    assert mon.sites == [("dense", "not elementwise", "output")]
+    assert [f.kind for f in mon.findings] == ["nothing_watched"]
+    console = Console(record=True, width=200)
+    mon.summary(console)
+    assert "No activation was watched" in console.export_text()
+
+
+def test_one_watched_dense_layer(data) -> None:
+    mon = fit(data, [dense(10, "tanh")], epochs=1)
+    assert [la.name for la in mon.recording.layers] == [mon.model.layers[0].name]
+    assert mon.recording.layers[0].role == "output" and len(mon.records) > 0

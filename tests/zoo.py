@@ -101,9 +101,22 @@ class Entry:
     needs: tuple[str, ...] = field(default=())
 
 
+def image_like(n: int, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
+    """Images that differ as photographs do, not only pixel by pixel: a smooth random
+    field (4x4 noise upsampled), a per-image brightness and colour cast, and a little pixel
+    noise. (Pixel-wise noise alone averages out under global pooling, so every image would
+    look alike to a squeeze-excite block.)"""
+    c, h, w = shape
+    smooth = F.interpolate(
+        torch.randn(n, c, 4, 4, generator=gen), size=(h, w), mode="bilinear", align_corners=False
+    )
+    cast = torch.randn(n, c, 1, 1, generator=gen) * 0.5 + torch.randn(n, 1, 1, 1, generator=gen)
+    return smooth + cast + 0.3 * torch.randn(n, c, h, w, generator=gen)
+
+
 def _images(shape: tuple[int, ...], classes: int) -> Callable[..., Any]:
     def batch(n: int, gen: torch.Generator) -> tuple[tuple[torch.Tensor], torch.Tensor]:
-        x = torch.randn(n, *shape, generator=gen)
+        x = image_like(n, shape, gen)
         # a learnable target: the class is the argmax of a fixed random projection
         proj = torch.randn(math.prod(shape), classes, generator=torch.Generator().manual_seed(7))
         return (x,), (x.flatten(1) @ proj).argmax(1)
@@ -515,16 +528,18 @@ def _convnext_sites() -> dict[str, Site]:
 
 # ---- functional activations, user classes, output sigmoid ----------------------------------
 class LinearAttention(nn.Module):
-    """timm MobileViTv2's LinearSelfAttention, reduced: ``F.relu(value) * context``."""
+    """timm MobileViTv2's LinearSelfAttention, reduced: ``F.relu(value) * context``, after
+    the block's pre-norm (``GroupNorm(1, dim)``, as timm's ``GroupNorm1``)."""
 
     def __init__(self, dim: int) -> None:
         super().__init__()
+        self.norm = nn.GroupNorm(1, dim)
         self.qkv = nn.Conv2d(dim, 1 + 2 * dim, 1)
         self.out = nn.Conv2d(dim, dim, 1)
         self.dim = dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        query, key, value = self.qkv(x).split([1, self.dim, self.dim], dim=1)
+        query, key, value = self.qkv(self.norm(x)).split([1, self.dim, self.dim], dim=1)
         scores = F.softmax(query.flatten(2), dim=-1).view_as(query)
         context = (key * scores).sum(dim=(2, 3), keepdim=True)
         return self.out(F.relu(value) * context.expand_as(value))
@@ -561,7 +576,7 @@ class FunctionalNet(nn.Module):
 
 
 def _functional_batch(n: int, gen: torch.Generator) -> tuple[tuple[torch.Tensor], torch.Tensor]:
-    x = torch.randn(n, 3, 8, 8, generator=gen)
+    x = image_like(n, (3, 8, 8), gen)
     proj = torch.randn(3 * 8 * 8, 5, generator=torch.Generator().manual_seed(7))
     return (x,), ((x.flatten(1) @ proj) > 0).float()
 
@@ -744,12 +759,19 @@ def train(
     *,
     n: int = 16,
     autocast: torch.dtype | None = None,
+    sgd: bool = False,
     on_step: Callable[[int], None] | None = None,
 ) -> list[float]:
-    """``steps`` Adam steps of ``model`` (a zoo model ``name``) on fresh seeded batches;
-    returns the losses. ``autocast`` runs the forward pass under CPU autocast in that dtype."""
+    """``steps`` Adam steps (``sgd``: plain SGD, lr 0.01, which float16 weights survive:
+    Adam's eps of 1e-8 is 0 in float16) of ``model`` (a zoo model ``name``) on fresh seeded
+    batches; returns the losses. ``autocast`` runs the forward pass under CPU autocast in
+    that dtype."""
     entry = ZOO[name]
-    opt = torch.optim.Adam(model.parameters(), lr=entry.lr)
+    opt = (
+        torch.optim.SGD(model.parameters(), lr=0.01)
+        if sgd
+        else torch.optim.Adam(model.parameters(), lr=entry.lr)
+    )
     model.train()
     losses = []
     dtype = next(model.parameters()).dtype
@@ -770,14 +792,14 @@ def train(
 # ---- Keras 3 (torch backend) ---------------------------------------------------------------
 @dataclass(frozen=True)
 class KerasEntry:
-    """A Keras model factory, its input shape and classes, and the watched layers with the
-    catalog spec of each one's activation."""
+    """A Keras model factory, its input shape and classes, and every activation it has
+    (layer name -> what it computes, its role and feeding layer)."""
 
     name: str
     build: Callable[[], Any]
     input_shape: tuple[int, ...]
     classes: int
-    watched: dict[str, str]
+    sites: dict[str, Site]
 
 
 def _keras_cnn() -> Any:
@@ -833,22 +855,28 @@ KERAS: dict[str, KerasEntry] = {
             (8, 8, 1),
             4,
             {
-                "conv1": "relu",
-                "relu": "relu",
-                "tanh": "tanh",
-                "leaky": "leaky_relu(alpha=0.1)",
-                "dense": "gelu",
-                "elu": "elu",
-                "softmax": NOT_ELEMENTWISE,
+                "conv1": Site("relu", feeder="conv1"),  # Conv2D(activation="relu")
+                "relu": Site("relu", feeder="conv2"),  # after batch norm
+                "tanh": Site("tanh", feeder="conv3"),
+                "leaky": Site("leaky_relu(alpha=0.1)"),  # after another activation
+                "dense": Site("gelu", feeder="dense"),  # Keras' gelu is the exact one
+                "elu": Site("elu", feeder="dense"),
+                "softmax": Site(NOT_ELEMENTWISE, OUTPUT),
             },
         ),
-        KerasEntry("single_dense", _keras_single_dense, (6,), 3, {"dense": NOT_ELEMENTWISE}),
+        KerasEntry(
+            "single_dense", _keras_single_dense, (6,), 3, {"dense": Site(NOT_ELEMENTWISE, OUTPUT)}
+        ),
         KerasEntry(
             "conv1d",
             _keras_conv1d,
             (12, 2),
             3,
-            {"c1": "elu", "prelu": "prelu", "out": NOT_ELEMENTWISE},
+            {
+                "c1": Site("elu", feeder="c1"),
+                "prelu": Site("prelu(alpha=0)", feeder="c2"),  # Keras' PReLU starts at 0
+                "out": Site(NOT_ELEMENTWISE, OUTPUT),
+            },
         ),
     ]
 }

@@ -11,12 +11,13 @@ the condition in more than :data:`MAJORITY` of them, so one odd batch does not m
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from actlab.diagnose.records import LayerRecord, Recording
+from actlab.diagnose.records import LayerRecord, Recording, Structure
 from actlab.health import (
     DEAD_FRACTION,
     EXPLODING_NORM,
@@ -79,6 +80,11 @@ ADVICE = {
         "log(1 + exp(x)))."
     ),
     "self_normalizing": "Nothing to fix: this is what selu with LeCun-normal init is for.",
+    "nothing_watched": (
+        "Put a non-linearity such as relu or gelu between the weight layers; a softmax or "
+        "sigmoid on the output is not a hidden activation, so without one the model is "
+        "linear up to its output."
+    ),
 }
 """Advice per finding kind; every named activation is in the catalog (``actlab.names()``)."""
 
@@ -112,15 +118,42 @@ def _span(hits: list[int]) -> tuple[int, int]:
     return (hits[0], hits[-1])
 
 
-def _gradient_ends(recording: Recording, step: int) -> tuple[LayerRecord, LayerRecord] | None:
-    """First and last layers at ``step`` with a gradient norm, fed by different layers."""
-    at = recording.at(step)
-    rows = [
-        at[layer.name]
+def depth_stack(recording: Recording) -> list[str]:
+    """The hidden sites that measure the network's depth, in forward order.
+
+    Candidates: hidden sites with a feeding layer, outside damped residual branches (their
+    gradients start near zero by design: a zero-initialised last batch norm, a 1e-6 layer
+    scale). Among them, the largest group whose names differ only in their numbers (the
+    repeated blocks: ``encoder.layer.3.intermediate.act``, ``layer2.1.relu#0``, the
+    ``1, 3, 5, ...`` of an ``nn.Sequential``), fed by at least two layers, is the depth
+    axis; a head after it (BERT's pooler, a classifier MLP) is not part of it. Without such
+    a group, every candidate."""
+    candidates = [
+        layer
         for layer in recording.layers
-        if layer.name in at and at[layer.name].grad_norm is not None and layer.feeder is not None
+        if layer.feeder is not None and layer.role == "hidden" and layer.damped_by is None
     ]
-    return (rows[0], rows[-1]) if len(rows) >= 2 else None
+    groups: dict[str, list[str]] = {}
+    feeders: dict[str, set[str]] = {}
+    for layer in candidates:
+        key = re.sub(r"\d+", "#", layer.name)
+        groups.setdefault(key, []).append(layer.name)
+        feeders.setdefault(key, set()).add(layer.feeder or "")
+    stacks = [names for key, names in groups.items() if len(feeders[key]) >= 2]
+    if stacks:
+        return max(stacks, key=len)  # the first of the longest, in forward order
+    return [layer.name for layer in candidates]
+
+
+def _gradient_ends(recording: Recording, step: int) -> tuple[LayerRecord, LayerRecord] | None:
+    """First and last site of the :func:`depth_stack` at ``step`` with a gradient norm,
+    fed by different layers."""
+    at = recording.at(step)
+    rows = [at[n] for n in depth_stack(recording) if n in at and at[n].grad_norm is not None]
+    feeders = {layer.name: layer.feeder for layer in recording.layers}
+    if len(rows) < 2 or feeders[rows[0].layer] == feeders[rows[-1].layer]:
+        return None
+    return rows[0], rows[-1]
 
 
 def _ratio(recording: Recording, step: int) -> float:
@@ -151,6 +184,8 @@ def _gradient_findings(recording: Recording, late: list[int]) -> list[Finding]:
                     "ratio": ratio,
                     "first_grad_norm": first.grad_norm or 0.0,
                     "last_grad_norm": last.grad_norm or 0.0,
+                    "steps_held": float(len(vanishing)),
+                    "late_steps": float(len(late)),
                 },
                 f"The weight gradient of the first layer ({head}) is {ratio:.3g}x smaller "
                 f"than that of the last hidden layer ({tail}): the early layers barely learn.",
@@ -173,7 +208,12 @@ def _gradient_findings(recording: Recording, late: list[int]) -> list[Finding]:
                 "exploding_gradient",
                 (worst,),
                 _span(exploding),
-                {"max_grad_norm": float(norms[worst] or 0.0)},
+                {
+                    "max_grad_norm": float(norms[worst] or 0.0),
+                    "ratio": statistics.median(ratios[s] for s in exploding),
+                    "steps_held": float(len(exploding)),
+                    "late_steps": float(len(late)),
+                },
                 f"Weight gradients explode: up to {norms[worst]:.3g} at {worst} (limit "
                 f"{EXPLODING_NORM:g}, or {EXPLODING_RATIO:g}x growth from the last hidden layer "
                 "to the first).",
@@ -196,9 +236,25 @@ def _share_hits(
     return hits, statistics.median(values[s] for s in hits) if hits else 0.0
 
 
+def _evidence(recording: Recording, layer: str, hits: list[int]) -> dict[str, float]:
+    """How many units and samples per unit the last hit rests on."""
+    r = recording.at(hits[-1]).get(layer)
+    if r is None:
+        return {}
+    return {
+        "units": float(r.units),
+        "total_units": float(r.total_units),
+        "samples": float(r.samples),
+    }
+
+
 def _layer_findings(recording: Recording, late: list[int]) -> list[Finding]:
+    """Dead and saturated units, in hidden sites only: a gate or an output squash sitting
+    in its flat tails is doing its job."""
     found: list[Finding] = []
     for layer in recording.layers:
+        if layer.role != "hidden":
+            continue
         dead, share = _share_hits(recording, layer.name, late, "dead_fraction", DEAD_FRACTION)
         if dead:
             severe = " That is severe." if share >= SEVERE_DEAD_FRACTION else ""
@@ -207,7 +263,7 @@ def _layer_findings(recording: Recording, late: list[int]) -> list[Finding]:
                     "dead_units",
                     (layer.name,),
                     _span(dead),
-                    {"dead_fraction": share},
+                    {"dead_fraction": share, **_evidence(recording, layer.name, dead)},
                     f"{share:.0%} of the units of {layer.name} ({layer.activation}) are dead: "
                     f"their derivative is 0 on every sample, so they never learn.{severe}",
                     ADVICE["dead_units"],
@@ -225,7 +281,7 @@ def _layer_findings(recording: Recording, late: list[int]) -> list[Finding]:
                     "saturation",
                     (layer.name,),
                     _span(sat),
-                    {"saturated_fraction": share},
+                    {"saturated_fraction": share, **_evidence(recording, layer.name, sat)},
                     f"{share:.0%} of the units of {layer.name} ({layer.activation}) sit in the "
                     "flat tails, where the derivative is under 1% of its maximum.",
                     ADVICE["saturation"],
@@ -269,6 +325,12 @@ def _normalized_finding(recording: Recording, late: list[int]) -> list[Finding]:
     ]
 
 
+def _pair_sizes(structure: Structure, pair: tuple[str, str]) -> dict[str, float]:
+    """A linear pair's widths (input of the first, between, output of the second)."""
+    sizes = structure.pair_sizes.get(pair)
+    return dict(zip(("in", "middle", "out"), map(float, sizes), strict=True)) if sizes else {}
+
+
 def _structure_findings(recording: Recording) -> list[Finding]:
     structure = recording.structure
     steps = (0, max(recording.steps - 1, 0))
@@ -277,7 +339,7 @@ def _structure_findings(recording: Recording) -> list[Finding]:
             "linear_collapse",
             (first, second),
             steps,
-            {},
+            _pair_sizes(structure, (first, second)),
             f"{first} feeds {second} with no non-linearity in between: together they are one "
             "linear map, so the extra layer adds parameters but no expressive power.",
             ADVICE["linear_collapse"],
@@ -333,12 +395,30 @@ def _non_finite_finding(recording: Recording) -> list[Finding]:
     ]
 
 
+def _nothing_watched(recording: Recording) -> list[Finding]:
+    if recording.layers:
+        return []
+    return [
+        Finding(
+            "nothing_watched",
+            (),
+            (0, max(recording.steps - 1, 0)),
+            {},
+            "No activation was watched: nothing in the model computes an elementwise "
+            "activation, so only its structure and NaN/inf were checked.",
+            ADVICE["nothing_watched"],
+        )
+    ]
+
+
 def diagnose(recording: Recording) -> list[Finding]:
-    """All findings for ``recording``: non-finite values first, then structure, gradients,
-    per-layer signals, and the informational ``self_normalizing`` note last."""
+    """All findings for ``recording``: non-finite values first, then whether anything was
+    watched, structure, gradients, per-layer signals, and the informational
+    ``self_normalizing`` note last."""
     late = _late_steps(recording)
     return [
         *_non_finite_finding(recording),
+        *_nothing_watched(recording),
         *_structure_findings(recording),
         *_gradient_findings(recording, late),
         *_layer_findings(recording, late),

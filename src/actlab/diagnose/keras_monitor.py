@@ -5,28 +5,43 @@ environment names another backend, which is then an error).
 >>> mon = Monitor(x_probe, y_probe, every=10)                         # doctest: +SKIP
 >>> model.fit(x, y, epochs=5, callbacks=[mon]); mon.summary(); mon.findings  # doctest: +SKIP
 
-What is recorded, and how it differs from the PyTorch monitor:
+What is watched: every layer with a non-linear ``activation=`` (``Dense``, ``Conv1D`` /
+``2D`` / ``3D``, separable and depthwise convolutions, ...) and every activation layer
+(``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``PReLU``, ``Softmax``, ...). What each
+computes is recognised by behaviour (:func:`actlab.backends.torch.recognize`), as for
+PyTorch: Keras' own defaults (``leaky_relu``'s 0.2, ``gelu``'s exact form) are found, not
+looked up. Elementwise ones are watched; softmax is listed as ``not elementwise``. When
+nothing is watched, the findings and ``summary()`` say so.
+
+How it differs from the PyTorch monitor:
 
 * **Steps** are training batches, counted across epochs (the first batch is step 0).
-* The watched layers are the ``Dense`` layers with a non-linear ``activation``; the
-  pre-activation is ``x @ kernel + bias`` from the layer's input.
 * Every ``every``-th step, after that batch's update, the signals are computed on the fixed
-  **probe batch** ``(x_probe, y_probe)`` in inference mode (dropout off), and the weight
-  gradient norms are those of the compiled loss on the probe batch (by torch autograd),
-  not of the training batch.
-* Every step, the ``Dense`` weights are checked for NaN/inf before and after the batch, and
-  the loss after it; the first non-finite weight (in layer order) or loss is reported with
-  its step. Non-finite
-  activations and gradients are also caught on the probe batch at sampled steps.
-* ``linear_collapse`` is detected in ``keras.Sequential`` models (consecutive ``Dense``
-  layers, the first without activation, with only dropout, batch norm, flatten or reshape
-  layers between them).
+  **probe batch** ``(x_probe, y_probe)`` in inference mode (dropout off): the
+  pre-activation is the layer's output computed with a linear activation (or the input of
+  an activation layer); the weight gradient norms are those of the compiled loss on the
+  probe batch, not of the training batch.
+* Every step, the weights are checked for NaN/inf before and after the batch, and the loss
+  after it; the first non-finite weight (in layer order) or loss is reported with its step.
+  Non-finite activations and gradients are also caught on the probe batch at sampled steps.
+* Roles from the Keras layer graph: ``output`` when the layer's output reaches a model
+  output through reshaping, dropout or normalisation layers only; ``gate`` when a bounded
+  activation feeds a ``Multiply`` layer; ``hidden`` otherwise.
+* ``linear_collapse``: a ``Dense`` / convolution layer with a linear activation feeding
+  another through pass-through layers only (dropout, batch norm, flatten, reshape), unless
+  the middle is narrower than both ends or a convolution is grouped / depthwise.
+
+All backend-specific work (tensors, autograd, the loss gradient) is in :class:`TorchOps`;
+another Keras backend needs a sibling of it and nothing else.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -43,7 +58,7 @@ if keras.backend.backend() != "torch":  # pragma: no cover - depends on the envi
         f"{keras.backend.backend()!r}; set KERAS_BACKEND=torch before importing keras"
     )
 
-import actlab  # noqa: E402
+from actlab.backends.torch.recognize import Behaviour, recognize  # noqa: E402
 from actlab.diagnose.findings import SELU_INIT_TOLERANCE  # noqa: E402
 from actlab.diagnose.monitor import DEFAULT_EVERY  # noqa: E402
 from actlab.diagnose.records import (  # noqa: E402
@@ -52,67 +67,113 @@ from actlab.diagnose.records import (  # noqa: E402
     NonFinite,
     Recording,
     Structure,
-    layer_signals,
 )
 from actlab.diagnose.results_view import RecordingResults  # noqa: E402
-from actlab.diagnose.torch_layers import ActivationMath  # noqa: E402
+from actlab.diagnose.sampling import subsample  # noqa: E402
+from actlab.engine.probes import layer_signals  # noqa: E402
 
-KERAS_TO_CATALOG = {
-    "relu": "relu",
-    "sigmoid": "sigmoid",
-    "tanh": "tanh",
-    "selu": "selu",
-    "elu": "elu",
-    "celu": "celu",
-    "gelu": "gelu",
-    "silu": "silu",
-    "swish": "silu",
-    "softplus": "softplus",
-    "softsign": "softsign",
-    "mish": "mish",
-    "relu6": "relu6",
-    "hard_sigmoid": "hard_sigmoid",
-    "hard_silu": "hard_swish",
-    "hard_swish": "hard_swish",
-    "leaky_relu": "leaky_relu(alpha=0.2)",
-    "log_sigmoid": "log_sigmoid",
-}
-"""Keras activation functions (by ``__name__``) and the catalog entry computing the same
-function with Keras' defaults (``keras.activations.leaky_relu`` has slope 0.2, ``gelu`` is
-exact). Others are differentiated by autograd."""
-
-_NOT_WATCHED = frozenset({"linear", "softmax", "log_softmax"})
-
-_PASS_THROUGH = (
+PASS_THROUGH = (
     keras.layers.Dropout,
     keras.layers.AlphaDropout,
     keras.layers.BatchNormalization,
     keras.layers.Flatten,
     keras.layers.Reshape,
 )
+"""Layers that do not count as a non-linearity between two weight layers."""
 
 
-def _activation_math(layer: keras.layers.Dense) -> ActivationMath | None:
-    """The math of a Dense layer's activation; ``None`` for a linear one and for the
-    normalizing output functions (softmax, log_softmax), which are not elementwise."""
-    fn = layer.activation
-    catalog = getattr(fn, "activation", None)
-    name = getattr(fn, "__name__", type(fn).__name__)
-    if name in _NOT_WATCHED or (isinstance(catalog, actlab.Activation) and catalog.is_vector):
-        return None
-    if not isinstance(catalog, actlab.Activation):
-        spec = KERAS_TO_CATALOG.get(name)
-        catalog = actlab.get(spec) if spec else None
-    return ActivationMath(fn, catalog, name)
+class TorchOps:
+    """The backend-specific part of the Keras monitor, for Keras' torch backend: every
+    tensor operation the monitor needs, in torch."""
+
+    @staticmethod
+    def tensor(values: Any) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(values))
+
+    @staticmethod
+    def function(fn: Callable[[Any], Any]) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``fn`` (a Keras activation function or layer) as a function of torch tensors."""
+        return lambda x: fn(x)
+
+    @staticmethod
+    def finite(value: Any) -> bool:
+        return bool(torch.isfinite(torch.as_tensor(value)).all())
+
+    @staticmethod
+    def value_and_derivative(fn: Callable[[Any], Any], z: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``f(z)`` and ``f'(z)`` (autograd; exact for elementwise ``f``), float32."""
+        leaf = torch.as_tensor(z).detach().float().requires_grad_(True)
+        with torch.enable_grad():
+            a = fn(leaf)
+            (d,) = torch.autograd.grad(a.sum(), leaf)
+        return a.detach().float(), d
+
+    @staticmethod
+    def signals(
+        a: torch.Tensor, d: torch.Tensor, unit_axis: int, max_derivative: float
+    ) -> tuple[list[float], Any]:
+        """Dead fraction, saturated fraction, mean, std on the fixed subsample
+        (:mod:`actlab.diagnose.sampling`), and the subsample."""
+        sub = subsample(tuple(a.shape), unit_axis, a.device)
+        stats = layer_signals(
+            sub.gather(d)[None, :, :, None], sub.gather(a)[None, :, :, None], [max_derivative]
+        )
+        return stats[:, 0].double().tolist(), sub
+
+    @staticmethod
+    def loss_gradient_norms(
+        model: keras.Model, x: torch.Tensor, y: torch.Tensor, weights: list[Any]
+    ) -> list[float | None]:
+        """Norms of the compiled loss's gradient on ``(x, y)`` w.r.t. ``weights``
+        (inference mode)."""
+        with torch.enable_grad():
+            y_pred = model(x, training=False)
+            loss = model.compute_loss(x=x, y=y, y_pred=y_pred)
+            grads = torch.autograd.grad(loss, [w.value for w in weights], allow_unused=True)
+        return [None if g is None else float(torch.linalg.vector_norm(g.float())) for g in grads]
 
 
-def _is_lecun_normal(initializer: Any) -> bool:
-    return (
-        isinstance(initializer, keras.initializers.VarianceScaling)
-        and abs(initializer.scale - 1.0) < 1e-12
-        and initializer.mode == "fan_in"
-        and "normal" in initializer.distribution
-    )
+OPS = TorchOps
+
+
+def _is_activation_layer(layer: keras.layers.Layer) -> bool:
+    return type(layer).__module__.startswith("keras.src.layers.activations")
+
+
+def _has_kernel(layer: keras.layers.Layer) -> bool:
+    return any(hasattr(layer, k) for k in ("kernel", "depthwise_kernel"))
+
+
+def _kernel(layer: keras.layers.Layer) -> Any:
+    kernel = getattr(layer, "kernel", None)
+    return kernel if kernel is not None else getattr(layer, "depthwise_kernel", None)
+
+
+def _is_linear(fn: Any) -> bool:
+    return fn is None or getattr(fn, "__name__", "") == "linear"
+
+
+def _parents(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if len(nodes) != 1:
+        return []
+    return [p.operation for p in nodes[0].parent_nodes]
+
+
+def _children(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+    return [n.operation for n in getattr(layer, "_outbound_nodes", [])]
+
+
+@dataclass
+class _Watch:
+    """One watched layer: what its activation computes, the function, its feeder, roles."""
+
+    layer: keras.layers.Layer
+    behaviour: Behaviour
+    fn: Callable[[Any], Any]
+    feeder: keras.layers.Layer | None
+    role: str
+    unit_axis: int
 
 
 class Monitor(RecordingResults, keras.callbacks.Callback):
@@ -121,15 +182,16 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
     ``x_probe`` / ``y_probe``: a fixed batch (arrays or tensors) the signals and gradients
     are computed on; ``every``: sample every ``every``-th training batch. Attributes as for
     the PyTorch monitor: :attr:`recording`, :attr:`records`, :attr:`findings`,
-    :meth:`summary`, :meth:`report`.
+    :meth:`summary`, :meth:`report`; and :attr:`sites`: ``(layer, what it computes,
+    role)`` of every activation found, watched or not.
     """
 
     def __init__(self, x_probe: Any, y_probe: Any, every: int = DEFAULT_EVERY) -> None:
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
-        self.x_probe = torch.as_tensor(np.asarray(x_probe), dtype=torch.float32)
-        self.y_probe = torch.as_tensor(np.asarray(y_probe))
+        self.x_probe = OPS.tensor(x_probe).float()
+        self.y_probe = OPS.tensor(y_probe)
         if len(self.x_probe) != len(self.y_probe) or len(self.x_probe) == 0:
             raise ValueError(
                 f"x_probe and y_probe need the same, non-zero number of rows, got "
@@ -137,10 +199,11 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
             )
         self.every = every
         self.recording = Recording(framework="keras", every=every)
+        self.sites: list[tuple[str, str, str]] = []
         self._step = -1
-        self._dense: list[keras.layers.Dense] = []
-        self._math: dict[str, ActivationMath] = {}
-        self._features: keras.Model | None = None
+        self._watches: list[_Watch] = []
+        self._weighted: list[keras.layers.Layer] = []
+        self._inputs: keras.Model | None = None
 
     # ---- set-up ----------------------------------------------------------------------
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -149,50 +212,122 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
             raise ValueError(
                 f"the Keras monitor needs a single-input model, got {len(model.inputs)}"
             )
-        self._dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-        if not self._dense:
-            raise ValueError(f"model {model.name!r} has no Dense layer to monitor")
-        self._features = keras.Model(model.inputs[0], [layer.input for layer in self._dense])
-        maths = {layer.name: _activation_math(layer) for layer in self._dense}
-        self._math = {name: m for name, m in maths.items() if m is not None}
+        self._weighted = [layer for layer in model.layers if layer.trainable_weights]
+        outputs = {id(t) for t in model.outputs}
+        self._watches, self.sites = [], []
+        for layer in model.layers:
+            found = self._site(layer, outputs)
+            if found is None:
+                continue
+            self.sites.append((layer.name, found.behaviour.label, found.role))
+            if found.behaviour.is_activation:
+                self._watches.append(found)
+        if self._watches:
+            inputs = [w.layer.input for w in self._watches]
+            self._inputs = keras.Model(model.inputs[0], inputs)
         self.recording.layers = [
-            LayerInfo(name, m.name, name, m.bounded) for name, m in self._math.items()
+            LayerInfo(
+                w.layer.name,
+                w.behaviour.label,
+                w.feeder.name if w.feeder is not None else None,
+                w.behaviour.bounded,
+                w.role,
+            )
+            for w in self._watches
         ]
         self.recording.structure = self._structure()
 
+    def _site(self, layer: keras.layers.Layer, outputs: set[int]) -> _Watch | None:
+        """The activation of ``layer``, if it has one (see the module docstring)."""
+        if _is_activation_layer(layer):
+            fn: Callable[[Any], Any] = lambda x, layer=layer: layer(x, training=False)  # noqa: E731
+            feeder = self._feeder(layer)
+        elif _has_kernel(layer) and not _is_linear(getattr(layer, "activation", None)):
+            fn, feeder = layer.activation, layer
+        else:
+            return None
+        shape = (2, *tuple(d or 1 for d in layer.output.shape[1:]))
+        learnable = bool(layer.trainable_weights) and _is_activation_layer(layer)
+        behaviour = recognize(OPS.function(fn), shape, learnable=learnable, exact=True)
+        channels_first = getattr(layer, "data_format", "channels_last") == "channels_first"
+        unit_axis = 1 if channels_first else len(shape) - 1
+        return _Watch(
+            layer, behaviour, fn, feeder, self._role(layer, behaviour, outputs), unit_axis
+        )
+
+    @staticmethod
+    def _feeder(layer: keras.layers.Layer) -> keras.layers.Layer | None:
+        """The weight layer before an activation layer, through pass-through layers."""
+        current = layer
+        while True:
+            parents = _parents(current)
+            if len(parents) != 1:
+                return None
+            current = parents[0]
+            if _has_kernel(current):
+                return current
+            if not isinstance(current, PASS_THROUGH):
+                return None
+
+    @staticmethod
+    def _role(layer: keras.layers.Layer, behaviour: Behaviour, outputs: set[int]) -> str:
+        frontier, reaches_output, ends = [layer], False, []
+        while frontier:
+            current = frontier.pop()
+            reaches_output |= id(current.output) in outputs
+            for child in _children(current):
+                (frontier if isinstance(child, PASS_THROUGH) else ends).append(child)
+        if reaches_output and not ends:
+            return "output"
+        if behaviour.bounded and any(isinstance(e, keras.layers.Multiply) for e in ends):
+            return "gate"
+        return "hidden"
+
     def _structure(self) -> Structure:
-        pairs: list[tuple[str, str]] = []
-        if isinstance(self.model, keras.Sequential):
-            previous: str | None = None
-            for layer in self.model.layers:
-                if isinstance(layer, keras.layers.Dense):
-                    if previous is not None:
-                        pairs.append((previous, layer.name))
-                    previous = None if layer.name in self._math else layer.name
-                elif not isinstance(layer, _PASS_THROUGH):
-                    previous = None
-        selu = [
-            layer
-            for layer in self._dense
-            if (m := self._math.get(layer.name)) and m.catalog and m.catalog.name == "selu"
-        ]
+        pairs, sizes = [], {}
+        for layer in self.model.layers:
+            if not _has_kernel(layer):
+                continue
+            current = layer
+            first = None
+            while True:
+                parents = _parents(current)
+                if len(parents) != 1:
+                    break
+                current = parents[0]
+                if _has_kernel(current):
+                    first = current
+                    break
+                if not isinstance(current, PASS_THROUGH):
+                    break
+            if first is None or not _is_linear(getattr(first, "activation", None)):
+                continue
+            widths = _widths(first, layer)
+            if widths is None:
+                continue
+            (n_in, mid, n_out), grouped = widths
+            if grouped or mid < min(n_in, n_out):
+                continue  # a deliberate bottleneck or separable convolution
+            pairs.append((first.name, layer.name))
+            sizes[(first.name, layer.name)] = (n_in, mid, n_out)
+        selu = [w for w in self._watches if w.behaviour.label == "selu"]
         if not selu:
-            return Structure(linear_pairs=tuple(pairs))
+            return Structure(linear_pairs=tuple(pairs), pair_sizes=sizes)
         bad_init = {}
-        for layer in selu:
-            kernel = layer.kernel.value.detach()
-            scale = float(kernel.std()) * float(np.sqrt(kernel.shape[0]))
-            if (
-                not _is_lecun_normal(layer.kernel_initializer)
-                or abs(scale - 1) > SELU_INIT_TOLERANCE
-            ):
-                bad_init[layer.name] = (
-                    f"kernel_initializer {type(layer.kernel_initializer).__name__}, "
-                    f"std(W)*sqrt(fan_in) = {scale:.2f}"
+        for w in selu:
+            if w.feeder is None:
+                continue
+            kernel = OPS.tensor(_kernel(w.feeder).numpy())
+            scale = float(kernel.std()) * math.sqrt(math.prod(kernel.shape[:-1]))
+            init = getattr(w.feeder, "kernel_initializer", None)
+            if not _is_lecun_normal(init) or abs(scale - 1) > SELU_INIT_TOLERANCE:
+                bad_init[w.layer.name] = (
+                    f"kernel_initializer {type(init).__name__}, std(W)*sqrt(fan_in) = {scale:.2f}"
                 )
         layers = self.model.layers
         return Structure(
             linear_pairs=tuple(pairs),
+            pair_sizes=sizes,
             selu_bad_init=bad_init,
             plain_dropout=tuple(
                 la.name
@@ -215,7 +350,7 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.recording.non_finite is None and not self._check_weights():
             loss = (logs or {}).get("loss")
-            if loss is not None and not np.isfinite(float(loss)):
+            if loss is not None and not math.isfinite(float(loss)):
                 self._note("loss", "output")
         if self._step % self.every == 0:
             self._sample()
@@ -225,49 +360,94 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
             self.recording.non_finite = NonFinite(self._step, layer, where)
 
     def _check_weights(self) -> bool:
-        """Note the first Dense layer (in layer order) with a non-finite weight; checked
-        before each step (weights changed from outside, e.g. by another callback) and after
-        it (the update). Returns whether one was found."""
-        for layer in self._dense:
-            if not all(bool(torch.isfinite(w.value).all()) for w in layer.trainable_weights):
+        """Note the first layer (in layer order) with a non-finite weight; checked before
+        each step (weights changed from outside, e.g. by another callback) and after it
+        (the update). Returns whether one was found."""
+        for layer in self._weighted:
+            if not all(OPS.finite(w.value) for w in layer.trainable_weights):
                 self._note(layer.name, "weight")
                 return True
         return False
 
     def _sample(self) -> None:
-        assert self._features is not None
-        kernels = [layer.kernel.value for layer in self._dense]
-        with torch.enable_grad():
-            inputs = self._features(self.x_probe)
-            y_pred = self.model(self.x_probe, training=False)
-            loss = self.model.compute_loss(x=self.x_probe, y=self.y_probe, y_pred=y_pred)
-            grads = torch.autograd.grad(loss, kernels, allow_unused=True)
-        for layer, inp, grad in zip(self._dense, inputs, grads, strict=True):
-            math_ = self._math.get(layer.name)
-            if grad is not None and not bool(torch.isfinite(grad).all()):
-                self._note(layer.name, "gradient")
-            if math_ is None:
+        if not self._watches:
+            return
+        assert self._inputs is not None
+        inputs = self._inputs(self.x_probe, training=False)
+        if not isinstance(inputs, (list, tuple)):  # a model with one output returns it bare
+            inputs = [inputs]
+        feeders = [w.feeder for w in self._watches]
+        kernels = [_kernel(f) for f in feeders if f is not None]
+        norms = iter(OPS.loss_gradient_norms(self.model, self.x_probe, self.y_probe, kernels))
+        for w, inp in zip(self._watches, inputs, strict=True):
+            norm = next(norms) if w.feeder is not None else None
+            if norm is not None and not math.isfinite(norm):
+                self._note(w.feeder.name, "gradient")  # type: ignore[union-attr]
+                norm = None
+            z = self._pre_activation(w, inp)
+            if not OPS.finite(z):
+                self._note(w.layer.name, "input")
                 continue
-            with torch.no_grad():
-                pre = torch.matmul(inp.detach(), layer.kernel.value)
-                if layer.use_bias:
-                    pre = pre + layer.bias.value
-                post = math_.fn(pre)
-            if not bool(torch.isfinite(pre).all()):
-                self._note(layer.name, "input")
+            a, d = OPS.value_and_derivative(w.fn, z)
+            if not OPS.finite(a):
+                self._note(w.layer.name, "output")
                 continue
-            if not bool(torch.isfinite(post).all()):
-                self._note(layer.name, "output")
-                continue
-            dead, saturated, mean, std = layer_signals(
-                np.asarray(post.detach().cpu().numpy(), dtype=np.float32),
-                math_.derivative(pre),
-                math_.max_derivative,
-                pre.ndim - 1,
+            (dead, saturated, mean, std), sub = OPS.signals(
+                a, d, w.unit_axis, w.behaviour.max_derivative
             )
-            norm = (
-                None if grad is None or not bool(torch.isfinite(grad).all()) else float(grad.norm())
-            )
+            n, total = sub.elements, sub.total
+            se = std / math.sqrt(n) * math.sqrt(max(0.0, 1 - n / total)) if n else 0.0
             self.recording.records.append(
-                LayerRecord(self._step, layer.name, dead, saturated, mean, std, norm)
+                LayerRecord(
+                    self._step,
+                    w.layer.name,
+                    dead,
+                    saturated,
+                    mean,
+                    std,
+                    norm,
+                    units=sub.units,
+                    total_units=sub.total_units,
+                    samples=sub.samples,
+                    mean_se=se,
+                )
             )
+
+    @staticmethod
+    def _pre_activation(w: _Watch, inp: Any) -> Any:
+        """The layer's input for an activation layer; else the layer's output with its
+        activation set to linear for the call."""
+        if _is_activation_layer(w.layer):
+            return inp
+        saved = w.layer.activation
+        w.layer.activation = keras.activations.linear
+        try:
+            return w.layer(inp, training=False)
+        finally:
+            w.layer.activation = saved
+
+
+def _widths(
+    first: keras.layers.Layer, second: keras.layers.Layer
+) -> tuple[tuple[int, int, int], bool] | None:
+    """``((in, middle, out), grouped)`` of two Dense / convolution layers."""
+    try:
+        n_in = int(first.input.shape[-1])
+        mid = int(first.output.shape[-1])
+        n_out = int(second.output.shape[-1])
+    except (TypeError, ValueError, AttributeError):
+        return None
+    grouped = any(
+        getattr(layer, "groups", 1) > 1 or hasattr(layer, "depthwise_kernel")
+        for layer in (first, second)
+    )
+    return (n_in, mid, n_out), grouped
+
+
+def _is_lecun_normal(initializer: Any) -> bool:
+    return (
+        isinstance(initializer, keras.initializers.VarianceScaling)
+        and abs(initializer.scale - 1.0) < 1e-12
+        and initializer.mode == "fan_in"
+        and "normal" in initializer.distribution
+    )

@@ -9,34 +9,44 @@
 the first is step 0. Forward passes in eval mode are neither counted nor recorded. A loop
 that calls the model more than once per optimizer step counts each call.
 
-**Every step**, the model's output and the weight gradient of the linear/conv layer nearest
-the input are screened for NaN/inf (any NaN, and any inf that is not squashed by a bounded
-activation, reaches them). Both screens run together when that gradient arrives, the end
-of the step's backward pass, while the weights are still those of the forward pass (one
-interruption of the user's step instead of two). A forward pass that cannot be followed
-by one (under ``torch.no_grad()``, or when the first weight takes no gradient) has its
-output screened at once; one that could but is not (no ``backward()``) is screened when
-the next forward pass starts or the ``with`` block ends, so a NaN it produced is then
-located with the weights of that moment. When the output is not finite, the step's
-forward pass is run again in eval mode without gradients, with hooks on the activations,
-to find the first non-finite activation input or output (else a layer with non-finite
-weights, else the last linear/conv layer); when the gradient is not finite, the
-accumulated ``.grad`` of the other layers is checked in backward order. The first one
-found is kept as :attr:`Recording.non_finite` (step and module).
+**Step 0** is traced (:mod:`actlab.backends.torch.sites`): every activation call is found,
+module or functional, recognised by what it computes, given its role (hidden, gate,
+output) and its feeding layer from the data flow; linear layers feeding each other with
+nothing non-linear between them are noted (not deliberate bottlenecks), and so are the
+layers of residual branches damped by a zero-initialised scale.
 
-**Every ``every``-th step** (0, N, 2N, ...), each activation module records the signals
-of :mod:`actlab.diagnose.records` and the weight gradient of its feeder (read by tensor
-hooks registered for that step's backward pass only).
-On the first step the forward pass is also traced to find linear layers that feed each other
-with no non-linearity in between. All hooks are removed when the ``with`` block ends, also
-when it ends with an exception.
+**Every ``every``-th step** (0, N, 2N, ...), each activation site records the signals of
+:mod:`actlab.diagnose.records` on a fixed random subsample of its input
+(:mod:`actlab.diagnose.sampling`: at most 8192 elements), computed in torch on the
+tensors' device in float32 whatever the training dtype (float16, bfloat16, autocast), with
+the engine's implementation (:func:`actlab.engine.probes.layer_signals`); and the weight
+gradient norm of its feeder. Results stay on the device until they are read (the next
+sampled step, the end of the ``with`` block, or reading :attr:`Monitor.recording`): no
+host copy inside the step. Module sites are watched by temporary module hooks,
+functional ones by a ``TorchFunctionMode`` active only inside the calling module's
+``forward`` of that step.
+
+**Every step**, the model's output and the weight gradient of the first linear/conv layer
+are screened for NaN/inf (any NaN, and any inf that is not squashed by a bounded
+activation, reaches them). Both screens run together when that gradient arrives, the end
+of the step's backward pass, while the weights are still those of the forward pass. A
+forward pass that cannot be followed by one (under ``torch.no_grad()``, or when the first
+weight takes no gradient) has its output screened at once; one that could but is not (no
+``backward()``) is screened when the next forward pass starts or the ``with`` block ends.
+When the output is not finite, the step's forward pass is run again in eval mode without
+gradients to find the first non-finite activation input or output (else a layer with
+non-finite weights, else the last linear/conv layer); when the gradient is not finite, the
+accumulated ``.grad`` of the other layers is checked in backward order. The first one
+found is kept as :attr:`Recording.non_finite`.
+
+All hooks are removed when the ``with`` block ends, also when it ends with an exception.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -44,34 +54,23 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from actlab.diagnose.records import (
-    LayerInfo,
-    LayerRecord,
-    NonFinite,
-    Recording,
-    layer_signals,
-)
+from actlab.backends.torch.intercept import CallRouter, route
+from actlab.backends.torch.sites import ActivationSite, Analysis, analyse, candidate, unit_axis
+from actlab.backends.torch.trace import Graph, Node, Tracer, is_weight_layer, size_of, tensors
+from actlab.diagnose.findings import SELU_INIT_TOLERANCE
+from actlab.diagnose.records import LayerInfo, LayerRecord, NonFinite, Recording, Structure
 from actlab.diagnose.results_view import RecordingResults
-from actlab.diagnose.torch_layers import (
-    PASS_THROUGH,
-    activations_with_feeders,
-    module_math,
-    static_structure,
-    unit_axis,
-    weight_layers,
-)
+from actlab.diagnose.sampling import Subsample, subsample
+from actlab.engine.probes import layer_signals
 
 DEFAULT_EVERY = 100
-"""Record the signals every 100th step: 7-9% overhead in all on the default 2-layer MLP,
-whose steps take 0.6-1.3 ms (``benchmarks/monitor.py``, BENCHMARKS.md; every 50th step
-costs ~10%, every 10th ~19%). Every step pays ~40 us of hooks and NaN screens; a sampled
-step pays ~0.3-0.6 ms more per activation layer for a 64 x 128 batch, both independent of
-the model's own cost, so larger models pay relatively less. Pass a smaller ``every`` for
-runs of only a few hundred steps."""
+"""Record the signals every 100th step (see BENCHMARKS.md, "Monitor overhead": a sampled
+step of a zoo model costs at most ~2x an unsampled one, so every 100th step costs ~1% plus
+the fixed per-step cost of the hooks and NaN screens). Pass a smaller ``every`` for runs of
+only a few hundred steps."""
 
-
-def _first_tensor(args: tuple[Any, ...]) -> torch.Tensor | None:
-    return args[0] if args and isinstance(args[0], torch.Tensor) else None
+PLAIN_DROPOUT: tuple[type[nn.Module], ...] = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
+"""Dropout that breaks SELU's self-normalization (alpha-dropout keeps mean and variance)."""
 
 
 def _finite(t: torch.Tensor) -> bool:
@@ -84,25 +83,39 @@ def _maybe_finite(t: torch.Tensor) -> bool:
     return math.isfinite(float(t.detach().sum())) if t.is_floating_point() else True
 
 
-def _first_non_finite(tensors: list[torch.Tensor]) -> int | None:
-    """Index of the first tensor holding a NaN or inf, or ``None``."""
-    return next((i for i, t in enumerate(tensors) if not _finite(t)), None)
+def _first_tensor(args: tuple[Any, ...]) -> torch.Tensor | None:
+    return args[0] if args and isinstance(args[0], torch.Tensor) else None
 
 
-def _output_tensors(output: Any) -> list[torch.Tensor]:
-    if isinstance(output, torch.Tensor):
-        return [output]
-    if isinstance(output, (tuple, list)):
-        return [t for t in output if isinstance(t, torch.Tensor)]
-    if isinstance(output, dict):
-        return [t for t in output.values() if isinstance(t, torch.Tensor)]
-    return []
+def init_scale(weight: torch.Tensor) -> float:
+    """``std(W) * sqrt(fan_in)``: 1 for LeCun-normal init, ~0.577 for PyTorch's default
+    (uniform with bound 1/sqrt(fan_in)), ~1.41 for He init."""
+    return float(weight.detach().float().std()) * math.sqrt(weight[0].numel())
+
+
+@dataclass
+class _Watch:
+    """A watched site: the site, its function of its input (for ``f'`` by autograd), its
+    module (module sites) and the subsample per input shape."""
+
+    site: ActivationSite
+    fn: Callable[[torch.Tensor], torch.Tensor]
+    module: nn.Module | None
+    samples: dict[tuple[tuple[int, ...], str], Subsample] = field(default_factory=dict)
+
+    def gather(self, x: torch.Tensor) -> tuple[torch.Tensor, Subsample]:
+        key = (tuple(x.shape), str(x.device))
+        sub = self.samples.get(key)
+        if sub is None:
+            sub = self.samples[key] = subsample(tuple(x.shape), self.site.unit_axis, x.device)
+        return sub.gather(x), sub
 
 
 class Monitor(RecordingResults):
-    """Hooks on a model that record per-layer signals; use it through :func:`monitor`.
+    """Hooks on a model that record per-site signals; use it through :func:`monitor`.
 
-    Attributes: :attr:`recording` (a :class:`Recording`), :attr:`findings`, :attr:`records`.
+    Attributes: :attr:`recording` (a :class:`Recording`), :attr:`findings`, :attr:`records`,
+    :attr:`sites` (the :class:`ActivationSite` list, after step 0).
     """
 
     def __init__(self, model: nn.Module, every: int = DEFAULT_EVERY) -> None:
@@ -110,34 +123,34 @@ class Monitor(RecordingResults):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
-        found = activations_with_feeders(model)
         self.model = model
         self.every = every
+        self._recording = Recording(framework="pytorch", every=every)
         self._modules = dict(model.named_modules())
-        self._math = {name: module_math(m) for name, m, _ in found}
-        self._feeders = {name: feeder for name, _, feeder in found}
-        self._weights = weight_layers(model)
-        self.recording = Recording(
-            framework="pytorch",
-            every=every,
-            layers=[
-                LayerInfo(name, self._math[name].name, feeder, self._math[name].bounded)
-                for name, _, feeder in found
-            ],
-            structure=static_structure(model, found),
-        )
+        self._weights = [(n, m) for n, m in self._modules.items() if is_weight_layer(m)]
+        self.sites: list[ActivationSite] = []
+        self._watches: list[_Watch] = []
         self._handles: list[RemovableHandle] = []
+        self._forward_hooks: list[RemovableHandle] = []
+        self._grad_hooks: list[RemovableHandle] = []
+        self._routers: list[CallRouter] = []
         self._step = -1
-        self._pending: dict[str, LayerRecord] = {}
-        self._stash: dict[str, torch.Tensor] = {}
-        self._origin: dict[int, tuple[str, torch.Tensor, int]] = {}
-        self._pairs: list[tuple[str, str]] = []
-        self._tracing: list[RemovableHandle] = []
-        self._seen: list[tuple[str, str, torch.Tensor]] = []
-        self._temporary: list[RemovableHandle] = []
+        self._tracer: Tracer | None = None
+        self._captured: dict[int, tuple[torch.Tensor, Subsample]] = {}
+        self._step0: dict[tuple[Any, ...], tuple[torch.Tensor, Subsample]] = {}
+        self._pending: list[tuple[int, list[int], torch.Tensor, list[Subsample]]] = []
+        self._norms: list[tuple[int, str, torch.Tensor]] = []
+        self._by_key: dict[tuple[int, str], LayerRecord] = {}
         self._locating = False
+        self._seen: list[tuple[str, str, bool]] = []
         self._screens_gradients = False
         self._unscreened: tuple[tuple[Any, ...], dict[str, Any], list[torch.Tensor]] | None = None
+
+    @property
+    def recording(self) -> Recording:
+        """Everything recorded so far (results still on the device are read first)."""
+        self._flush()
+        return self._recording
 
     # ---- lifecycle -------------------------------------------------------------------
     def __enter__(self) -> Monitor:
@@ -159,86 +172,321 @@ class Monitor(RecordingResults):
         if exc_type is None:
             self._screen_output()
         self._detach()
+        self._flush()
 
     def _attach(self) -> None:
         add = self._handles.append
-        add(self.model.register_forward_pre_hook(self._on_model_start))
-        add(self.model.register_forward_hook(self._on_model_end, with_kwargs=True))
+        add(self.model.register_forward_pre_hook(self._on_model_start, with_kwargs=True))
+        add(
+            self.model.register_forward_hook(self._on_model_end, with_kwargs=True, always_call=True)
+        )
         self._screens_gradients = bool(self._weights) and self._weights[0][1].weight.requires_grad
         if self._screens_gradients:
             add(self._weights[0][1].weight.register_hook(self._screen_hook))
-        # hooks only needed to trace the first forward pass (removed after it)
-        self._tracing = [
-            module.register_forward_hook(self._weight_layer_hook(name))
-            for name, module in self._weights
-        ] + [
-            module.register_forward_hook(self._pass_through_hook)
-            for module in self.model.modules()
-            if isinstance(module, PASS_THROUGH)
-        ]
-
-    def _activation_hooks(self) -> list[RemovableHandle]:
-        """Hooks on every activation (for one sampled step, or one locating pass)."""
-        handles = []
-        for name in self._math:
-            module = self._modules[name]
-            if getattr(module, "inplace", False):
-                handles.append(module.register_forward_pre_hook(self._stash_hook(name)))
-            handles.append(module.register_forward_hook(self._activation_hook(name)))
-        return handles
 
     def _detach(self) -> None:
-        for handle in [*self._handles, *self._tracing, *self._temporary]:
+        if self._tracer is not None:  # an exception inside the traced forward pass
+            self._tracer.stop(None)
+            self._tracer.release()
+            self._tracer = None
+        self._remove_step_hooks()
+        for handle in [*self._handles, *self._grad_hooks]:
             handle.remove()
         self._handles.clear()
-        self._tracing.clear()
-        self._temporary.clear()
-        self._origin.clear()
-        self._seen.clear()
-        self._stash.clear()
+        self._grad_hooks.clear()
+        self._step0.clear()
         self._unscreened = None
 
-    # ---- hooks -----------------------------------------------------------------------
+    def _remove_step_hooks(self) -> None:
+        for handle in self._forward_hooks:
+            handle.remove()
+        self._forward_hooks.clear()
+        for router in self._routers:
+            while router._modes:
+                router.exit()
+        self._routers.clear()
+
+    # ---- the model's own forward pass ---------------------------------------------------
     @property
     def _sampling(self) -> bool:
         return self._step >= 0 and self._step % self.every == 0
 
-    def _on_model_start(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+    def _on_model_start(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
         if not module.training or self._locating:
             return
         self._screen_output()  # the previous forward pass had no backward pass
-        for handle in self._temporary:
+        for handle in self._grad_hooks:
             handle.remove()
-        self._temporary.clear()
+        self._grad_hooks.clear()
         self._step += 1
-        self.recording.steps = self._step + 1
-        if self._sampling:
-            self._pending = {}
-            feeders = {f for f in self._feeders.values() if f is not None}
-            self._temporary = self._activation_hooks() + [
-                m.weight.register_hook(self._norm_hook(n))
-                for n, m in self._weights
-                if n in feeders and m.weight.requires_grad
-            ]
+        self._recording.steps = self._step + 1
+        if self._step == 0:
+            self._tracer = Tracer(self.model, on_call=self._capture_step0)
+            self._tracer.start(args, kwargs)
+        elif self._sampling and self._watches:
+            self._flush()
+            self._captured = {}
+            self._watch_sites(self._capture, started=True)
 
     def _on_model_end(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
         if not module.training or self._locating:
             return
-        if self.recording.non_finite is None:
-            self._unscreened = (args, kwargs, _output_tensors(output))
+        if self._tracer is not None:
+            tracer, self._tracer = self._tracer, None
+            graph = tracer.stop(output)
+            try:
+                self._learn(graph)
+            finally:
+                tracer.release()
+                self._step0.clear()
+        elif self._sampling:
+            self._remove_step_hooks()
+            self._compute(self._captured)
+            self._captured = {}
+        if self._sampling:
+            self._watch_gradients()
+        if self._recording.non_finite is None:
+            self._unscreened = (args, kwargs, list(tensors(output)))
             if not (self._screens_gradients and torch.is_grad_enabled()):
                 self._screen_output()  # no gradient screen will come for this pass
-        if self._step == 0:
-            self._origin.clear()
-            for handle in self._tracing:
-                handle.remove()
-            self._tracing.clear()
-            self.recording.structure = replace(
-                self.recording.structure, linear_pairs=tuple(dict.fromkeys(self._pairs))
-            )
 
+    # ---- step 0: trace, learn the sites and the structure ---------------------------------
+    def _capture_step0(self, node: Node, x: torch.Tensor) -> None:
+        """During the traced pass: keep the subsample of every call that may be a site."""
+        assert self._tracer is not None
+        module = self._modules.get(node.module or "")
+        if node.kind == "module" and (module is None or not candidate(module)):
+            return
+        if node.kind == "module":
+            key: tuple[Any, ...] = (node.module, node.call)
+        else:
+            key = (node.scope, node.activation, node.call)
+        partial = Graph(self._tracer.nodes, self._tracer.modules, self._tracer.tensor_names)
+        axis = unit_axis(partial, node)
+        sub = subsample(tuple(x.shape), axis, x.device)
+        self._step0[key] = (sub.gather(x), sub)
+
+    def _learn(self, graph: Graph) -> None:
+        analysis = analyse(graph)
+        self.sites = analysis.sites
+        self._watches = []
+        for site in (s for s in self.sites if s.elementwise):
+            module = self._modules.get(site.module) if site.kind == "module" else None
+            fn = module.forward if module is not None else analysis.nodes[site.name].function
+            assert fn is not None
+            self._watches.append(_Watch(site, fn, module))
+        self._recording.layers = [_layer_info(w) for w in self._watches]
+        self._recording.structure = self._structure(analysis)
+        captured = {}
+        for i, w in enumerate(self._watches):
+            s = w.site
+            key = (s.module, s.call) if s.kind == "module" else (s.module, s.function, s.call)
+            if key in self._step0:
+                z, sub = self._step0[key]
+                w.samples[(tuple(s.shape), str(z.device))] = sub
+                captured[i] = (z, sub)
+        self._compute(captured)
+
+    def _structure(self, analysis: Analysis) -> Structure:
+        modules = self._modules
+        pairs = tuple(analysis.linear_pairs)
+        sizes = {}
+        for first, second in pairs:
+            a, b = size_of(modules[first]), size_of(modules[second])
+            if a is not None and b is not None:
+                sizes[(first, second)] = (a[0], a[1], b[1])
+        selu = [
+            w.site
+            for w in self._watches
+            if w.site.behaviour.activation is not None
+            and w.site.behaviour.activation.name == "selu"
+        ]
+        if not selu:
+            return Structure(linear_pairs=pairs, pair_sizes=sizes)
+        bad_init = {}
+        for site in selu:
+            if site.feeder is None:
+                continue
+            scale = init_scale(modules[site.feeder].weight)  # type: ignore[arg-type]
+            if abs(scale - 1.0) > SELU_INIT_TOLERANCE:
+                bad_init[site.name] = (
+                    f"std(W)*sqrt(fan_in) = {scale:.2f} in {site.feeder}, LeCun-normal gives 1"
+                )
+        return Structure(
+            linear_pairs=pairs,
+            pair_sizes=sizes,
+            selu_bad_init=bad_init,
+            plain_dropout=tuple(n for n, m in modules.items() if isinstance(m, PLAIN_DROPOUT)),
+            batchnorm=tuple(
+                n for n, m in modules.items() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            ),
+        )
+
+    # ---- sampled steps ---------------------------------------------------------------
+    def _watch_sites(
+        self,
+        on_input: Callable[[int, torch.Tensor], None],
+        on_output: Callable[[int, torch.Tensor], None] | None = None,
+        *,
+        started: bool = False,
+    ) -> None:
+        """Temporary hooks calling ``on_input(i, x)`` (and ``on_output(i, y)``) for every
+        call of watched site ``i`` in the next forward pass (``started``: the model's
+        forward pass has begun, so its own hooks for this pass have run)."""
+        by_module: dict[str, list[int]] = {}
+        by_owner: dict[str, dict[tuple[str, int], int]] = {}
+        per_forward: dict[str, dict[str, int]] = {}
+        for i, w in enumerate(self._watches):
+            s = w.site
+            if s.kind == "module":
+                by_module.setdefault(s.module, []).append(i)
+            else:
+                by_owner.setdefault(s.module, {})[(s.function or "", s.call)] = i
+                per_forward.setdefault(s.module, {})[s.function or ""] = s.calls
+        for name, indices in by_module.items():
+            module = self._modules[name]
+            self._forward_hooks.extend(self._module_hooks(module, indices, on_input, on_output))
+
+        def handle(
+            func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], i: int
+        ) -> Any:
+            x = args[0] if args and isinstance(args[0], torch.Tensor) else kwargs.get("input")
+            if isinstance(x, torch.Tensor):
+                on_input(i, x)
+            out = func(*args, **kwargs)
+            if on_output is not None and isinstance(out, torch.Tensor):
+                on_output(i, out)
+            return out
+
+        for owner, table in by_owner.items():
+            router = CallRouter(table, per_forward[owner], handle)
+            self._routers.append(router)
+            if started and self._modules[owner] is self.model:
+                router.enter(self.model)  # left in _remove_step_hooks
+            else:
+                self._forward_hooks.extend(route(self._modules[owner], router))
+
+    @staticmethod
+    def _module_hooks(
+        module: nn.Module,
+        indices: list[int],
+        on_input: Callable[[int, torch.Tensor], None],
+        on_output: Callable[[int, torch.Tensor], None] | None,
+    ) -> list[RemovableHandle]:
+        calls = [0]
+
+        def pre(m: nn.Module, args: tuple[Any, ...]) -> None:
+            x = _first_tensor(args)
+            if x is not None:
+                on_input(indices[calls[0] % len(indices)], x)
+
+        def post(m: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+            i = indices[calls[0] % len(indices)]
+            calls[0] += 1
+            if on_output is not None and isinstance(output, torch.Tensor):
+                on_output(i, output)
+
+        return [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
+
+    def _capture(self, i: int, x: torch.Tensor) -> None:
+        self._captured[i] = self._watches[i].gather(x)
+
+    def _compute(self, captured: dict[int, tuple[torch.Tensor, Subsample]]) -> None:
+        """Signals of the captured subsamples, left on the device until :meth:`_flush`:
+        ``f(z)`` per site, ``f'(z)`` for all sites by one autograd call (exact for
+        elementwise ``f``), then the engine's per-layer signals."""
+        if not captured:
+            return
+        indices, leaves, values, subs = [], [], [], []
+        device = next(iter(captured.values()))[0].device
+        with torch.enable_grad(), torch.autocast(device.type, enabled=False):
+            for i, (z, sub) in captured.items():
+                if z.numel() == 0:
+                    continue
+                leaf = z.detach().requires_grad_(True)
+                try:
+                    a = self._watches[i].fn(leaf.clone())
+                except Exception:  # diagnosis must never break the user's training
+                    continue
+                if not (isinstance(a, torch.Tensor) and a.shape == leaf.shape and a.requires_grad):
+                    continue
+                indices.append(i)
+                leaves.append(leaf)
+                values.append(a)
+                subs.append(sub)
+            if not leaves:
+                return
+            total = torch.stack([a.sum() for a in values]).sum()
+            derivatives = torch.autograd.grad(total, leaves)
+        # one call of the engine's signals per subsample shape: sites of repeated blocks
+        # share one, and stack as the engine's candidates do
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for j, a in enumerate(values):
+            groups.setdefault(tuple(a.shape), []).append(j)
+        columns: dict[int, torch.Tensor] = {}
+        for members in groups.values():
+            stats = layer_signals(
+                torch.stack([derivatives[j] for j in members])[..., None],
+                torch.stack([values[j].detach() for j in members])[..., None],
+                [self._watches[indices[j]].site.behaviour.max_derivative for j in members],
+            )
+            for col, j in enumerate(members):
+                columns[j] = stats[:, col]
+        stacked = torch.stack([columns[j] for j in range(len(values))], 1)
+        self._pending.append((self._step, indices, stacked, subs))
+
+    def _watch_gradients(self) -> None:
+        feeders = {w.site.feeder for w in self._watches if w.site.feeder is not None}
+        step = self._step
+        for name in feeders:
+            weight = getattr(self._modules[name], "weight", None)
+            if isinstance(weight, torch.Tensor) and weight.requires_grad:
+                self._grad_hooks.append(weight.register_hook(self._norm_hook(step, name)))
+
+    def _norm_hook(self, step: int, name: str) -> Callable[[torch.Tensor], None]:
+        def hook(grad: torch.Tensor) -> None:
+            self._norms.append((step, name, torch.linalg.vector_norm(grad.detach().float())))
+
+        return hook
+
+    def _flush(self) -> None:
+        """Read the signals and gradient norms still on the device into records."""
+        pending, self._pending = self._pending, []
+        for step, indices, stats, subs in pending:
+            values = stats.double().tolist()
+            for col, (i, sub) in enumerate(zip(indices, subs, strict=True)):
+                dead, saturated, mean, std = (values[row][col] for row in range(4))
+                if not (math.isfinite(mean) and math.isfinite(std)):
+                    continue  # a NaN/inf input: the output screen reports it
+                n, total = sub.elements, sub.total
+                se = std / math.sqrt(n) * math.sqrt(max(0.0, 1.0 - n / total)) if n else 0.0
+                record = LayerRecord(
+                    step,
+                    self._watches[i].site.name,
+                    dead,
+                    saturated,
+                    mean,
+                    std,
+                    units=sub.units,
+                    total_units=sub.total_units,
+                    samples=sub.samples,
+                    mean_se=se,
+                )
+                self._recording.records.append(record)
+                self._by_key[(step, record.layer)] = record
+        norms, self._norms = self._norms, []
+        for step, feeder, norm in norms:  # after the records of their step
+            value = float(norm)
+            for w in self._watches:
+                record = self._by_key.get((step, w.site.name))
+                if w.site.feeder == feeder and record is not None and math.isfinite(value):
+                    record.grad_norm = value
+
+    # ---- NaN / inf screens -----------------------------------------------------------
     def _screen_output(self) -> None:
         """Screen the last training forward pass's output, if not done yet; locate the
         first non-finite value when it is not finite."""
@@ -247,7 +495,7 @@ class Monitor(RecordingResults):
         args, kwargs, outputs = self._unscreened
         self._unscreened = None
         if (
-            self.recording.non_finite is None
+            self._recording.non_finite is None
             and not all(map(_maybe_finite, outputs))
             and not all(map(_finite, outputs))  # not just a sum that overflowed
         ):
@@ -257,33 +505,41 @@ class Monitor(RecordingResults):
         """The model's output at this step is not finite: find where it started.
 
         The step's forward pass is run once more, in eval mode and without gradients (so
-        that batch-norm statistics and dropout masks stay untouched), with hooks on every
-        activation; the first non-finite activation input or output is reported. When all
-        are finite there, the first linear/conv layer with non-finite weights is, else the
-        last linear/conv layer's output.
+        that batch-norm statistics and dropout masks stay untouched), watching every
+        activation site; the first non-finite activation input or output is reported. When
+        all are finite there, the first linear/conv layer with non-finite weights is, else
+        the last linear/conv layer's output.
         """
         modes = {m: m.training for m in self.model.modules()}
         self._seen = []
         self._locating = True
-        handles = self._activation_hooks()
+        names = [w.site.name for w in self._watches]
+
+        def seen_input(i: int, x: torch.Tensor) -> None:
+            self._seen.append((names[i], "input", _finite(x)))
+
+        def seen_output(i: int, y: torch.Tensor) -> None:
+            self._seen.append((names[i], "output", _finite(y)))
+
+        saved = self._forward_hooks, self._routers
+        self._forward_hooks, self._routers = [], []
         try:
+            self._watch_sites(seen_input, seen_output)
             self.model.eval()
             with torch.no_grad():
                 self.model(*args, **kwargs)
         except Exception:  # diagnosis must never break the user's training
             self._seen = []
         finally:
-            for handle in handles:
-                handle.remove()
+            self._remove_step_hooks()
+            self._forward_hooks, self._routers = saved
             for m, mode in modes.items():
                 m.training = mode
             self._locating = False
-            self._stash.clear()
         seen, self._seen = self._seen, []
-        bad = _first_non_finite([t for _, _, t in seen])
+        bad = next(((name, where) for name, where, ok in seen if not ok), None)
         if bad is not None:
-            layer, where, _ = seen[bad]
-            self._note_non_finite(self._step, layer, where)
+            self._note_non_finite(self._step, *bad)
             return
         for name, m in self._weights:
             if not all(_finite(p) for p in m.parameters(recurse=False)):
@@ -293,74 +549,8 @@ class Monitor(RecordingResults):
         self._note_non_finite(self._step, last, "output")
 
     def _note_non_finite(self, step: int, layer: str, where: str) -> None:
-        if self.recording.non_finite is None:
-            self.recording.non_finite = NonFinite(step, layer, where)
-
-    def _stash_hook(self, name: str) -> Callable[..., None]:
-        def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
-            x = _first_tensor(args)
-            if x is not None:
-                self._stash[name] = x.detach().clone()
-
-        return hook
-
-    def _activation_hook(self, name: str) -> Callable[..., None]:
-        def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-            if not isinstance(output, torch.Tensor):
-                return
-            x = _first_tensor(args)
-            pre = self._stash.pop(name, x)
-            if self._locating:
-                if pre is not None:
-                    self._seen.append((name, "input", pre))
-                self._seen.append((name, "output", output))
-                return
-            if not self.model.training or pre is None:
-                return
-            if self._step == 0:
-                self._origin.pop(id(output), None)
-            if not _maybe_finite(pre) and not _finite(pre):
-                return  # the output screen reports it
-            math_ = self._math[name]
-            feeder = self._modules.get(self._feeders[name] or "")
-            dead, saturated, mean, std = layer_signals(
-                output.detach().float().cpu().numpy(),
-                math_.derivative(pre),
-                math_.max_derivative,
-                unit_axis(feeder, output.ndim),
-            )
-            # The output's own screen: its mean and std are finite unless it holds a NaN
-            # or inf (or sums past the float64 range, which the exact check clears).
-            if not (math.isfinite(mean) and math.isfinite(std)) and not _finite(output):
-                return
-            record = LayerRecord(self._step, name, dead, saturated, mean, std)
-            self.recording.records.append(record)
-            self._pending[name] = record
-
-        return hook
-
-    def _weight_layer_hook(self, name: str) -> Callable[..., None]:
-        def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-            if self._step != 0 or not self.model.training or not isinstance(output, torch.Tensor):
-                return
-            x = _first_tensor(args)
-            if x is not None and id(x) in self._origin:
-                source, tensor, version = self._origin[id(x)]
-                if tensor is x and x._version == version:
-                    self._pairs.append((source, name))
-            self._origin[id(output)] = (name, output, output._version)
-
-        return hook
-
-    def _pass_through_hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        if self._step != 0 or not self.model.training or not isinstance(output, torch.Tensor):
-            return
-        x = _first_tensor(args)
-        if x is None or id(x) not in self._origin:
-            return
-        source, tensor, version = self._origin[id(x)]
-        if tensor is x and x._version == version:
-            self._origin[id(output)] = (source, output, output._version)
+        if self._recording.non_finite is None:
+            self._recording.non_finite = NonFinite(step, layer, where)
 
     def _screen_hook(self, grad: torch.Tensor) -> None:
         """On the weight nearest the input: when its gradient is not finite, report the
@@ -368,32 +558,37 @@ class Monitor(RecordingResults):
         when no other is). The step's output is screened first: a non-finite output makes
         the gradient non-finite too, and is the better report."""
         self._screen_output()
-        if self.recording.non_finite is not None or _maybe_finite(grad):
+        if self._recording.non_finite is not None or _maybe_finite(grad):
             return
         if not _finite(grad):
             later = [(n, m.weight.grad) for n, m in reversed(self._weights[1:])]
             bad = next((n for n, g in later if g is not None and not _finite(g)), None)
             self._note_non_finite(self._step, bad or self._weights[0][0], "gradient")
 
-    def _norm_hook(self, name: str) -> Callable[[torch.Tensor], None]:
-        users = [layer for layer, feeder in self._feeders.items() if feeder == name]
 
-        def hook(grad: torch.Tensor) -> None:
-            norm = float(torch.linalg.vector_norm(grad.detach().float()))
-            for layer in users:
-                if layer in self._pending and math.isfinite(norm):
-                    self._pending[layer].grad_norm = norm
-
-        return hook
+def _layer_info(w: _Watch) -> LayerInfo:
+    site = w.site
+    label = site.spec
+    if site.behaviour.kind == "unknown":
+        what = type(w.module).__name__ if w.module is not None else f"{site.function}()"
+        label = f"unknown elementwise ({what})"
+    return LayerInfo(
+        site.name,
+        label,
+        site.feeder,
+        site.behaviour.bounded,
+        site.role,
+        site.where,
+        site.damped_by,
+    )
 
 
 def monitor(model: nn.Module, every: int = DEFAULT_EVERY) -> Monitor:
     """A context manager watching ``model``'s activations every ``every`` training steps.
 
-    See the module docstring for what counts as a step and what is recorded.
-    A model without activation modules is still traced for ``linear_collapse``; activations
-    called functionally in ``forward`` (``F.relu``, ``torch.tanh``) have no module to hook
-    and are not recorded. Raises ``TypeError`` for a non-module, ``ValueError`` for
-    ``every < 1``.
+    See the module docstring for what counts as a step and what is recorded. Activations
+    are found by what they compute, whether modules or functional calls in ``forward``;
+    a model without any is still traced for ``linear_collapse``. Raises ``TypeError`` for a
+    non-module, ``ValueError`` for ``every < 1``.
     """
     return Monitor(model, every)

@@ -27,24 +27,36 @@ from actlab.health import SATURATION_SHARE, saturation_threshold
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """One monitored activation layer.
+    """One monitored activation site.
 
-    ``name`` is the activation's qualified name in the model, ``activation`` a catalog spec
-    (``"relu"``) or the class name when the activation is not in the catalog, ``feeder`` the
-    name of the linear/conv layer whose output it receives (``None`` when there is none),
-    ``bounded`` whether the activation is bounded on both sides (sigmoid, tanh, ...), so
-    that saturation in its flat tails is a failure mode worth reporting.
+    ``name`` is the site's name (:mod:`actlab.backends.torch.sites`: a module's qualified
+    name, ``name#k`` for the k-th call of a module called several times, ``module.relu()``
+    for a functional call), ``activation`` what it computes (a catalog spec, or
+    ``"unknown elementwise (<what>)"``), ``feeder`` the name of the linear/conv layer whose
+    output it receives (``None`` when there is none), ``bounded`` whether the activation is
+    bounded on both sides (sigmoid, tanh, ...), so that saturation in its flat tails is a
+    failure mode worth reporting. ``role``: ``hidden``, ``gate`` or ``output`` (only hidden
+    sites are judged for dead and saturated units); ``where``: the source line of a
+    functional call; ``damped_by``: the near-zero scale at the end of the residual branch
+    the site's feeder lies in (its gradient is small by design, see
+    :data:`actlab.backends.torch.sites.DAMPED_SCALE`).
     """
 
     name: str
     activation: str
     feeder: str | None
     bounded: bool
+    role: str = "hidden"
+    where: str = ""
+    damped_by: str | None = None
 
 
 @dataclass
 class LayerRecord:
-    """The signals of one layer at one sampled step (see the module docstring)."""
+    """The signals of one layer at one sampled step (see the module docstring), and the
+    size of the subsample they come from (:mod:`actlab.diagnose.sampling`): ``units``
+    of ``total_units`` units, ``samples`` per unit, and the standard error ``mean_se`` of
+    ``mean`` (0 when every element was used)."""
 
     step: int
     layer: str
@@ -53,6 +65,10 @@ class LayerRecord:
     mean: float
     std: float
     grad_norm: float | None = None
+    units: int = 0
+    total_units: int = 0
+    samples: int = 0
+    mean_se: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -70,14 +86,17 @@ class NonFinite:
 class Structure:
     """What the model's layout says before any number is looked at.
 
-    ``linear_pairs``: (first, second) linear/conv layers with only linear modules (dropout,
-    batch norm, flatten, identity) between them in the forward pass. ``selu_bad_init``: SELU
+    ``linear_pairs``: (first, second) linear/conv layers with only linear steps (dropout,
+    batch norm, reshapes, scaling) between them in the forward pass, and no deliberate
+    factorisation (a bottleneck narrower than both ends, a grouped convolution);
+    ``pair_sizes``: each pair's ``(in, middle, out)`` widths. ``selu_bad_init``: SELU
     layers whose feeder was not initialised LeCun-normal, each with the evidence in words.
     ``plain_dropout`` / ``batchnorm``: ordinary dropout and batch norm layers of a model that
     uses SELU.
     """
 
     linear_pairs: tuple[tuple[str, str], ...] = ()
+    pair_sizes: dict[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)
     selu_bad_init: dict[str, str] = field(default_factory=dict)
     plain_dropout: tuple[str, ...] = ()
     batchnorm: tuple[str, ...] = ()
@@ -117,7 +136,9 @@ class Recording:
 def layer_signals(
     activation: np.ndarray, derivative: np.ndarray, max_derivative: float, unit_axis: int
 ) -> tuple[float, float, float, float]:
-    """``(dead_fraction, saturated_fraction, mean, std)`` of one layer on one batch.
+    """``(dead_fraction, saturated_fraction, mean, std)`` of one layer on one batch, in
+    NumPy: what ``comparison/user_model.py`` (being replaced by the engine's torch probes)
+    still uses; the monitors compute the same in torch (:func:`actlab.engine.probes.layer_signals`).
 
     ``activation`` and ``derivative`` have the same shape; ``unit_axis`` is the axis of the
     units (the other axes are samples). ``max_derivative`` is ``max_z |f'(z)|``.

@@ -10,8 +10,8 @@ from actlab.diagnose.findings import Finding
 from actlab.diagnose.records import Recording
 
 NO_LAYERS = (
-    "No activation modules were found: activations called functionally in forward() "
-    "(F.relu, torch.tanh) have no module to hook, so only the model's structure was checked."
+    "No activation was watched: no module or functional call in the model computes an "
+    "elementwise activation, so only the model's structure was checked."
 )
 
 _STYLE = {"info": "green", "warning": "yellow", "error": "bold red"}

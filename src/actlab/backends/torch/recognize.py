@@ -97,12 +97,12 @@ def grid() -> np.ndarray:
     return np.sort(np.concatenate([inner, outer])).astype(np.float32)
 
 
-def _probe_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """A shape with ``shape``'s number of dimensions, each cut to 4, the first grown so that
-    it holds the whole grid."""
+def _probe_shape(shape: tuple[int, ...], exact: bool = False) -> tuple[int, ...]:
+    """A shape with ``shape``'s number of dimensions, each cut to 4 (kept as they are when
+    ``exact``), the first grown so that it holds the whole grid."""
     if len(shape) <= 1:
         return (GRID_SIZE,)
-    rest = tuple(min(d, 4) if d > 0 else 1 for d in shape[1:])
+    rest = tuple((d if exact else min(d, 4)) if d > 0 else 1 for d in shape[1:])
     return (math.ceil(GRID_SIZE / math.prod(rest)), *rest)
 
 
@@ -129,14 +129,18 @@ def recognize(
     *,
     device: torch.device | str = "cpu",
     learnable: bool = False,
+    exact: bool = False,
 ) -> Behaviour:
     """What ``fn`` computes when called with a tensor of ``shape`` (see the module
-    docstring). ``learnable``: ``fn`` has trainable parameters. Never raises for a
-    candidate that fails: that is ``not elementwise``."""
+    docstring). ``learnable``: ``fn`` has trainable parameters; ``exact``: probe with
+    ``shape``'s own trailing dimensions (for a function whose parameters have that shape,
+    as Keras' ``PReLU``). Never raises for a candidate that fails: that is ``not
+    elementwise``."""
     g = grid()
-    size = math.prod(_probe_shape(shape))
+    probe = _probe_shape(shape, exact)
+    size = math.prod(probe)
     flat = torch.as_tensor(np.resize(g, size), device=device)
-    x = flat.view(_probe_shape(shape))
+    x = flat.view(probe)
     y = _evaluate(fn, x)
     if y is None:
         return Behaviour("not elementwise")
@@ -168,9 +172,7 @@ def _unknown(
     if np.all(np.isfinite(values)) and _is_linear(g, values):
         return Behaviour("linear")
     bounded = _bounded(fn, x, torch.as_tensor(values))
-    probe = torch.as_tensor(g, device=x.device).view(_probe_shape((len(g),)))
-    grad = _autograd_derivative(fn, probe)
-    return Behaviour("unknown", None, bounded, grad)
+    return Behaviour("unknown", None, bounded, _autograd_derivative(fn, x))
 
 
 def _bounded(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> bool:
@@ -265,7 +267,7 @@ def _fit(act: Activation, y: np.ndarray) -> Activation | None:
 
 
 def _behaviour(act: Activation, learnable: bool) -> Behaviour:
-    if learnable and act.name == "leaky_relu":
-        act = actlab.get(f"prelu(alpha={act.params['alpha']!r})")
+    if learnable and act.name in ("relu", "leaky_relu"):  # a learned slope, for now at alpha
+        act = actlab.get(f"prelu(alpha={act.params.get('alpha', 0.0)!r})")
     lo, hi = act.output_range
     return Behaviour("catalog", act, math.isfinite(lo) and math.isfinite(hi), act.max_derivative)

@@ -120,6 +120,8 @@ class Analysis:
     damped: dict[str, str] = field(default_factory=dict)
     weight_layers: list[str] = field(default_factory=list)
     """Weight layers in the order they ran."""
+    nodes: dict[str, Node] = field(default_factory=dict, repr=False)
+    """The traced call of each site, by site name."""
 
 
 # ---- passive steps -------------------------------------------------------------------------
@@ -143,7 +145,7 @@ _behaviours: weakref.WeakKeyDictionary[nn.Module, dict[tuple[int, ...], Behaviou
 """Per module (while it lives) and input shape: what it computes."""
 
 
-def _candidate(module: nn.Module) -> bool:
+def candidate(module: nn.Module) -> bool:
     """A leaf that may be an activation: no parameters but scalars, no buffers."""
     return all(p.numel() == 1 for p in module.parameters()) and not any(
         True for _ in module.buffers()
@@ -155,7 +157,7 @@ def behaviour_of(graph: Graph, node: Node) -> Behaviour | None:
     candidate). Cached per module and input shape."""
     if node.kind == "module":
         module = graph.module_of(node)
-        if module is None or not _candidate(module) or node.function is None:
+        if module is None or not candidate(module) or node.function is None:
             return None
         known = _behaviours.setdefault(module, {})
         if node.input_shape not in known:
@@ -186,7 +188,7 @@ def _evaluation(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
 
 def _linear_leaf(graph: Graph, node: Node) -> bool:
     module = graph.module_of(node)
-    if module is None or not _candidate(module):
+    if module is None or not candidate(module):
         return False
     found = behaviour_of(graph, node)
     return found is not None and found.kind == "linear"
@@ -205,6 +207,7 @@ def analyse(graph: Graph) -> Analysis:
     damped = _damped_layers(graph)
     calls = _call_counts(found)
     sites = [_site(graph, node, b, calls, damped) for node, b in found]
+    by_name = {site.name: node for site, (node, _) in zip(sites, found, strict=True)}
     weights = [
         n.module for n in nodes if n.kind == "module" and is_weight_layer(graph.module_of(n))
     ]
@@ -213,6 +216,7 @@ def analyse(graph: Graph) -> Analysis:
         _linear_pairs(graph),
         damped,
         list(dict.fromkeys(w for w in weights if w is not None)),
+        by_name,
     )
 
 
@@ -286,7 +290,7 @@ def _site(
         behaviour=b,
         role=_role(graph, node, b),
         feeder=feeder,
-        unit_axis=_unit_axis(graph, node),
+        unit_axis=unit_axis(graph, node),
         shape=node.input_shape,
         damped_by=_damping(graph, node, damped, feeder),
     )
@@ -319,7 +323,7 @@ def _feeder(graph: Graph, node: Node) -> str | None:
         current = graph.nodes[current.inputs[0]]
 
 
-def _unit_axis(graph: Graph, node: Node) -> int:
+def unit_axis(graph: Graph, node: Node) -> int:
     """The axis of units in the site's input (see the module docstring)."""
     ndim = len(node.input_shape)
     if ndim <= 1:
