@@ -395,8 +395,6 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
             (dead, saturated, mean, std), sub = OPS.signals(
                 a, d, w.unit_axis, w.behaviour.max_derivative
             )
-            n, total = sub.elements, sub.total
-            se = std / math.sqrt(n) * math.sqrt(max(0.0, 1 - n / total)) if n else 0.0
             self.recording.records.append(
                 LayerRecord(
                     self._step,
@@ -409,7 +407,7 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
                     units=sub.units,
                     total_units=sub.total_units,
                     samples=sub.samples,
-                    mean_se=se,
+                    mean_se=sub.mean_se(std),
                 )
             )
 

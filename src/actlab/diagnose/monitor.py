@@ -462,8 +462,6 @@ class Monitor(RecordingResults):
                 dead, saturated, mean, std = (values[row][col] for row in range(4))
                 if not (math.isfinite(mean) and math.isfinite(std)):
                     continue  # a NaN/inf input: the output screen reports it
-                n, total = sub.elements, sub.total
-                se = std / math.sqrt(n) * math.sqrt(max(0.0, 1.0 - n / total)) if n else 0.0
                 record = LayerRecord(
                     step,
                     self._watches[i].site.name,
@@ -474,7 +472,7 @@ class Monitor(RecordingResults):
                     units=sub.units,
                     total_units=sub.total_units,
                     samples=sub.samples,
-                    mean_se=se,
+                    mean_se=sub.mean_se(std),
                 )
                 self._recording.records.append(record)
                 self._by_key[(step, record.layer)] = record

@@ -59,6 +59,12 @@ class Subsample:
     def total(self) -> int:
         return self.total_units * self.total_samples
 
+    def mean_se(self, std: float) -> float:
+        """The standard error of the subsample's mean for elements of standard deviation
+        ``std``: ``std / sqrt(n) * sqrt(1 - n / N)`` (0 when every element is kept)."""
+        n, total = self.elements, self.total
+        return std / math.sqrt(n) * math.sqrt(max(0.0, 1.0 - n / total)) if n else 0.0
+
     def gather(self, x: torch.Tensor) -> torch.Tensor:
         """The kept elements of ``x``, ``[samples, units]``, float32, detached."""
         return x.detach()[self.index].to(torch.float32)
