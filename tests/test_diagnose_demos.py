@@ -10,7 +10,7 @@ EXPECTED = {
     "deep-sigmoid": {"vanishing_gradient"},
     "dead-relu": {"dead_units"},
     "selu-fixed-point": {"self_normalizing"},
-    "no-activation": {"linear_collapse"},
+    "no-activation": {"linear_collapse", "nothing_watched"},
     "exploding": {"exploding_gradient", "non_finite"},
 }
 
