@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,7 +14,6 @@ import actlab.torch
 from actlab.diagnose import Finding, monitor
 from actlab.diagnose.demos import digits, he_normal_, lecun_normal_, mlp, train
 from actlab.diagnose.findings import ADVICE
-from actlab.diagnose.records import layer_signals
 from actlab.health import VANISHING_RATIO
 
 
@@ -40,44 +38,14 @@ def monitored_training(model: nn.Module, steps: int, lr: float = 0.1, every: int
     return mon
 
 
-# ---- layer_signals against hand-computed values -------------------------------------------
-def test_layer_signals_dead_saturated_mean_std() -> None:
-    # 100 samples x 4 units: unit 0 always zero derivative (dead), unit 1 flat on 99 of 100
-    # samples (saturated), unit 2 flat on 98 (not saturated), unit 3 healthy.
-    deriv = np.ones((100, 4))
-    deriv[:, 0] = 0.0
-    deriv[:99, 1] = 0.009
-    deriv[:98, 2] = 0.009
-    act = np.arange(400.0).reshape(100, 4)
-    dead, sat, mean, std = layer_signals(act, deriv, 1.0, unit_axis=1)
-    assert (dead, sat) == (0.25, 0.25)
-    assert mean == pytest.approx(act.mean()) and std == pytest.approx(act.std())
-    # units on axis 1 of a conv-shaped array: samples are batch x positions
-    conv = np.moveaxis(deriv.reshape(25, 4, 4), 2, 1)  # [batch, unit, position]
-    assert layer_signals(conv, conv, 1.0, unit_axis=1)[:2] == (0.25, 0.25)
-
-
+# ---- hooks and signals ------------------------------------------------------------------
 def test_an_empty_batch_records_nothing_and_never_breaks_training() -> None:
-    assert all(math.isnan(v) for v in layer_signals(np.zeros((0, 4)), np.zeros((0, 4)), 1.0, 1))
     model = mlp(1, 4, nn.ReLU)
     with monitor(model, every=1) as mon:
         model(torch.zeros(0, 64)).sum().backward()
         model(torch.zeros(3, 64)).sum().backward()
     assert [r.step for r in mon.recording.records] == [1]
     assert math.isfinite(mon.recording.records[0].mean)
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        ((np.ones(3), np.ones(4), 1.0, 0), "differs"),
-        ((np.ones(3), np.ones(3), 0.0, 0), "max_derivative"),
-        ((np.ones(3), np.ones(3), math.nan, 0), "max_derivative"),
-    ],
-)
-def test_layer_signals_rejects_bad_input(args: tuple, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        layer_signals(*args)
 
 
 # ---- hooks and steps ------------------------------------------------------------------------

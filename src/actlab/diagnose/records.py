@@ -17,12 +17,7 @@ Both PyTorch and Keras monitors produce a :class:`Recording`; findings and repor
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-
-import numpy as np
-
-from actlab.health import SATURATION_SHARE, saturation_threshold
 
 
 @dataclass(frozen=True)
@@ -131,42 +126,3 @@ class Recording:
             if r.layer == layer and getattr(r, attribute) is not None
         ]
         return [s for s, _ in pairs], [float(v) for _, v in pairs]
-
-
-def layer_signals(
-    activation: np.ndarray, derivative: np.ndarray, max_derivative: float, unit_axis: int
-) -> tuple[float, float, float, float]:
-    """``(dead_fraction, saturated_fraction, mean, std)`` of one layer on one batch, in
-    NumPy: what ``comparison/user_model.py`` (being replaced by the engine's torch probes)
-    still uses; the monitors compute the same in torch (:func:`actlab.engine.probes.layer_signals`).
-
-    ``activation`` and ``derivative`` have the same shape; ``unit_axis`` is the axis of the
-    units (the other axes are samples). ``max_derivative`` is ``max_z |f'(z)|``.
-    """
-    if activation.shape != derivative.shape:
-        raise ValueError(
-            f"activation shape {activation.shape} differs from derivative shape {derivative.shape}"
-        )
-    if max_derivative <= 0 or not np.isfinite(max_derivative):
-        raise ValueError(f"max_derivative must be positive and finite, got {max_derivative}")
-    if activation.ndim == 0:
-        raise ValueError("an activation needs at least one dimension")
-    if activation.size == 0:  # an empty batch (or a layer without units) tells nothing
-        return (math.nan,) * 4
-    # Few, whole-array NumPy calls: this runs inside the user's training step.
-    units = derivative.shape[unit_axis]
-    deriv = np.abs(np.moveaxis(derivative, unit_axis, -1).reshape(-1, units))
-    dead = ~np.any(deriv, axis=0)
-    flat = np.count_nonzero(deriv < saturation_threshold(max_derivative), axis=0)
-    saturated = (flat >= SATURATION_SHARE * deriv.shape[0]) & ~dead
-    values = activation.astype(np.float64).ravel()
-    with np.errstate(invalid="ignore", over="ignore"):  # a NaN/inf activation gives NaN/inf
-        mean = values.sum() / values.size
-        values -= mean
-        square = float(values @ values)
-    return (
-        int(np.count_nonzero(dead)) / units,
-        int(np.count_nonzero(saturated)) / units,
-        float(mean),
-        math.sqrt(square / values.size),
-    )
