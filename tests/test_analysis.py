@@ -349,6 +349,22 @@ def test_clear_winner_is_recommended_by_the_metric():
     assert any("sigmoid's first-layer gradient is 1000x smaller" in w for w in a.warnings)
 
 
+def test_a_gradient_that_vanished_to_zero_is_worded_not_divided_by():
+    """A width-1 network 130 layers deep: the first layer's gradient underflows to 0."""
+    recs = _records("elu", [0.98, 0.979, 0.981, 0.978, 0.982]) + _records(
+        "sigmoid", [0.90, 0.91, 0.905, 0.895, 0.90], grad=(0.0, 1.0)
+    )
+    a = _analyse(recs)
+    assert "vanishing" in a.ranking.row("sigmoid").problems
+    assert any("sigmoid's first-layer gradient is exactly zero" in w for w in a.warnings)
+    assert any(
+        "1e+30x" in w
+        for w in _analyse(
+            _records("elu", [0.98, 0.97]) + _records("tanh", [0.9, 0.91], grad=(1e-30, 1.0))
+        ).warnings
+    )
+
+
 def test_identical_results_are_broken_by_catalog_order_not_rank():
     """leaky_relu(alpha=0.0001) and relu give the same result on every seed."""
     vals = [0.975, 0.970, 0.980, 0.972, 0.978] * 4

@@ -280,6 +280,16 @@ def reasons(ranking: Ranking, v: Verdicts, rec: Recommendation) -> list[str]:
     return out
 
 
+def _vanished(ratio: float) -> str:
+    """How much smaller the first layer's gradient is than the last hidden layer's, from
+    their :func:`actlab.health.gradient_ratio` (0 when it underflowed to exactly zero)."""
+    if ratio == 0:
+        return "first-layer gradient is exactly zero while its last hidden layer's is not"
+    times = 1 / ratio
+    shown = f"{times:.0f}" if times < 1e6 else f"{times:.2g}"
+    return f"first-layer gradient is {shown}x smaller than its last hidden layer's"
+
+
 def warnings(ranking: Ranking) -> list[str]:
     """Health problems, by :mod:`actlab.health`'s definitions."""
     out = []
@@ -288,10 +298,7 @@ def warnings(ranking: Ranking) -> list[str]:
         if row.diverged:
             out.append(f"{a} diverged in {row.diverged} of {row.seeds} seeds.")
         if health.is_vanishing(row.gradient_ratio):
-            out.append(
-                f"{a}'s first-layer gradient is {1 / row.gradient_ratio:.0f}x smaller than "
-                "its last hidden layer's (vanishing gradient)."
-            )
+            out.append(f"{a}'s {_vanished(row.gradient_ratio)} (vanishing gradient).")
         if health.is_exploding(row.gradient_ratio, row.max_grad_norm):
             out.append(
                 f"{a}'s gradients explode (grow towards the input or exceed a norm of "
