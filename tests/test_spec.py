@@ -41,6 +41,7 @@ def test_integer_and_float_literals_keep_their_kind() -> None:
     assert isinstance(parse_raw("a(k=3)").args[0][1], int)
     assert isinstance(parse_raw("a(k=3.0)").args[0][1], float)
     assert isinstance(parse_raw("a(k=1e3)").args[0][1], float)
+    assert parse_raw("a(k=" + "9" * 300 + ")").args[0][1] == int("9" * 300)
 
 
 @pytest.mark.parametrize(
@@ -97,6 +98,7 @@ def test_unknown_parameter_lists_the_valid_ones() -> None:
         ("leaky_relu(alpha=1.5)", "needs alpha >= 0 and alpha <= 1 (for alpha > 1"),
         ("softplus(beta=0)", "needs beta > 0"),
         ("elu(alpha=1e999)", "must be finite"),
+        ("elu(alpha=" + "1" * 100_000 + ")", "must be finite"),  # no int() digit limit
         ("elu(alpha=true)", "expected a number"),
         ("softmax(axis=1.5)", "expected an integer"),
     ],

@@ -25,6 +25,8 @@ ParamValue = float | int | bool
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _SPACE = re.compile(r"\s*")
+_LONGEST_INT = 300
+"""Digits (with sign) read as an exact integer; Python refuses ``int()`` of over 4300."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,9 @@ class _Cursor:
             raise self.fail("a number")
         self.pos = m.end()
         token = m.group()
-        if re.fullmatch(r"[+-]?\d+", token):
+        if re.fullmatch(r"[+-]?\d+", token) and len(token) <= _LONGEST_INT:
             return int(token)
-        return float(token)
+        return float(token)  # a longer integer is a float (inf beyond 1.8e308), not a crash
 
 
 def parse_raw(text: str) -> RawSpec:
