@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -85,8 +85,9 @@ def test_non_monotonic_entries_are_not() -> None:
 
 @PROPERTY_SETTINGS
 @given(act=activations(ELEMENTWISE), x=st.floats(-30, 30, allow_nan=False))
+@example(act=actlab.get("celu(alpha=0.125)"), x=0.0)  # f'' jumps by 8: failed with h = 1e-5
 def test_derivative_matches_central_difference(act: Activation, x: float) -> None:
-    h = 1e-5 * max(1.0, abs(x))
+    h = 1e-7 * max(1.0, abs(x))  # O(h) error where f'' jumps (celu at 0)
     if any(abs(x - k) < 10 * h for k in act.kinks):
         return
     fd = (float(act(x + h)) - float(act(x - h))) / (2 * h)
