@@ -4,6 +4,7 @@ that the reports (page, browser, notebook views) are tested independently of tra
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -144,10 +145,11 @@ def all_diverged_result(seeds: int = 2, epochs: int = 5) -> CompareResult:
     every history entry and test metric is null."""
     result = synthetic_result(("relu", "tanh", "selu", "sigmoid"), seeds=seeds, epochs=epochs)
     for rec in result.candidates:
-        rec.update(status="diverged", diverged_epoch=1, test_metric=None, test_loss=None)
-        for key, values in rec["history"].items():
+        rec.status, rec.diverged_epoch = "diverged", 1
+        rec.test_metric = rec.test_loss = math.nan
+        for key, values in rec.history.items():
             if key != "epoch_time":
-                rec["history"][key] = [
-                    [None] * len(v) if isinstance(v, list) else None for v in values
+                rec.history[key] = [
+                    [math.nan] * len(v) if isinstance(v, list) else math.nan for v in values
                 ]
     return result

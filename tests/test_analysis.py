@@ -32,6 +32,7 @@ from actlab.analysis.stats import (
     seeds_to_resolve,
 )
 from actlab.analysis.verdicts import _adjust
+from actlab.engine.results import CandidateResult
 
 ACC = MetricScale.of("accuracy", 359)
 
@@ -299,18 +300,20 @@ def _records(spec, vals, tests=None, *, grad=(1.0, 1.0), dead=0.0, diverged=()):
     for seed, v in enumerate(vals):
         status = "diverged" if seed in diverged else "ok"
         out.append(
-            {
-                "activation": spec,
-                "seed": seed,
-                "status": status,
-                "test_metric": None if status == "diverged" else (tests or vals)[seed],
-                "history": {
-                    "val_metric": [0.1, v],
-                    "grad_norm": [[1.0, 1.0], list(grad)],
-                    "dead_fraction": [[0.0, 0.0], [dead, 0.0]],
-                    "saturated_fraction": [[0.0, 0.0], [0.0, 0.0]],
-                },
-            }
+            CandidateResult.from_dict(
+                {
+                    "activation": spec,
+                    "seed": seed,
+                    "status": status,
+                    "test_metric": None if status == "diverged" else (tests or vals)[seed],
+                    "history": {
+                        "val_metric": [0.1, v],
+                        "grad_norm": [[1.0, 1.0], list(grad)],
+                        "dead_fraction": [[0.0, 0.0], [dead, 0.0]],
+                        "saturated_fraction": [[0.0, 0.0], [0.0, 0.0]],
+                    },
+                }
+            )
         )
     return out
 
@@ -432,8 +435,8 @@ def test_all_diverged_gives_no_recommendation():
 
 def test_early_stopped_candidate_is_scored_at_its_best_epoch():
     recs = _records("elu", [0.9, 0.9, 0.9])
-    recs[0]["history"]["val_metric"] = [0.95, 0.80]
-    recs[0].update(stopped_epoch=2, best_epoch=1)
+    recs[0].history["val_metric"] = [0.95, 0.80]
+    recs[0].stopped_epoch, recs[0].best_epoch = 2, 1
     row = _analyse(recs).ranking.rows[0]
     assert row.val_by_seed[0] == 0.95 and row.val_by_seed[1] == 0.9
 

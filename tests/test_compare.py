@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ from actlab.cli import main
 from actlab.comparison import CompareConfig
 from actlab.comparison.config import hidden_widths
 from actlab.comparison.runner import run_comparison
+from actlab.engine import CandidateResult
+from actlab.store.run_dir import json_safe
 
 SMALL = dict(
     data="moons(n=240, noise=0.2)",
@@ -21,6 +24,39 @@ SMALL = dict(
     hidden=(16, 16),
     batch_size=32,
 )
+
+
+def test_results_stay_typed_and_read_back_as_the_same_dataclasses(tmp_path):
+    result = actlab.compare(**SMALL, out=tmp_path / "run")
+    loaded = actlab.load_run(tmp_path / "run")
+    assert all(type(c) is CandidateResult for c in [*result.candidates, *loaded.candidates])
+    assert [c.group for c in loaded.candidates] == ["mlp-16x16"] * 6
+    assert [json_safe(c.to_dict()) for c in loaded.candidates] == [
+        json_safe(c.to_dict()) for c in result.candidates
+    ]
+    assert loaded.summary() == result.summary()
+
+
+def test_a_candidate_record_round_trips_through_strict_json_with_its_nans():
+    record = CandidateResult(
+        activation="relu",
+        seed=3,
+        status="diverged",
+        init="he",
+        group="g",
+        diverged_epoch=2,
+        diverged_step=7,
+        history={"val_metric": [0.5, math.nan], "grad_norm": [[1.0, 2.0], [math.nan, math.inf]]},
+    )
+    text = json.dumps(json_safe(record.to_dict()), allow_nan=False)
+    back = CandidateResult.from_dict(json.loads(text))
+    assert math.isnan(back.test_metric) and math.isnan(back.history["val_metric"][1])
+    assert all(math.isnan(v) for v in back.history["grad_norm"][1])  # JSON has no inf
+    assert json_safe(back.to_dict()) == json_safe(record.to_dict())
+    with pytest.raises(ValueError, match="unknown field"):
+        CandidateResult.from_dict({**record.to_dict(), "tied_with_best": True})
+    with pytest.raises(ValueError, match="lacks"):
+        CandidateResult.from_dict({"activation": "relu", "seed": 0})
 
 
 def test_python_api_returns_the_documented_schema():
@@ -57,7 +93,7 @@ def test_in_memory_arrays_and_regression():
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=200)
     result = actlab.compare((X, y), activations="relu,identity", seeds=2, epochs=3, hidden=(8,))
     assert result.metric == "r2"
-    assert all(c["test_metric"] is not None for c in result.candidates)
+    assert all(math.isfinite(c.test_metric) for c in result.candidates)
 
 
 def _cli(capsys, *args):
@@ -196,7 +232,7 @@ class _InterruptAfter:
 def _strip_times(candidates):
     out = []
     for c in candidates:
-        c = json.loads(json.dumps(c))
+        c = json_safe(c.to_dict())
         c["history"].pop("epoch_time")
         out.append(c)
     return out
@@ -252,7 +288,7 @@ def test_cnn_on_digits(tmp_path):
         "digits", activations=["relu"], seeds=1, epochs=1, model="cnn", channels=(4,)
     )
     assert result.group_names() == ["cnn-4"]
-    assert result.candidates[0]["test_metric"] > 0.3
+    assert result.candidates[0].test_metric > 0.3
 
 
 def test_cli_diagnose_demo_and_bench(tmp_path, capsys):

@@ -14,6 +14,7 @@ from torch import nn
 
 from actlab.engine import EPOCH_PHASES, StackedMLP, StackedTrainer, TrainConfig, batch_order
 from actlab.store.checkpoint import read_checkpoint, write_checkpoint
+from actlab.store.run_dir import json_safe
 
 NATIVE = {
     "relu": nn.ReLU,
@@ -204,15 +205,15 @@ def test_a_diverging_candidate_changes_nothing_else():
     for i in range(4):
         for a, b in zip(_params(base, i), _params(with_bad, i), strict=True):
             assert torch.equal(a, b)
-        assert base_results[i].to_dict() | {"history": None} == bad_results[i].to_dict() | {
-            "history": None
-        }
+        assert json_safe(base_results[i].to_dict() | {"history": None}) == json_safe(
+            bad_results[i].to_dict() | {"history": None}
+        )
     bad = bad_results[4]
     assert (bad.status, bad.diverged_epoch, bad.diverged_step) == ("diverged", 1, 1)
     assert bad_results[5].status == "ok"
     for a, b in zip(injected, _params(with_bad, 4), strict=True):
         assert torch.equal(a, b)
-    record = bad.to_dict()
+    record = json_safe(bad.to_dict())
     json.dumps(record, allow_nan=False)
     assert record["test_metric"] is None
     assert record["history"]["train_loss"][0] is None
@@ -288,7 +289,7 @@ def test_resume_after_epoch_k_equals_an_uninterrupted_run(tmp_path, patience):
     assert second.epochs_done == 3
     resumed = second.run()
     for a, b in zip(whole, resumed, strict=True):
-        da, db = a.to_dict(), b.to_dict()
+        da, db = json_safe(a.to_dict()), json_safe(b.to_dict())
         da["history"].pop("epoch_time")
         db["history"].pop("epoch_time")
         assert da == db
@@ -411,7 +412,7 @@ def test_stacks_of_different_shapes_step_in_lockstep_as_if_alone():
     alone = StackedTrainer(splits, narrow, config=cfg8).run()
     alone += StackedTrainer(splits, wide, config=cfg12).run()
     for a, b in zip(together, alone, strict=True):
-        da, db = a.to_dict(), b.to_dict()
+        da, db = json_safe(a.to_dict()), json_safe(b.to_dict())
         da["history"].pop("epoch_time")
         db["history"].pop("epoch_time")
         assert da == db

@@ -59,7 +59,7 @@ def _report(result, tmp_path) -> tuple[str, str]:
 def test_every_candidate_diverged_gives_a_full_report(tmp_path, capsys):
     run = tmp_path / "run"
     result = run_comparison(_small(activations=("relu", "elu"), optimizer="sgd", lr=1e30), run)
-    assert all(c["status"] == "diverged" for c in result.candidates)
+    assert all(c.status == "diverged" for c in result.candidates)
     assert main(["report", str(run)]) == 0  # the issue: `actlab report DIR` crashed too
     assert "Every candidate diverged" in capsys.readouterr().out
     html = (run / "report.html").read_text()
@@ -93,7 +93,7 @@ def test_a_regression_target_near_the_float64_limit_trains_with_finite_metrics()
     config = CompareConfig(data="arrays", activations=("relu",), seeds=(0,), epochs=3, hidden=(8,))
     result = run_comparison(config, data_source=(X, y))
     (cand,) = result.candidates
-    assert cand["status"] == "ok" and math.isfinite(cand["test_metric"])
+    assert cand.status == "ok" and math.isfinite(cand.test_metric)
     mean, std = result.data["splits"]["target_scale"]
     assert math.isfinite(mean) and 1e299 < std < 1e301
 

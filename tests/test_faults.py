@@ -30,6 +30,7 @@ from actlab.comparison import CompareConfig
 from actlab.comparison.cost import activation_costs
 from actlab.comparison.runner import run_comparison
 from actlab.store import RunDir, RunLock, RunLockedError
+from actlab.store.run_dir import json_safe
 from unprivileged import run_unprivileged
 
 CONFIG = CompareConfig(
@@ -56,8 +57,11 @@ def cheap_costs(monkeypatch):
 
 
 def _strip(candidates):
+    """Records as results.json stores them (a run's typed results or the file's own),
+    without the epoch times."""
     out = []
-    for c in json.loads(json.dumps(candidates)):
+    for c in candidates:
+        c = json.loads(json.dumps(json_safe(c if isinstance(c, dict) else c.to_dict())))
         c["history"].pop("epoch_time")
         out.append(c)
     return sorted(out, key=lambda c: (c["group"], c["activation"], c["seed"]))

@@ -157,8 +157,8 @@ def test_group_data_pads_and_leaves_out_diverged_seeds() -> None:
     assert data.series(act, "val_metric", ok_only=True).shape == (2, 10)
     assert data.layered(act, "grad_norm").shape == (2, 10, 2)
     final = data.final_layers("elu", "act_std")
-    np.testing.assert_allclose(final, [r["history"]["act_std"][-1] for r in data.records["elu"]])
-    assert [(r["activation"], r["seed"]) for r in data.diverged()] == [(act, seed)]
+    np.testing.assert_allclose(final, [r.history["act_std"][-1] for r in data.records["elu"]])
+    assert [(r.activation, r.seed) for r in data.diverged()] == [(act, seed)]
     assert data.seeds(act) == [0, 1] and data.seeds(act, ok_only=False) == [0, 1, 2]
 
 
@@ -192,10 +192,10 @@ def test_curves_carry_each_seed_of_the_run_and_the_diverged_cross() -> None:
     val = charts.curves_figure(data, colours(data.activations))[0]
     by_key = {s["key"]: s for s in val["series"]}
     act, seed, epoch = DIVERGED
-    ok = [r for r in result.candidates if r["activation"] == act and r["status"] == "ok"]
-    np.testing.assert_array_equal(by_key[act]["seeds"], [r["history"]["val_metric"] for r in ok])
-    last = next(r for r in result.candidates if (r["activation"], r["seed"]) == (act, seed))
-    assert by_key[act]["diverged"] == [[epoch - 1, last["history"]["val_metric"][epoch - 2]]]
+    ok = [r for r in result.candidates if r.activation == act and r.status == "ok"]
+    np.testing.assert_array_equal(by_key[act]["seeds"], [r.history["val_metric"] for r in ok])
+    last = next(r for r in result.candidates if (r.activation, r.seed) == (act, seed))
+    assert by_key[act]["diverged"] == [[epoch - 1, last.history["val_metric"][epoch - 2]]]
     assert "diverged" not in by_key["elu"]
 
 
@@ -339,11 +339,11 @@ def test_report_with_a_truncated_diverged_history_and_an_uncatalogued_activation
     result = synthetic_result(epochs=6)
     act, seed, epoch = DIVERGED
     for rec in result.candidates:
-        if rec["activation"] == act and rec["seed"] == seed:
-            for key, values in rec["history"].items():
-                rec["history"][key] = values[: epoch - 1]  # history stops at divergence
-        if rec["activation"] == "identity":
-            rec["activation"] = "my_custom"
+        if rec.activation == act and rec.seed == seed:
+            for key, values in rec.history.items():
+                rec.history[key] = values[: epoch - 1]  # history stops at divergence
+        if rec.activation == "identity":
+            rec.activation = "my_custom"
     result.costs["my_custom"] = result.costs.pop("identity")
     document = write_report(result, tmp_path / "r.html").read_text(encoding="utf-8")
     assert f"<strong>{act}</strong>, seed {seed}: diverged at epoch {epoch}" in document
@@ -367,7 +367,7 @@ def test_report_refuses_a_result_without_candidates(tmp_path: Path) -> None:
 
 def test_report_tolerates_non_finite_per_layer_values(tmp_path: Path) -> None:
     result = synthetic_result(epochs=4)
-    result.candidates[0]["history"]["grad_norm"][-1] = [None, math.inf]
+    result.candidates[0].history["grad_norm"][-1] = [math.nan, math.inf]
     document = write_report(result, tmp_path / "r.html").read_text(encoding="utf-8")
     assert len(_placed(_section(document, "gradients"))) == 1
 

@@ -87,9 +87,7 @@ def test_hovering_a_curve_shows_its_values(browser_page, report_file: Path) -> N
     epoch = int(text.splitlines()[0].split()[-1])
     # The value shown for elu is the mean of its seeds at that epoch, from the run's data.
     result = synthetic_result()
-    seeds = [
-        r["history"]["val_metric"][epoch - 1] for r in result.candidates if r["activation"] == "elu"
-    ]
+    seeds = [r.history["val_metric"][epoch - 1] for r in result.candidates if r.activation == "elu"]
     line = next(row for row in text.splitlines() if row.startswith("elu:"))
     mean, band = line.split(":")[1].split("(")
     lo, hi = (float(v) for v in band.rstrip(")").split("–"))

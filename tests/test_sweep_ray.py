@@ -47,7 +47,7 @@ def cluster():
 
 def _metrics(result) -> dict:
     return {
-        (key, c["activation"], c["seed"]): c["test_metric"]
+        (key, c.activation, c.seed): c.test_metric
         for key, res in result.results.items()
         for c in res.candidates
     }

@@ -20,6 +20,7 @@ import zoo
 from actlab import data as D
 from actlab.engine import StackedTrainer, TrainConfig, UserModel, batch_order, resolve_device
 from actlab.engine.user_stack import build_model
+from actlab.store.run_dir import json_safe
 from actlab.torch import swap_activations
 
 
@@ -220,7 +221,7 @@ class _StopAfter:
 def _records(result):
     out = []
     for c in result.candidates:
-        c = json.loads(json.dumps(c, default=str))
+        c = json_safe(c.to_dict())
         c["history"].pop("epoch_time")
         out.append(c)
     return out

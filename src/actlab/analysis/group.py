@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actlab.analysis import words
 from actlab.analysis.ranking import Ranking, rank
@@ -13,6 +13,9 @@ from actlab.analysis.recommend import Recommendation, recommend
 from actlab.analysis.sequential import Design
 from actlab.analysis.stats import MetricScale
 from actlab.analysis.verdicts import ADJUSTMENTS, Adjustment, Margin, Verdicts, judge
+
+if TYPE_CHECKING:
+    from actlab.engine.results import CandidateResult
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def _comparison_dict(c: Any) -> dict[str, Any]:
 
 def analyse_group(
     group: str,
-    candidates: Sequence[Mapping[str, Any]],
+    candidates: Sequence[CandidateResult],
     *,
     metric: str,
     n_val: int | None = None,
@@ -120,11 +123,11 @@ def analyse_group(
     auto`` (default: one look at all seeds); only seeds up to its last look due are used."""
     settings = settings or AnalysisSettings()
     scale = MetricScale.of(metric, n_val)
-    seeds = sorted({int(c["seed"]) for c in candidates})
+    seeds = sorted({c.seed for c in candidates})
     design = design or Design.fixed(max(len(seeds), 1), settings.alpha)
     due = design.looks_up_to(len(seeds))
     used = set(seeds[: due[-1]] if due else seeds)
-    records = [c for c in candidates if int(c["seed"]) in used]
+    records = [c for c in candidates if c.seed in used]
     level = 1 - settings.alpha
     ranking = rank(records, metric=metric, scale=scale, costs=costs, level=level)
     margin = (

@@ -1,8 +1,6 @@
 """Rank activations: select on the validation metric, report the test metric.
 
-Each candidate record (one activation x seed, as stored in ``results.json``) carries
-``activation``, ``seed``, ``status``, ``test_metric`` and a ``history`` of per-epoch lists.
-The validation score of a candidate is its validation metric after the last epoch it
+Each candidate is a :class:`~actlab.engine.CandidateResult` (one activation x seed). The validation score of a candidate is its validation metric after the last epoch it
 trained, or at its best epoch if it stopped early (the engine restores those weights and
 tests them); a diverged candidate has none. Activations are ordered by mean validation
 score over their seeds, equal means in catalog order (:func:`catalog_key`); those with
@@ -15,7 +13,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +21,9 @@ from actlab import health
 from actlab.analysis.stats import MIN_SEEDS_TO_CONCLUDE, MetricScale, Summary, summarize
 from actlab.catalog import SpecError, get
 from actlab.catalog.registry import names
+
+if TYPE_CHECKING:
+    from actlab.engine.results import CandidateResult
 
 
 def catalog_key(spec: str) -> tuple[int, int, str]:
@@ -36,30 +37,30 @@ def catalog_key(spec: str) -> tuple[int, int, str]:
     return (order.index(act.name), int(act.spec != act.name), act.spec)
 
 
-def _last_finite(values: Sequence[Any]) -> float:
-    for v in reversed(list(values)):
-        if v is not None and math.isfinite(v):
+def _last_finite(values: Sequence[float]) -> float:
+    for v in reversed(values):
+        if math.isfinite(v):
             return float(v)
     return math.nan
 
 
-def _selected_val(rec: Mapping[str, Any], history: Mapping[str, Any]) -> float:
+def _selected_val(rec: CandidateResult) -> float:
     """Validation metric of the weights the candidate ends with: its best epoch when it
     stopped early (those weights are restored), else its last trained epoch."""
-    values = history.get("val_metric", [])
-    best = rec.get("best_epoch")
-    if rec.get("stopped_epoch") is not None and best is not None and 1 <= best <= len(values):
+    values = rec.history.get("val_metric", [])
+    best = rec.best_epoch
+    if rec.stopped_epoch is not None and best is not None and 1 <= best <= len(values):
         chosen = values[best - 1]
-        if chosen is not None and math.isfinite(chosen):
+        if math.isfinite(chosen):
             return float(chosen)
     return _last_finite(values)
 
 
-def _layer_values(history: Mapping[str, Any], key: str) -> list[float]:
-    """The per-layer values of the last epoch for a per-layer history entry."""
-    per_epoch = history.get(key) or []
-    for layers in reversed(per_epoch):
-        if layers and all(v is not None for v in layers):
+def _layer_values(history: Mapping[str, list[Any]], key: str) -> list[float]:
+    """The per-layer values of the last epoch with no NaN (a frozen candidate's later
+    epochs are NaN) for a per-layer history entry."""
+    for layers in reversed(history.get(key, [])):
+        if layers and not any(math.isnan(v) for v in layers):
             return [float(v) for v in layers]
     return []
 
@@ -160,7 +161,7 @@ class Ranking:
 
 def _summarise_activation(
     spec: str,
-    records: list[Mapping[str, Any]],
+    records: list[CandidateResult],
     cost: float | None,
     level: float,
     scale: MetricScale,
@@ -169,17 +170,15 @@ def _summarise_activation(
     test_by_seed: dict[int, float] = {}
     ratios, norms, dead, saturated = [], [], [], []
     diverged = 0
-    for rec in sorted(records, key=lambda r: int(r["seed"])):
-        seed = int(rec["seed"])
-        history = rec.get("history", {})
-        if rec.get("status") == "diverged":
+    for rec in sorted(records, key=lambda r: r.seed):
+        if rec.diverged:
             diverged += 1
-            val_by_seed[seed] = math.nan
-            test_by_seed[seed] = math.nan
+            val_by_seed[rec.seed] = math.nan
+            test_by_seed[rec.seed] = math.nan
             continue
-        val_by_seed[seed] = _selected_val(rec, history)
-        test = rec.get("test_metric")
-        test_by_seed[seed] = float(test) if test is not None else math.nan
+        val_by_seed[rec.seed] = _selected_val(rec)
+        test_by_seed[rec.seed] = float(rec.test_metric)
+        history = rec.history
         grads = _layer_values(history, "grad_norm")
         if len(grads) >= 2:
             ratio = health.gradient_ratio(grads[0], grads[-1])
@@ -215,7 +214,7 @@ def _summarise_activation(
 
 
 def rank(
-    candidates: Sequence[Mapping[str, Any]],
+    candidates: Sequence[CandidateResult],
     *,
     metric: str = "accuracy",
     scale: MetricScale | None = None,
@@ -224,9 +223,9 @@ def rank(
 ) -> Ranking:
     """Summarise each activation over seeds and order them by mean validation metric."""
     scale = scale or MetricScale.of(metric)
-    by_activation: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    by_activation: dict[str, list[CandidateResult]] = defaultdict(list)
     for rec in candidates:
-        by_activation[rec["activation"]].append(rec)
+        by_activation[rec.activation].append(rec)
     rows = [
         _summarise_activation(spec, recs, (costs or {}).get(spec), level, scale)
         for spec, recs in by_activation.items()

@@ -3,6 +3,7 @@ table and the evidence (:mod:`actlab.cli.views`), and report.html."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,9 @@ def _epoch_seconds(result: Any, group: str) -> float | None:
     times = [
         t
         for c in result.candidates
-        if c.get("group") == group
-        for t in c["history"].get("epoch_time", [])[:1]
-        if t is not None
+        if c.group == group
+        for t in c.history.get("epoch_time", [])[:1]
+        if math.isfinite(t)
     ]
     return sum(times) / len(times) if times else None
 

@@ -9,18 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from actlab.analysis import AnalysisSettings, GroupAnalysis, Ranking, Recommendation, analyse_group
-from actlab.store.run_dir import READABLE_SCHEMAS, RESULTS_SCHEMA
+from actlab.engine.results import CandidateResult
+from actlab.store.run_dir import READABLE_SCHEMAS, RESULTS_SCHEMA, json_safe
 
 
 @dataclass
 class CompareResult:
     """Everything a comparison produced.
 
-    ``candidates`` holds one record per activation x seed (x group): ``activation``
-    (canonical spec), ``seed``, ``group``, ``init``, ``status`` (``ok`` | ``diverged``),
-    ``diverged_epoch`` and ``diverged_step`` (1-based), ``stopped_epoch`` and
-    ``best_epoch`` (early stopping), ``test_metric``, ``test_loss`` and ``history`` (per-epoch lists of
-    every monitored value; per-layer values as lists of lists). ``config``, ``data``,
+    ``candidates`` holds one :class:`~actlab.engine.CandidateResult` per activation x
+    seed (x group), as the trainer returned it (``results.json`` stores them and
+    :meth:`from_dict` reads them back as the same dataclasses). ``config``, ``data``,
     ``environment`` and ``costs`` describe the run. ``settings`` say how verdicts are
     reached (default: the run's ``--margin``); :meth:`analyse` computes a group's
     analysis once.
@@ -29,7 +28,7 @@ class CompareResult:
     config: dict[str, Any]
     data: dict[str, Any]
     environment: dict[str, Any]
-    candidates: list[dict[str, Any]]
+    candidates: list[CandidateResult]
     groups: dict[str, dict[str, Any]]
     costs: dict[str, dict[str, float]]
     path: Path | None = None
@@ -49,7 +48,7 @@ class CompareResult:
         """Ranking, verdicts and recommendation of one group (the first by default),
         computed once for the group's current candidates and settings."""
         name = group or self.group_names()[0]
-        records = [c for c in self.candidates if c.get("group") == name]
+        records = [c for c in self.candidates if c.group == name]
         settings = self.settings or AnalysisSettings(margin=self.config.get("margin"))
         key = (name, len(records), settings)
         if key not in self._analyses:
@@ -108,16 +107,14 @@ class CompareResult:
             "environment": self.environment,
             "groups": self.groups,
             "costs": self.costs,
-            "candidates": self.candidates,
+            "candidates": [c.to_dict() for c in self.candidates],
             "analysis": self.analysis()
             if self.candidates
             else {"settings": self.settings.to_dict()},
         }
 
     def to_json(self, indent: int | None = 1) -> str:
-        from actlab.store.run_dir import _json_safe
-
-        return json.dumps(_json_safe(self.to_dict()), indent=indent, allow_nan=False)
+        return json.dumps(json_safe(self.to_dict()), indent=indent, allow_nan=False)
 
     def summary(self) -> list[dict[str, Any]]:
         """One flat row per group x activation, ready for ``pandas.DataFrame(...)``."""
@@ -187,11 +184,16 @@ class CompareResult:
                 f"{where} has schema {schema!r}; this actlab reads "
                 f"{', '.join(READABLE_SCHEMAS)} (a newer actlab wrote it: upgrade actlab)"
             )
+        try:
+            candidates = [CandidateResult.from_dict(c) for c in payload.get("candidates", [])]
+        except (TypeError, ValueError) as exc:
+            where = f"{path}/results.json" if path else "these results"
+            raise ValueError(f"{where}: {exc}") from None
         return cls(
             config=payload["config"],
             data=payload.get("data", {}),
             environment=payload.get("environment", {}),
-            candidates=payload.get("candidates", []),
+            candidates=candidates,
             groups=payload.get("groups", {}),
             costs=payload.get("costs", {}),
             path=path,

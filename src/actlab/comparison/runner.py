@@ -27,6 +27,7 @@ from actlab.comparison.cost import activation_costs
 from actlab.comparison.inputs import Prepared, digest
 from actlab.comparison.result import CompareResult
 from actlab.engine.memory import MemoryEstimate, check_fits, estimate_training
+from actlab.engine.results import CandidateResult
 from actlab.store import RunDir, environment, write_json_atomic
 from actlab.store.checkpointer import Checkpointer
 
@@ -119,9 +120,9 @@ def _trainer(
     )
 
 
-def _missing_seeds(config: CompareConfig, group: str, candidates: list[dict[str, Any]]) -> list:
+def _missing_seeds(config: CompareConfig, group: str, candidates: list[CandidateResult]) -> list:
     """The seeds of ``config`` that ``group`` has no results for yet."""
-    done = {c["seed"] for c in candidates if c.get("group") == group}
+    done = {c.seed for c in candidates if c.group == group}
     return [s for s in config.seeds if s not in done]
 
 
@@ -218,10 +219,11 @@ def run_comparison(
 
     progress = progress or _Silent()
     run = RunDir(out) if out is not None else None
-    previous: dict[str, Any] = {}
+    previous: CompareResult | None = None
     if run is not None and resume:
         config = CompareConfig.of_run(run)
-        previous = run.read_results() or {}
+        stored = run.read_results()
+        previous = None if stored is None else CompareResult.from_dict(stored, run.path)
         env = run.read_environment()
     elif run is not None:
         run.ensure_new()
@@ -241,7 +243,7 @@ def run_comparison(
     dataset, splits = _load_splits(config, data_source)
     _check_memory(config, splits)
     groups = _groups(config)
-    candidates = list(previous.get("candidates", []))
+    candidates = list(previous.candidates) if previous else []
     todo = {g: _missing_seeds(config, g, candidates) for g in groups}
     trainers = {}
     first = next((g for g in groups if todo[g]), None)
@@ -260,13 +262,17 @@ def run_comparison(
     if run is not None and not resume:
         env = environment()
         run.create(config.to_dict(), env)
-    costs = previous.get("costs") or activation_costs(list(config.activations))
+    costs = (
+        previous.costs
+        if previous and previous.costs
+        else activation_costs(list(config.activations))
+    )
     result = CompareResult(
         config=config.to_dict(),
         data={**dataset.summary(), "splits": splits.summary()},
         environment=env or {},
         candidates=candidates,
-        groups=dict(previous.get("groups", {})),
+        groups=dict(previous.groups) if previous else {},
         costs=costs,
         path=run.path if run else None,
     )
@@ -321,9 +327,9 @@ def _train_group(
         if checkpoints is not None:  # keep every finished epoch (Ctrl-C, an error)
             checkpoints.flush()
         raise
-    result.candidates.extend({"group": group, **o.to_dict()} for o in outcomes)
+    result.candidates.extend(dataclasses.replace(o, group=group) for o in outcomes)
     record["status"] = "done"
-    record["candidates"] = sum(c.get("group") == group for c in result.candidates)
+    record["candidates"] = sum(c.group == group for c in result.candidates)
     if run is not None:
         run.write_results(result.to_dict())
         run.drop_checkpoint(group)

@@ -3,24 +3,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 HISTORY_KEYS = ("train_loss", "val_loss", "val_metric", "epoch_time")
 EPOCH_PHASES = ("training steps", "validation", "probes")
 LAYER_KEYS = ("grad_norm", "dead_fraction", "saturated_fraction", "act_mean", "act_std")
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with NaN/inf floats replaced by ``None`` (recursively)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
 
 
 @dataclass
@@ -43,31 +34,77 @@ class EpochReport:
 
 @dataclass
 class CandidateResult:
-    """One candidate's outcome.
+    """One candidate's outcome, from the trainer to the run directory (``results.json``
+    holds :meth:`to_dict` of each; :meth:`from_dict` reads it back to the same values).
+
+    ``group`` names the comparison's model-shape group (empty straight out of the
+    trainer). ``status`` is ``ok`` or ``diverged``; ``diverged_epoch`` and
+    ``diverged_step`` say when (1-based), ``stopped_epoch`` and ``best_epoch`` when early
+    stopping froze it and which epoch's weights it kept.
 
     ``history`` holds one entry per epoch the stack ran: ``train_loss`` (mean over the
     epoch's batches), ``val_loss``, ``val_metric``, ``epoch_time`` (seconds of the whole
     stacked epoch), and per hidden layer (a list per epoch) ``grad_norm``,
     ``dead_fraction``, ``saturated_fraction``, ``act_mean``, ``act_std`` (see
     :mod:`actlab.engine.probes`). Entries of epochs after a candidate was frozen
-    (diverged or early-stopped) are NaN (``None`` in :meth:`to_dict`), ``epoch_time``
-    excepted. Epochs are counted from 1. ``test_metric`` / ``test_loss`` come from the
-    weights at the end (the best-validation weights when early stopping stopped the
-    candidate) and are NaN for a diverged candidate.
+    (diverged or early-stopped) are NaN, ``epoch_time`` excepted. Epochs are counted
+    from 1. ``test_metric`` / ``test_loss`` come from the weights at the end (the
+    best-validation weights when early stopping stopped the candidate) and are NaN for a
+    diverged candidate. Values are NaN, never ``None``, in memory; the run directory's
+    JSON writes NaN as ``null``.
     """
 
     activation: str
     seed: int
-    init: str
     status: str
-    diverged_epoch: int | None
-    diverged_step: int | None
-    stopped_epoch: int | None
-    best_epoch: int | None
-    test_metric: float
-    test_loss: float
+    init: str = ""
+    group: str = ""
+    diverged_epoch: int | None = None
+    diverged_step: int | None = None
+    stopped_epoch: int | None = None
+    best_epoch: int | None = None
+    test_metric: float = math.nan
+    test_loss: float = math.nan
     history: dict[str, list[Any]] = field(default_factory=dict)
 
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able (NaN/inf -> ``None``)."""
-        return json_safe(dict(self.__dict__))
+        """A plain dict (NaN kept: the writer of strict JSON turns it into ``null``)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> CandidateResult:
+        """Read a :meth:`to_dict` record, e.g. from ``results.json`` (``null`` -> NaN).
+        Unknown keys and a record without ``activation``, ``seed`` or ``status`` are
+        refused, naming the problem."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(record) - names)
+        if unknown:
+            raise ValueError(f"candidate record has unknown field(s) {unknown}")
+        missing = [k for k in ("activation", "seed", "status") if k not in record]
+        if missing:
+            raise ValueError(f"candidate record lacks {missing}")
+        values = dict(record)
+        for key in ("test_metric", "test_loss"):
+            if key in values:
+                values[key] = _number(values[key])
+        values["seed"] = int(values["seed"])
+        values["history"] = {
+            key: [_numbers(v) for v in per_epoch]
+            for key, per_epoch in (values.get("history") or {}).items()
+        }
+        return cls(**values)
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _numbers(value: Any) -> Any:
+    """A history entry (a number, or a list per layer) with ``None`` as NaN."""
+    if isinstance(value, list):
+        return [_number(v) for v in value]
+    return _number(value)

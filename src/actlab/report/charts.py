@@ -23,19 +23,13 @@ import numpy as np
 if TYPE_CHECKING:
     from actlab.analysis import Ranking
     from actlab.catalog import Activation
+    from actlab.engine.results import CandidateResult
 
 Panel = dict[str, Any]
 EPOCH_TIME_COLOUR = "#2b5fa8"
 """The stacked epoch's time belongs to no activation: the page's accent colour."""
 FUNCTION_POINTS = 241
 """Points on [-6, 6] at which the report draws each activation and its derivative."""
-
-
-def _nan_array(values: Any) -> np.ndarray:
-    """A float array with ``None`` (how JSON stores a non-finite value) turned into NaN."""
-    if values is None:
-        return np.array([], dtype=float)
-    return np.array(values, dtype=float)
 
 
 def _finite(values: Any) -> np.ndarray:
@@ -195,43 +189,37 @@ class GroupData:
     metric: str
     depth: int
     activations: list[str]
-    records: dict[str, list[dict[str, Any]]]
+    records: dict[str, list[CandidateResult]]
 
     @classmethod
     def build(
         cls,
         name: str,
         metric: str,
-        candidates: Sequence[Mapping[str, Any]],
+        candidates: Sequence[CandidateResult],
         depth: int,
         order: Sequence[str] = (),
     ) -> GroupData:
         """Gather ``name``'s candidates; activations follow ``order``, then first appearance."""
-        records: dict[str, list[dict[str, Any]]] = {}
+        records: dict[str, list[CandidateResult]] = {}
         for rec in candidates:
-            if rec.get("group") == name:
-                records.setdefault(rec["activation"], []).append(dict(rec))
+            if rec.group == name:
+                records.setdefault(rec.activation, []).append(rec)
         for recs in records.values():
-            recs.sort(key=lambda r: r["seed"])
+            recs.sort(key=lambda r: r.seed)
         ranked = [a for a in order if a in records] + [a for a in records if a not in order]
         return cls(name, metric, depth, ranked, records)
 
-    def ok(self, act: str) -> list[dict[str, Any]]:
-        return [r for r in self.records[act] if r.get("status") != "diverged"]
+    def ok(self, act: str) -> list[CandidateResult]:
+        return [r for r in self.records[act] if not r.diverged]
 
-    def diverged(self) -> list[dict[str, Any]]:
-        return [
-            r for a in self.activations for r in self.records[a] if r.get("status") == "diverged"
-        ]
+    def diverged(self) -> list[CandidateResult]:
+        return [r for a in self.activations for r in self.records[a] if r.diverged]
 
     @property
     def epochs(self) -> int:
         return max(
-            (
-                len(r.get("history", {}).get("val_metric") or [])
-                for a in self.records
-                for r in self.records[a]
-            ),
+            (len(r.history.get("val_metric", [])) for a in self.records for r in self.records[a]),
             default=0,
         )
 
@@ -239,7 +227,7 @@ class GroupData:
         recs = self.ok(act) if ok_only else self.records[act]
         out = np.full((len(recs), self.epochs), np.nan)
         for i, rec in enumerate(recs):
-            row = _nan_array(rec.get("history", {}).get(key))
+            row = np.array(rec.history.get(key, []), dtype=float)
             out[i, : row.size] = row
         return out
 
@@ -248,9 +236,9 @@ class GroupData:
         recs = self.ok(act)
         out = np.full((len(recs), self.epochs, self.depth), np.nan)
         for i, rec in enumerate(recs):
-            per_epoch = rec.get("history", {}).get(key) or []
+            per_epoch = rec.history.get(key, [])
             try:
-                block = np.array(per_epoch, dtype=float)  # None -> NaN
+                block = np.array(per_epoch, dtype=float)
             except ValueError:  # ragged: an epoch without values, or another depth
                 block = np.empty((0, 0))
             if block.ndim == 2:
@@ -259,7 +247,7 @@ class GroupData:
                 continue
             for e, layers in enumerate(per_epoch):
                 if layers:
-                    row = _nan_array(layers)[: self.depth]
+                    row = np.array(layers, dtype=float)[: self.depth]
                     out[i, e, : row.size] = row
         return out
 
@@ -274,7 +262,7 @@ class GroupData:
         return np.array(rows) if rows else np.full((0, self.depth), np.nan)
 
     def seeds(self, act: str, *, ok_only: bool = True) -> list[int]:
-        return [r["seed"] for r in (self.ok(act) if ok_only else self.records[act])]
+        return [r.seed for r in (self.ok(act) if ok_only else self.records[act])]
 
 
 def metric_label(metric: str) -> str:
@@ -286,9 +274,9 @@ def _diverged_points(data: GroupData, act: str, key: str) -> list[tuple[float, f
     """(epoch, value) of each diverged seed's last finite value of ``key``."""
     out = []
     for rec in data.records[act]:
-        if rec.get("status") != "diverged":
+        if not rec.diverged:
             continue
-        values = _nan_array(rec.get("history", {}).get(key))
+        values = np.array(rec.history.get(key, []), dtype=float)
         finite = np.where(np.isfinite(values))[0]
         if finite.size:
             out.append((float(finite[-1] + 1), float(values[finite[-1]])))

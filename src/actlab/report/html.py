@@ -42,7 +42,7 @@ def _esc(text: object) -> str:
 
 def _activation_order(result: CompareResult) -> list[str]:
     """Activations in the order the run asked for them (config), then any others found."""
-    found = list(dict.fromkeys(c["activation"] for c in result.candidates))
+    found = list(dict.fromkeys(c.activation for c in result.candidates))
     asked = [a for a in result.config.get("activations", []) if a in found]
     return list(dict.fromkeys([*asked, *found]))
 
@@ -53,8 +53,8 @@ def _depth(result: CompareResult, group: str) -> int:
     if hidden:
         return len(hidden)
     for c in result.candidates:
-        if c.get("group") == group:
-            for layers in c.get("history", {}).get("grad_norm") or []:
+        if c.group == group:
+            for layers in c.history.get("grad_norm", []):
                 if layers:
                     return len(layers)
     return 1
@@ -197,11 +197,7 @@ def _recommendation_html(analysis: GroupAnalysis, several: bool) -> str:
 
 
 def _diverged_callout(datas: list[GroupData], several: bool) -> str:
-    rows = [
-        (d.name, r["activation"], r["seed"], r.get("diverged_epoch"))
-        for d in datas
-        for r in d.diverged()
-    ]
+    rows = [(d.name, r.activation, r.seed, r.diverged_epoch) for d in datas for r in d.diverged()]
     if not rows:
         return ""
     items = "".join(
@@ -260,7 +256,7 @@ def build_report(result: CompareResult) -> str:
         raise ValueError("the comparison has no candidate results to report on")
     order = _activation_order(result)
     palette = colours(order)
-    names = [g for g in result.group_names() if any(c.get("group") == g for c in result.candidates)]
+    names = [g for g in result.group_names() if any(c.group == g for c in result.candidates)]
     if not names:
         raise ValueError(f"no candidate belongs to a listed group (groups: {result.group_names()})")
     several = len(names) > 1

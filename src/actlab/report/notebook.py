@@ -31,7 +31,7 @@ def compare_html(result: CompareResult) -> str:
         return f"<p>actlab comparison with no candidate results yet ({html.escape(str(result.path))})</p>"
     order = report._activation_order(result)
     palette = colours(order)
-    names = [g for g in result.group_names() if any(c.get("group") == g for c in result.candidates)]
+    names = [g for g in result.group_names() if any(c.group == g for c in result.candidates)]
     several = len(names) > 1
     figures: dict[str, list[charts.Panel]] = {}
     parts = []

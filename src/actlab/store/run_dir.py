@@ -43,21 +43,21 @@ READABLE_SCHEMAS = ("actlab.results/1", RESULTS_SCHEMA)
 """Version 1 differs only in its stored analysis, which is recomputed on reading."""
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """Replace NaN/inf by None so the file is strict JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write strict JSON to ``path`` durably, so that readers see the old file or the new
     one (:func:`actlab.store.atomic.replace_atomically`)."""
-    text = json.dumps(_json_safe(payload), indent=1, allow_nan=False)
+    text = json.dumps(json_safe(payload), indent=1, allow_nan=False)
     replace_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
