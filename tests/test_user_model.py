@@ -4,6 +4,7 @@ alone, across an interruption, and on bad input."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from functools import partial
@@ -99,14 +100,19 @@ def without_dropout(build) -> nn.Module:
 
 def plain_loop(factory, spec: str, seed: int, trainer: StackedTrainer) -> nn.Module:
     """The candidate trained alone: its seed's model, swapped, torch.optim.Adam, the
-    engine's batch order."""
+    engine's batch order; with the trainer's early stopping, the textbook rule (stop after
+    ``patience`` epochs without a lower validation loss, keep the best epoch's weights and
+    batch norm statistics), its epochs set as ``stopped_epoch`` / ``best_epoch``."""
     net = build_model(factory, seed)
     shape = trainer.stacks[0].input_shape
     x, y = trainer.data.train
     x = x.reshape(len(x), *shape)
+    x_val, y_val = trainer.data.val
     swap_activations(net, spec, example=x[:2])
     opt = torch.optim.Adam(net.parameters(), lr=trainer.config.lr)
-    bs = trainer.config.batch_size
+    bs, patience = trainer.config.batch_size, trainer.config.early_stopping
+    best, bad, best_state = math.inf, 0, None
+    net.stopped_epoch = net.best_epoch = None
     for epoch in range(1, trainer.config.epochs + 1):
         order = batch_order(seed, epoch, len(x))
         for start in range(0, len(x), bs):
@@ -114,7 +120,44 @@ def plain_loop(factory, spec: str, seed: int, trainer: StackedTrainer) -> nn.Mod
             opt.zero_grad()
             nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
             opt.step()
+        if patience is None:
+            continue
+        with torch.no_grad():
+            val = nn.functional.cross_entropy(net.eval()(x_val.reshape(-1, *shape)), y_val)
+        net.train()
+        if val.item() < best:
+            best, bad, net.best_epoch = val.item(), 0, epoch
+            best_state = copy.deepcopy(net.state_dict())
+        else:
+            bad += 1
+        if bad >= patience:
+            net.load_state_dict(best_state)
+            net.stopped_epoch = epoch
+            break
     return net.eval()
+
+
+def assert_equals_plain_loop(trainer: StackedTrainer, results, factory) -> None:
+    """Per candidate: weights, batch norm statistics, test loss and accuracy, and the
+    early-stopping epochs are those of :func:`plain_loop`."""
+    stack = trainer.stacks[0]
+    x_test, y_test = trainer.data.test
+    for i, c in enumerate(trainer.candidates):
+        net = plain_loop(factory, c.activation.spec, c.seed, trainer)
+        assert (results[i].stopped_epoch, results[i].best_epoch) == (
+            net.stopped_epoch,
+            net.best_epoch,
+        )
+        for name, value in zip(stack.param_names, stack.params, strict=True):
+            torch.testing.assert_close(value[i].detach(), net.get_parameter(name).detach())
+        for name, value in zip(stack.buffer_names, stack.buffers, strict=True):
+            torch.testing.assert_close(value[i], net.get_buffer(name))  # batch norm statistics
+        with torch.no_grad():
+            out = net(x_test.reshape(len(x_test), *stack.input_shape))
+        accuracy = (out.argmax(1) == y_test).double().mean().item()
+        assert results[i].test_metric == pytest.approx(accuracy, abs=1e-12)
+        loss = nn.functional.cross_entropy(out, y_test).item()
+        assert results[i].test_loss == pytest.approx(loss, rel=1e-9)
 
 
 @pytest.mark.parametrize("name", ["mlp", "resnet", "mobilenet_v2", "bert_classifier"])
@@ -133,22 +176,25 @@ def test_every_candidate_equals_a_plain_pytorch_loop(float64_default, name):
     results = trainer.run()
     stack = trainer.stacks[0]
     assert stack.training().kind == "vmap"
-    x_test, y_test = trainer.data.test
-    for i, c in enumerate(trainer.candidates):
-        net = plain_loop(factory, c.activation.spec, c.seed, trainer)
-        for name, value in zip(stack.param_names, stack.params, strict=True):
-            torch.testing.assert_close(value[i].detach(), net.get_parameter(name).detach())
-        for name, value in zip(stack.buffer_names, stack.buffers, strict=True):
-            torch.testing.assert_close(value[i], net.get_buffer(name))  # batch norm statistics
-        with torch.no_grad():
-            out = net(x_test.reshape(len(x_test), *stack.input_shape))
-        accuracy = (out.argmax(1) == y_test).double().mean().item()
-        assert results[i].test_metric == pytest.approx(accuracy, abs=1e-12)
-        loss = nn.functional.cross_entropy(out, y_test).item()
-        assert results[i].test_loss == pytest.approx(loss, rel=1e-9)
+    assert_equals_plain_loop(trainer, results, factory)
     # one history entry per epoch and site; the probes name the activation modules
     assert all(len(r.history["dead_fraction"]) == 2 for r in results)
     assert len(stack.site_names) == len(results[0].history["act_std"][0])
+
+
+def test_early_stopping_on_a_user_model_stops_as_a_plain_loop_would(float64_default):
+    """Patience 1 at a learning rate that overshoots: candidates stop at different epochs
+    (one never does), each keeps its best epoch's weights and batch norm statistics, and
+    frozen candidates stay frozen while the others train on: exactly as each alone."""
+    cfg = TrainConfig(epochs=6, batch_size=40, lr=0.1, early_stopping=1, dtype=torch.float64)
+    trainer = StackedTrainer(
+        digits(), activations=["relu", "tanh"], seeds=[0, 1], config=cfg, model=UserModel(mlp)
+    )
+    results = trainer.run()
+    stopped = [r.stopped_epoch for r in results]
+    assert len(set(stopped) - {None}) > 1 and None in stopped  # different epochs, one never
+    assert all(r.best_epoch < (r.stopped_epoch or cfg.epochs + 1) for r in results)
+    assert_equals_plain_loop(trainer, results, mlp)
 
 
 def test_a_candidate_alone_equals_it_inside_a_larger_stack(float64_default):
@@ -314,6 +360,30 @@ def test_an_instance_keeps_its_own_init_where_it_can_and_says_so_where_not():
         batch_size=256,
     )
     assert "init= callable" in custom.config["user_model"]["init"]
+
+
+def test_a_hugging_face_model_inside_a_wrapper_keeps_its_own_init():
+    """A real BERT built from a config object, wrapped to return its logits: each seed
+    re-draws its weights as the model's own _init_weights does (normal with the config's
+    initializer_range 0.02, layer norms at 1 and 0), not PyTorch's defaults (std 1.0 for
+    an nn.Embedding)."""
+    instance = zoo.bert_classifier()
+    std = instance.model.config.initializer_range
+    a, b = build_model(instance, 0), build_model(instance, 1)
+    for net in (a, b):
+        bert = net.model.bert
+        for weight in (bert.embeddings.word_embeddings.weight, net.model.classifier.weight):
+            assert float(weight.detach().std()) == pytest.approx(std, rel=0.25)
+        norm = bert.encoder.layer[0].output.LayerNorm
+        assert bool((norm.weight == 1).all()) and bool((norm.bias == 0).all())
+        assert bool((net.model.classifier.bias == 0).all())
+    embeddings = [n.model.bert.embeddings.word_embeddings.weight for n in (a, b, instance)]
+    assert not torch.equal(embeddings[0], embeddings[1])
+    assert not torch.equal(embeddings[0], embeddings[2])
+    assert torch.equal(
+        embeddings[0], build_model(instance, 0).model.bert.embeddings.word_embeddings.weight
+    )
+    assert "_init_weights (BertForSequenceClassification" in UserModel(instance).policy
 
 
 def test_extra_seeds_equal_a_run_that_had_them_from_the_start(tmp_path, float64_default):

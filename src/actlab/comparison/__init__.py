@@ -62,8 +62,9 @@ def compare(
     vmapped stack (:mod:`actlab.engine.user_stack`; a model that cannot be vmapped trains
     its candidates one at a time, and the run says why). A factory is called under each
     seed; an instance is re-initialised under each seed by ``init`` (a callable taking the
-    model), by its own ``_init_weights`` (Hugging Face), or else by each layer's
-    ``reset_parameters`` (with a warning: its own initialisation is not kept).
+    model), or as it was built: each layer's ``reset_parameters``, then the
+    ``_init_weights`` of any Hugging Face model inside it (also in a wrapper); without
+    either, a warning says its own initialisation is not kept.
     ``hidden`` widths, or ``depth`` x ``width``; ``depths`` trains several depths (of
     ``width`` or ``hidden[0]``) as separate groups. ``device``: ``"auto"`` (default: an
     accelerator where there is one), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.

@@ -3,10 +3,11 @@
 Building (:meth:`UserModel.build`), before anything is trained or written:
 
 1. **Initial weights, per seed** (:func:`build_model`): a factory is called under
-   ``torch.manual_seed(seed)`` (then ``init=``, when given); an instance is copied and re-initialised under the seed by
-   its own ``init=`` callable, or by its own Hugging Face ``_init_weights`` where it has
-   one, or else by each layer's ``reset_parameters`` (PyTorch's default init, which drops
-   any init of the instance's own: :func:`init_policy` says so, and the run records it).
+   ``torch.manual_seed(seed)`` (then ``init=``, when given); an instance is copied and
+   re-initialised under the seed by its own ``init=`` callable, or as it was built: each
+   layer's ``reset_parameters``, then the Hugging Face ``_init_weights`` of any
+   ``PreTrainedModel`` inside it (also inside a wrapper). An instance with neither loses
+   any init of its own (:func:`init_policy` says so, and the run records it).
    Every activation of seed ``s`` starts from seed ``s``'s weights (paired design).
 2. **One template** with a :class:`~actlab.engine.selector.Selector` at every activation
    site that :func:`actlab.torch.swap_activations` selects (found by what it computes,
@@ -49,6 +50,12 @@ ModelSource = nn.Module | Callable[[], nn.Module]
 InitFn = Callable[[nn.Module], Any]
 
 
+def init_owners(net: nn.Module) -> list[nn.Module]:
+    """The modules of ``net`` with their own ``_init_weights(module)`` (Hugging Face
+    ``PreTrainedModel`` modules, wherever they sit in a wrapper), outermost first."""
+    return [m for m in net.modules() if callable(getattr(m, "_init_weights", None))]
+
+
 def init_policy(source: ModelSource, init: InitFn | None = None) -> str:
     """How each seed's initial weights are made (recorded in the run; see the module
     docstring)."""
@@ -57,8 +64,12 @@ def init_policy(source: ModelSource, init: InitFn | None = None) -> str:
         return f"the model factory, called under each seed{then}"
     if init is not None:
         return "the instance re-initialised under each seed by the init= callable"
-    if callable(getattr(source, "_init_weights", None)):
-        return "the instance re-initialised under each seed by its own _init_weights"
+    owners = [type(m).__name__ for m in init_owners(source)]
+    if owners:
+        return (
+            "the instance re-initialised under each seed as it was built: each layer's "
+            f"reset_parameters, then its own _init_weights ({', '.join(dict.fromkeys(owners))})"
+        )
     return (
         "the instance re-initialised under each seed by each layer's reset_parameters "
         "(PyTorch's defaults; the instance's own initialisation is not kept: pass a "
@@ -68,7 +79,10 @@ def init_policy(source: ModelSource, init: InitFn | None = None) -> str:
 
 def build_model(source: ModelSource, seed: int, init: InitFn | None = None) -> nn.Module:
     """Seed ``seed``'s model (see :func:`init_policy`); the caller's global RNG state is
-    left as it was."""
+    left as it was. An instance without ``init=`` is re-initialised the way it was built:
+    every layer's ``reset_parameters`` (what its constructor ran), then each
+    :func:`init_owners` module's ``_init_weights`` over its own submodules, inner owners
+    after outer ones (Hugging Face's ``post_init``)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if not isinstance(source, nn.Module):
@@ -83,13 +97,14 @@ def build_model(source: ModelSource, seed: int, init: InitFn | None = None) -> n
         net = copy.deepcopy(source)
         if init is not None:
             init(net)
-        elif callable(getattr(net, "_init_weights", None)):
-            net.apply(net._init_weights)
-        else:
+            return net
+        with torch.no_grad():
             for module in net.modules():
                 reset = getattr(module, "reset_parameters", None)
                 if callable(reset):
                     reset()
+            for owner in init_owners(net):
+                owner.apply(owner._init_weights)
         return net
 
 
