@@ -1,30 +1,38 @@
 """A user's own model through the one trainer, against a plain sequential PyTorch loop.
 
-    python benchmarks/user_model.py [--seeds 5] [--epochs 2] [--threads N] [--cnn-samples N]
-                                    [--resnet-width 64] [--resnet-samples 64] [--skip-resnet]
+    python benchmarks/user_model.py [--seeds 5] [--epochs 2] [--threads N] [--repeats 1]
+                                    [--cnn-samples N] [--resnet-width 64]
+                                    [--resnet-samples 64] [--skip-resnet] [--skip-mlp]
 
-5 activations (relu, tanh, elu, gelu, silu) x seeds of two user models, each path in its
-own child process (so its peak RSS is its own), same initial weights and batch order:
+5 activations (relu, tanh, elu, gelu, silu) x seeds of user models, each path in its own
+child process (so its peak RSS is its own), same initial weights and batch order:
 
 * a small CNN on digits as 1x8x8 images (3x3 convs with 16 and 32 channels, a linear
   head: the engine's CNN written as a user's ``nn.Module``), batch 64;
+* an MLP on digits (64-128-128-10), batch 64;
 * a ResNet-18-shaped network (CIFAR stem, BasicBlocks [2, 2, 2, 2] of widths w, 2w, 4w,
   8w with batch norm, ``--resnet-width`` w = 64 is ResNet-18) on random 3x32x32 images,
   batch 16.
 
 Paths: the trainer's stack (every candidate in one vmapped model, a per-candidate
-activation selector at each site: what ``compare(model=...)`` uses); the alternative of
-one vmapped stack per activation stepping in lockstep; the fallback that runs candidates
-one at a time inside the trainer; and the sequential loop (each candidate alone,
-``torch.optim.Adam``, minibatches sliced from one tensor). Times are training steps only
-(the trainer's phase timer; its first epoch is a warm-up and not counted).
+activation selector at each site, ``nn.Linear`` as :mod:`actlab.engine.vmap_linear`'s
+``StackedLinear``: what ``compare(model=...)`` uses); the same stack with vmap's own
+batching of ``nn.Linear`` (before ``StackedLinear``); one vmapped stack per activation
+stepping in lockstep; the fallback that runs candidates one at a time inside the trainer;
+and the sequential loop (each candidate alone, ``torch.optim.Adam``, minibatches sliced
+from one tensor). Times are training steps only (the trainer's phase timer; its first
+epoch is a warm-up and not counted). ``--repeats`` runs the paths that many times,
+alternating, and reports the median and every figure; the load average is printed
+before and after (the machine may be shared).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
+import statistics
 import time
 from typing import Any
 
@@ -78,10 +86,16 @@ def resnet18(width: int) -> nn.Module:
     return nn.Sequential(*layers)
 
 
+def mlp() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10)
+    )  # fmt: skip
+
+
 def _splits(case: dict[str, Any]) -> Any:
     from types import SimpleNamespace
 
-    if case["model"] == "cnn":
+    if case["model"] in ("cnn", "mlp"):
         import dataclasses
 
         from actlab.data import load, split
@@ -98,13 +112,15 @@ def _splits(case: dict[str, Any]) -> Any:
     return SimpleNamespace(
         X_train=x[:n], y_train=y[:n], X_val=x[n : 2 * n], y_val=y[n : 2 * n],
         X_test=x[2 * n :], y_test=y[2 * n :], task="classification", n_outputs=10,
-        image_shape=(1, 8, 8) if case["model"] == "cnn" else None,
+        image_shape=None,
     )  # fmt: skip
 
 
 def _factory(case: dict[str, Any]):
     if case["model"] == "cnn":
         return small_cnn
+    if case["model"] == "mlp":
+        return mlp
     width = case["width"]
     return lambda: resnet18(width)
 
@@ -113,6 +129,7 @@ def _run(case: dict[str, Any], path: str) -> dict[str, Any]:
     """One path in this (child) process: seconds of training steps, peak RSS, how it ran."""
     from actlab.engine import StackedTrainer, TrainConfig, UserModel, batch_order
     from actlab.engine.user_stack import build_model
+    from actlab.engine.vmap_linear import use_stacked_linear
     from actlab.torch import swap_activations
 
     if case["threads"]:
@@ -157,6 +174,9 @@ def _run(case: dict[str, Any], path: str) -> dict[str, Any]:
             config=TrainConfig(epochs=epochs + 1, batch_size=bs),
             model=model,
         )
+        if path == "stack, vmap's own nn.Linear":
+            for stack in trainer.stacks:
+                use_stacked_linear(stack.template, on=False)
         steps: list[float] = []
         trainer.run(on_epoch=lambda r: steps.append(r.phases["training steps"]))
         seconds = sum(steps[1:])
@@ -170,48 +190,62 @@ def _child(case: dict[str, Any], path: str) -> dict[str, Any]:
         return pool.apply(_run, (case, path))
 
 
+PATHS = [
+    "sequential loop",
+    "stack",
+    "stack, vmap's own nn.Linear",
+    "vmap per activation",
+    "one at a time",
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--cnn-samples", type=int, default=None, help="[default: all 1079]")
     parser.add_argument("--resnet-width", type=int, default=64)
     parser.add_argument("--resnet-samples", type=int, default=64)
     parser.add_argument("--skip-resnet", action="store_true")
+    parser.add_argument("--skip-mlp", action="store_true")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads\n")
+    print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads")
+    print(f"load average before: {os.getloadavg()[0]:.1f}\n")
     cases = [
-        (
-            "small CNN, digits 1x8x8",
-            {"model": "cnn", "batch": 64, "samples": args.cnn_samples},
-            True,
-        ),
-        (
-            f"ResNet-18-shaped (width {args.resnet_width}), 3x32x32",
-            {"model": "resnet", "batch": 16, "width": args.resnet_width,
-             "samples": args.resnet_samples},
-            not args.skip_resnet,
-        ),
+        ("small CNN, digits 1x8x8", {"model": "cnn", "batch": 64, "samples": args.cnn_samples},
+         PATHS, True),
+        ("MLP 64-128-128-10, digits", {"model": "mlp", "batch": 64, "samples": args.cnn_samples},
+         PATHS, not args.skip_mlp),
+        (f"ResNet-18-shaped (width {args.resnet_width}), 3x32x32",
+         {"model": "resnet", "batch": 16, "width": args.resnet_width,
+          "samples": args.resnet_samples},
+         ["sequential loop", "stack"], not args.skip_resnet),
     ]  # fmt: skip
     print(
-        "| model | path | how it ran | s per epoch (training steps) | vs sequential | peak RSS MB |"
+        "| model | path | how it ran | s per epoch (training steps), median | each run "
+        "| vs sequential | peak RSS MB |"
     )
-    print("|---|---|---|---|---|---|")
-    for title, case, wanted in cases:
+    print("|---|---|---|---|---|---|---|")
+    for title, case, paths, wanted in cases:
         if not wanted:
             continue
         case |= {"seeds": args.seeds, "epochs": args.epochs, "threads": args.threads}
-        paths = ["sequential loop", "stack (selector)", "vmap per activation", "one at a time"]
-        if case["model"] == "resnet":
-            paths = ["sequential loop", "stack (selector)"]
-        figures = {p: _child(case, p) for p in paths}
-        base = figures["sequential loop"]["seconds"]
-        for p, f in figures.items():
+        runs: dict[str, list[dict[str, Any]]] = {p: [] for p in paths}
+        for _ in range(args.repeats):
+            for p in paths:
+                runs[p].append(_child(case, p))
+        base = statistics.median(f["seconds"] for f in runs["sequential loop"])
+        for p, figures in runs.items():
+            median = statistics.median(f["seconds"] for f in figures)
+            each = ", ".join(f"{f['seconds']:.3f}" for f in figures)
+            rss = max(f["rss_mb"] for f in figures)
             print(
-                f"| {title} | {p} | {f['kind']} | {f['seconds']:.3f} | "
-                f"{base / f['seconds']:.2f}x | {f['rss_mb']:.0f} |"
+                f"| {title} | {p} | {figures[0]['kind']} | {median:.3f} | {each} | "
+                f"{base / median:.2f}x | {rss:.0f} |"
             )
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from actlab.engine import (
     StackedMLP,
     StackedTrainer,
     TrainConfig,
+    UserModel,
     batch_order,
     make_candidates,
 )
@@ -25,6 +26,7 @@ from actlab.engine.init import init_std, standard_normals
 from actlab.engine.metrics import candidate_loss, evaluate
 from actlab.engine.optim import StackedOptimizer
 from actlab.engine.probes import PROBES, probe
+from actlab.engine.vmap_linear import StackedLinear, _Linear
 
 
 def _gain(init: str) -> float:
@@ -317,3 +319,47 @@ def test_stacked_optimizer_accepts_non_contiguous_gradients():
     plain.grad = g.clone()
     torch.optim.Adam([plain], lr=1e-3).step()
     torch.testing.assert_close(stacked.detach(), plain.detach(), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_the_stacked_linear_rule_is_a_linear_layer_and_its_derivative(bias):
+    """Under vmap (candidates x samples x positions) and outside it: the values of
+    F.linear, and derivatives that finite differences confirm (gradcheck)."""
+    gen = torch.Generator().manual_seed(0)
+
+    def draw(*shape):
+        return torch.randn(*shape, generator=gen, dtype=torch.float64, requires_grad=True)
+
+    x, w = draw(3, 4, 2, 5), draw(3, 6, 5)
+    b = draw(3, 6) if bias else None
+    stacked = torch.func.vmap(
+        lambda x, w, b: _Linear.apply(x, w, b), in_dims=(0, 0, 0 if bias else None)
+    )
+    reference = torch.func.vmap(torch.nn.functional.linear, in_dims=(0, 0, 0 if bias else None))
+    torch.testing.assert_close(stacked(x, w, b), reference(x, w, b))
+    assert torch.autograd.gradcheck(stacked, (x, w, b))
+    assert torch.autograd.gradcheck(_Linear.apply, (x[0], w[0], None if b is None else b[0]))
+    shared = torch.func.vmap(lambda x, w: _Linear.apply(x, w, None), in_dims=(0, None))
+    assert torch.autograd.gradcheck(shared, (x, w[0]))  # one weight for every candidate
+
+
+def test_a_vmapped_user_stack_uses_the_stacked_linear_and_the_fallback_does_not():
+    splits = SimpleNamespace(
+        X_train=np.random.default_rng(0).normal(size=(8, 4)), y_train=np.arange(8) % 2,
+        X_val=np.zeros((2, 4)), y_val=np.array([0, 1]), X_test=np.zeros((2, 4)),
+        y_test=np.array([0, 1]), task="classification", n_outputs=2, image_shape=None,
+    )  # fmt: skip
+
+    def net():
+        return torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+
+    kinds = {}
+    for vectorize in (True, False):
+        trainer = StackedTrainer(
+            splits, activations=["relu"], seeds=[0, 1], model=UserModel(net, vectorize=vectorize)
+        )
+        kinds[vectorize] = {type(m) for m in trainer.net.template.modules()} & {
+            torch.nn.Linear,
+            StackedLinear,
+        }
+    assert kinds == {True: {StackedLinear}, False: {torch.nn.Linear}}

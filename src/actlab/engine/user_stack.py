@@ -22,6 +22,8 @@ Building (:meth:`UserModel.build`), before anything is trained or written:
    buffers) must run and give the model's own outputs; a model that fails (data-dependent
    Python control flow, ``.item()``, in-place writes to unbatched tensors) runs its
    candidates one at a time instead, with the same results, and the reason is recorded.
+   Under vmap the plain ``nn.Linear`` layers compute their weight gradient in the layout
+   CPU kernels are fast on (:mod:`actlab.engine.vmap_linear`).
 
 Under vmap (``randomness="different"``) batch norm keeps running statistics per
 candidate and its eval mode uses them, as each model alone would. Dropout draws its masks
@@ -45,6 +47,7 @@ from actlab.backends.torch import swap_activations
 from actlab.engine.candidates import Candidate
 from actlab.engine.selector import Layout, Selector
 from actlab.engine.stack import Captured, Stack, Training
+from actlab.engine.vmap_linear import use_stacked_linear
 
 ModelSource = nn.Module | Callable[[], nn.Module]
 InitFn = Callable[[nn.Module], Any]
@@ -254,14 +257,9 @@ class UserStack(Stack):
         self.dtype = next(
             (p.dtype for p in self.params if p.is_floating_point()), torch.get_default_dtype()
         )
-        self.reason: str | None = None
         self.unbatched_ops: tuple[str, ...] = ()
-        self.vectorized = vectorize
-        if not vectorize:
-            self.reason = "vectorize=False"
-        else:
-            self.reason = self._vmap_problem(data)
-            self.vectorized = self.reason is None
+        self.reason = self._vmap_choice(data) if vectorize else "vectorize=False"
+        self.vectorized = self.reason is None
         self.layout.one_at_a_time = not self.vectorized
         self._vmapped = torch.func.vmap(self._call, randomness="different")
         self._sites = self._probe_sites(data)
@@ -333,6 +331,16 @@ class UserStack(Stack):
 
     def _cast(self, x: torch.Tensor) -> torch.Tensor:
         return x.to(self.dtype) if x.is_floating_point() and x.dtype != self.dtype else x
+
+    def _vmap_choice(self, data: Any) -> str | None:
+        """``None`` when the stack can run under vmap, with its linear layers as
+        :class:`~actlab.engine.vmap_linear.StackedLinear` where that works too; else why
+        it cannot (the stack then runs its candidates one at a time, plain layers)."""
+        if use_stacked_linear(self.template):
+            if self._vmap_problem(data) is None:
+                return None
+            use_stacked_linear(self.template, on=False)
+        return self._vmap_problem(data)
 
     def _vmap_problem(self, data: Any) -> str | None:
         """``None`` when a vmapped training step runs and agrees with the model's own
