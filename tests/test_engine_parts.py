@@ -330,8 +330,8 @@ def test_the_stacked_linear_rule_is_a_linear_layer_and_its_derivative(bias):
     def draw(*shape):
         return torch.randn(*shape, generator=gen, dtype=torch.float64, requires_grad=True)
 
-    x, w = draw(3, 4, 2, 5), draw(3, 6, 5)
-    b = draw(3, 6) if bias else None
+    x, w = draw(2, 3, 2, 4), draw(2, 3, 4)
+    b = draw(2, 3) if bias else None
     stacked = torch.func.vmap(
         lambda x, w, b: _Linear.apply(x, w, b), in_dims=(0, 0, 0 if bias else None)
     )
