@@ -19,6 +19,16 @@ is always finite, so the product is exactly 0). Its update is then ``lr * 0 / (.
 the parameter stays bit-for-bit unchanged, and nothing of its reaches another slice.
 All of this is tensor arithmetic (no value is read back to Python); the caller may skip
 it with ``active=None`` when it knows every candidate is active.
+
+Position independence: torch's fused CPU kernels update a tensor in SIMD vectors and its
+last ``numel % width`` elements in a scalar loop that rounds differently (no fused
+multiply-add): the candidates at the end of a stack would get updates that differ in the
+last bit from what the same candidate gets elsewhere in a larger stack, and seeds trained
+in a later stack (``--seeds auto``, ``extend_seeds``) would not reproduce a run that had
+them from the start. Each parameter therefore lives in a buffer padded to a multiple of
+:data:`PAD_TO` elements (the parameter is a view of it) and the optimizer steps the whole
+buffer: no real element is ever in the scalar tail. :meth:`StackedOptimizer.state_dict`
+stores the state unpadded, in the parameters' shapes.
 """
 
 from __future__ import annotations
@@ -30,6 +40,20 @@ from typing import Any
 import torch
 
 MOMENT_KEY = {"adam": "exp_avg", "sgd": "momentum_buffer"}
+PAD_TO = 64
+"""Elements a padded parameter buffer is a multiple of: whole SIMD vectors of float32 or
+float64 for every vector width up to 512 bits, and whole 64-byte cache lines (the unit
+torch's fused CPU kernels split work into across threads)."""
+
+
+def _padded(p: torch.Tensor) -> torch.Tensor:
+    """A zero-padded flat buffer holding ``p``, which becomes a view of it."""
+    n = p.numel()
+    buffer = torch.zeros(n + (-n) % PAD_TO, dtype=p.dtype, device=p.device)
+    with torch.no_grad():
+        buffer[:n] = p.reshape(-1)
+    p.data = buffer[:n].view(p.shape)
+    return buffer
 
 
 def candidate_mask(active: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -58,15 +82,18 @@ class StackedOptimizer:
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum={momentum!r} must be in [0, 1)")
         self.params = list(params)
+        self.buffers = [_padded(p) for p in self.params]
+        for buffer in self.buffers:
+            buffer.grad = torch.zeros_like(buffer)  # the padding's gradient stays 0
         self.kind = kind
         self.weight_decay = weight_decay
         if kind == "adam":
             self.torch_optimizer: torch.optim.Optimizer = torch.optim.Adam(
-                self.params, lr=lr, fused=True
+                self.buffers, lr=lr, fused=True
             )
         else:
             self.torch_optimizer = torch.optim.SGD(
-                self.params, lr=lr, momentum=momentum, fused=True
+                self.buffers, lr=lr, momentum=momentum, fused=True
             )
 
     @torch.no_grad()
@@ -76,24 +103,23 @@ class StackedOptimizer:
         means every candidate is active and its gradients finite (no masking needed)."""
         state = self.torch_optimizer.state
         key = MOMENT_KEY[self.kind]
-        for p, g in zip(self.params, grads, strict=True):
-            # torch's fused CPU kernels (2.13) read a non-contiguous gradient in the wrong
-            # element order (a vmap backward yields transposed layouts): copy it first.
-            # Reproducer and draft upstream report:
-            # docs/upstream/torch-fused-cpu-optimizers-non-contiguous-grad.md
-            g = g.contiguous()
-            if self.weight_decay:
-                g = g.add(p, alpha=self.weight_decay)
+        for p, buffer, g in zip(self.params, self.buffers, grads, strict=True):
+            n = p.numel()
+            # A copy in logical order: torch's fused CPU kernels (2.13) read a
+            # non-contiguous gradient (a vmap backward yields transposed layouts) in memory
+            # order. Reproducer: docs/upstream/torch-fused-cpu-optimizers-non-contiguous-grad.md
+            grad = buffer.grad
+            grad[:n] = g.reshape(-1)
+            if self.weight_decay:  # over the whole padded buffer: no scalar tail
+                grad.add_(buffer, alpha=self.weight_decay)
             if active is not None:
                 mask = candidate_mask(active, p)
-                g = torch.where(mask, g, 0.0)
-                moment = state.get(p, {}).get(key)
+                mine = grad[:n].view(p.shape)
+                mine.copy_(torch.where(mask, mine, 0.0))
+                moment = state.get(buffer, {}).get(key)
                 if moment is not None:
-                    moment.mul_(mask)
-            p.grad = g
+                    moment[:n].view(p.shape).mul_(mask)
         self.torch_optimizer.step()
-        for p in self.params:
-            p.grad = None
 
     def state_dict(self) -> dict[str, Any]:
         """A snapshot of the optimizer's state (``torch.optim``'s own ``state_dict`` holds
@@ -102,7 +128,7 @@ class StackedOptimizer:
         return {
             "state": {
                 key: {
-                    name: value.clone() if isinstance(value, torch.Tensor) else value
+                    name: self._unpad(key, value) if isinstance(value, torch.Tensor) else value
                     for name, value in entry.items()
                 }
                 for key, entry in state["state"].items()
@@ -111,4 +137,26 @@ class StackedOptimizer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.torch_optimizer.load_state_dict(state)
+        padded = {
+            key: {
+                name: self._pad(key, value) if isinstance(value, torch.Tensor) else value
+                for name, value in entry.items()
+            }
+            for key, entry in state["state"].items()
+        }
+        self.torch_optimizer.load_state_dict({**state, "state": padded})
+
+    def _unpad(self, index: int, value: torch.Tensor) -> torch.Tensor:
+        """A copy of a state tensor in its parameter's shape (a step count as it is)."""
+        p, buffer = self.params[index], self.buffers[index]
+        if value.shape != buffer.shape:
+            return value.clone()
+        return value[: p.numel()].view(p.shape).clone()
+
+    def _pad(self, index: int, value: torch.Tensor) -> torch.Tensor:
+        p, buffer = self.params[index], self.buffers[index]
+        if value.shape != p.shape:
+            return value
+        out = torch.zeros(buffer.shape, dtype=value.dtype, device=value.device)
+        out[: p.numel()] = value.reshape(-1)
+        return out
