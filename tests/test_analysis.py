@@ -292,6 +292,37 @@ def test_sequential_verdicts_and_next_seeds():
     assert v.seeds == 10 and v.next_seeds == 3
 
 
+def test_looks_record_each_look_its_boundary_and_what_stayed_open():
+    rng = np.random.default_rng(11)
+    base = 0.9 + rng.normal(0, 0.01, 30)
+    scores = np.vstack(
+        [base, base - 0.003 + rng.normal(0, 0.004, 30), base - 0.08 + rng.normal(0, 0.004, 30)]
+    )
+    names = ["elu", "relu", "sigmoid"]
+    design = Design.auto(5, 5, 15)
+    v = _judge(names, scores[:, :15], design=design)
+    assert [look.seeds for look in v.looks] == [5, 10, 15][: len(v.looks)]
+    for i, look in enumerate(v.looks):
+        # Each look's open count is what judging only the seeds up to it says.
+        prefix = _judge(names, scores[:, : look.seeds], design=design)
+        assert look.unresolved == len(prefix.unresolved) and look.leader == prefix.leader
+        assert look.nominal_level == pytest.approx(nominal_levels(design.times, 0.05)[i])
+        assert look.alpha_spent == pytest.approx(spent(design.times[i], 0.05))
+        family = boundaries(design.times, 0.05 / v.family_worse)[i]
+        assert look.strictest_level == pytest.approx(stats.norm.sf(family))
+    assert v.looks[-1].alpha_spent == pytest.approx(0.05)
+    assert all(look.unresolved > 0 for look in v.looks[:-1])  # it went on while open
+    assert v.stopped == ("resolved" if v.resolved else "budget")
+    stopped_early = _judge(["elu", "sigmoid"], scores[:, :10][[0, 2]], design=design)
+    assert stopped_early.stopped == "resolved" and len(stopped_early.looks) == 1
+    noisy = np.vstack([base, base - 0.004 + rng.normal(0, 0.03, 30)])
+    interrupted = _judge(["elu", "relu"], noisy[:, :10], design=design)
+    assert interrupted.stopped is None and interrupted.next_seeds == 5
+    fixed = _judge(names, scores[:, :5])
+    assert fixed.stopped is None and [look.seeds for look in fixed.looks] == [5]
+    assert fixed.looks[0].nominal_level == pytest.approx(0.05)
+
+
 # --- ranking, recommendation and the views -------------------------------------------------
 
 

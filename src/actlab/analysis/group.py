@@ -87,6 +87,8 @@ class GroupAnalysis:
                 "family_equivalent": v.family_equivalent,
                 "resolved": v.resolved,
                 "next_seeds": v.next_seeds,
+                "looks": [asdict(look) for look in v.looks],
+                "stopped": v.stopped,
                 "comparisons": [_comparison_dict(c) for c in v.comparisons],
             },
             "recommendation": {

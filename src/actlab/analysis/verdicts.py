@@ -43,7 +43,7 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
-from actlab.analysis.sequential import Design, boundaries, local_levels
+from actlab.analysis.sequential import Design, boundaries, local_levels, spent
 from actlab.analysis.stats import (
     MIN_SEEDS_TO_CONCLUDE,
     MetricScale,
@@ -134,6 +134,10 @@ class Decisions:
     any_worse_rejected: np.ndarray
     """Whether any hypothesis of the worse family was rejected at any look (the event whose
     probability the calibration tests bound when every candidate is equal)."""
+    leader_at: np.ndarray
+    """``[..., L]`` over the looks due: the leader at each look made (-1: not made)."""
+    unresolved_at: np.ndarray
+    """``[..., L]``: candidates not resolved against that look's leader (-1: not made)."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,8 @@ def decide(
     pe, pe_adj = np.full((*lead, ea.size), np.nan), np.full((*lead, ea.size), np.nan)
     running = np.ones(lead, dtype=bool)
     any_worse = np.zeros(lead, dtype=bool)
+    leader_at = np.full((*lead, len(due)), -1)
+    unresolved_at = np.full((*lead, len(due)), -1)
     out: dict[str, np.ndarray] = {}
 
     for index, n in enumerate(due or (s,)):
@@ -274,9 +280,14 @@ def decide(
         for key, value in now.items():
             mask = running.reshape(running.shape + (1,) * (value.ndim - running.ndim))
             out[key] = np.where(mask, value, out[key]) if key in out else value
-        resolved = np.isin(verdict, (_LEADER, _WORSE, _EQUIVALENT, _NO_RESULT)).all(axis=-1)
-        running = running & ~resolved
-    return Decisions(**out, any_worse_rejected=any_worse)
+        open_now = (~np.isin(verdict, (_LEADER, _WORSE, _EQUIVALENT, _NO_RESULT))).sum(axis=-1)
+        if due:
+            leader_at[..., index] = np.where(running, leader, -1)
+            unresolved_at[..., index] = np.where(running, open_now, -1)
+        running = running & (open_now > 0)
+    return Decisions(
+        **out, any_worse_rejected=any_worse, leader_at=leader_at, unresolved_at=unresolved_at
+    )
 
 
 def _at(a: np.ndarray, leader: np.ndarray) -> np.ndarray:
@@ -375,6 +386,31 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Look:
+    """One look of the design that was made: how many seeds, the boundary it was judged
+    against, and what was still open after it."""
+
+    seeds: int
+    leader: str
+    unresolved: int
+    """Candidates not resolved against ``leader`` after this look."""
+    alpha_spent: float
+    """Cumulative one-sided level spent by this look, :func:`~actlab.analysis.sequential.spent`
+    at the look's information fraction."""
+    z_boundary: float
+    """The look's z-boundary for a single hypothesis at the family-wise ``alpha``
+    (``inf``: nothing may be rejected here)."""
+    nominal_level: float
+    """``1 - Phi(z_boundary)``: the one-sided p-value a single hypothesis needs here."""
+    strictest_level: float
+    """The nominal level of Holm's first step in the worse family (local level
+    ``alpha / family_worse``): what the most significant comparison needs here."""
+
+
+Stop = Literal["resolved", "budget"]
+
+
+@dataclass(frozen=True)
 class Verdicts:
     """Every candidate's verdict against the leader, and how they were reached."""
 
@@ -394,6 +430,18 @@ class Verdicts:
     """In ranking order, the leader first."""
     next_seeds: int
     """Seeds to add before the next look (0: resolved, or the budget is spent)."""
+    looks: tuple[Look, ...] = ()
+    """The looks made, in order (one for a fixed run)."""
+
+    @property
+    def stopped(self) -> Stop | None:
+        """Why a sequential run (``--seeds auto``) stopped adding seeds: every candidate
+        resolved, or the budget reached; None for a fixed run, or while a look is due."""
+        if not self.design.sequential:
+            return None
+        if self.resolved:
+            return "resolved"
+        return "budget" if self.seeds >= self.design.max_seeds else None
 
     def of(self, activation: str) -> Comparison:
         return next(c for c in self.comparisons if c.activation == activation)
@@ -491,6 +539,21 @@ def judge(
         )
     leader = int(d.leader)
     has_leader = bool(np.isfinite(scores[leader]).any())
+    z = boundaries(design.times, design.alpha)
+    z_first = boundaries(design.times, level_w)
+    looks = tuple(
+        Look(
+            seeds=n,
+            leader=activations[int(d.leader_at[i])],
+            unresolved=int(d.unresolved_at[i]),
+            alpha_spent=spent(design.times[i], design.alpha),
+            z_boundary=z[i],
+            nominal_level=float(special.ndtr(-z[i])),
+            strictest_level=float(special.ndtr(-z_first[i])),
+        )
+        for i, n in enumerate(due)
+        if d.leader_at[i] >= 0
+    )
     resolved = all(c.verdict in (Verdict.LEADER, *RESOLVED) for c in comparisons)
     upcoming = design.next_look(seeds)
     return Verdicts(
@@ -506,4 +569,5 @@ def judge(
         family_equivalent=family_e,
         comparisons=tuple(comparisons),
         next_seeds=0 if resolved or upcoming is None else upcoming - s,
+        looks=looks,
     )

@@ -259,6 +259,8 @@ def reasons(ranking: Ranking, v: Verdicts, rec: Recommendation) -> list[str]:
     out += [comparison(c, v) for c in v.comparisons if c.verdict is not Verdict.LEADER]
     if rec.activation is not None:
         out.append(_rule_reason(ranking, rec, v))
+    if v.design.sequential:
+        out.append(stopping(v))
     if rec.baseline_in_pool:
         out.append(
             "The no-activation baseline (identity) leads or is equivalent to the leader: on "
@@ -316,6 +318,27 @@ def warnings(ranking: Ranking) -> list[str]:
     return out
 
 
+def stopping(v: Verdicts) -> str:
+    """``--seeds auto``: the looks made, what each left open, and why seeds stopped."""
+    made = "; ".join(f"{look.seeds} seeds, {look.unresolved} unresolved" for look in v.looks)
+    text = f"Seeds were added in batches (looks: {made or 'none yet'}). "
+    if v.stopped == "resolved":
+        return text + (
+            f"Stopped at {plural(v.seeds, 'seed')} because every candidate is resolved "
+            f"against {v.leader}."
+        )
+    if v.stopped == "budget":
+        return text + (
+            f"Stopped at {plural(v.seeds, 'seed')} because the budget (--max-seeds "
+            f"{v.design.max_seeds}) was reached with {len(v.unresolved)} still unresolved."
+        )
+    upcoming = v.design.next_look(v.seeds)
+    return text + (
+        f"Not finished: the next look is due at {upcoming} seeds (the run was interrupted; "
+        "resume it to continue)."
+    )
+
+
 def method(v: Verdicts) -> str:
     """How the verdicts were reached, for the report's method note."""
     margin = difference(v.margin.value, v.metric)
@@ -337,8 +360,10 @@ def method(v: Verdicts) -> str:
     if v.design.sequential:
         looks = ", ".join(map(str, v.design.looks))
         text += (
-            f" Seeds were added in batches (looks at {looks} seeds, stopping when every "
-            f"candidate is resolved) with {SPENDING}, so the repeated looks keep these "
-            f"error rates."
+            f" Seeds were added in batches (looks planned at {looks} seeds, stopping at the "
+            f"first look where every candidate is resolved) with {SPENDING} (Lan and DeMets "
+            f"1983): each look tests against a boundary that spends only part of the level, "
+            f"and Holm's procedure carries over the looks (Maurer and Bretz 2013), so the "
+            f"repeated looks keep these error rates."
         )
     return text

@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from actlab.cli.common import margin_option, parse_ints, stderr_console, stdout_console
+from actlab.cli.common import (
+    CliUsageError,
+    margin_option,
+    parse_ints,
+    stderr_console,
+    stdout_console,
+)
 from actlab.cli.progress import RichProgress, group_cost
 from actlab.cli.summary import print_summary, write_report
 from actlab.comparison.config import DEFAULT_ACTIVATIONS
@@ -43,10 +49,16 @@ MAX_THREADS = 4 * (os.cpu_count() or 1)
 )
 @click.option(
     "--seeds",
-    default=5,
+    default="5",
     show_default=True,
-    type=click.IntRange(min=1),
-    help="Seeds per activation (paired: same init and batches per seed).",
+    help="Seeds per activation (paired: same init and batches per seed), or 'auto': "
+    "start with 5 and add 5 at a time until every candidate is resolved against the "
+    "leader or --max-seeds is reached (group-sequential O'Brien-Fleming boundaries).",
+)
+@click.option(
+    "--max-seeds",
+    type=int,
+    help="Budget of --seeds auto [default: 30; at least 3].",
 )
 @click.option("--epochs", default=30, show_default=True, type=click.IntRange(min=1))
 @click.option("--hidden", default="128,128", show_default=True, help="Hidden widths.")
@@ -115,6 +127,7 @@ def command(**opts: Any) -> int:
         from actlab.comparison.config import hidden_widths
 
         hidden = hidden_widths(parse_ints(opts["hidden"], "--hidden"), opts["depth"], opts["width"])
+        seeds, auto = parse_seeds(opts["seeds"], opts["max_seeds"])
 
         config = CompareConfig(
             data=opts["data"],
@@ -122,7 +135,8 @@ def command(**opts: Any) -> int:
             task=opts["task"],
             impute=opts["impute"],
             activations=tuple(split_specs(opts["activations"])),
-            seeds=tuple(range(opts["seeds"])),
+            seeds=seeds,
+            auto_seeds=auto,
             model=opts["model"],
             hidden=hidden,
             channels=parse_ints(opts["channels"], "--channels"),
@@ -174,3 +188,25 @@ def command(**opts: Any) -> int:
     if opts["open_report"] and report is not None:
         webbrowser.open(report.resolve().as_uri())
     return 0
+
+
+def parse_seeds(text: str, max_seeds: int | None) -> tuple[tuple[int, ...], Any]:
+    """``--seeds N`` or ``--seeds auto [--max-seeds M]``: the first seeds to train, and
+    the :class:`~actlab.comparison.config.AutoSeeds` of an auto run (None otherwise)."""
+    from actlab.comparison import auto_seeds
+
+    if text.strip().lower() == "auto":
+        try:
+            auto = auto_seeds("auto", max_seeds)
+        except ValueError as e:
+            raise CliUsageError(str(e)) from None
+        return tuple(range(auto.start)), auto
+    if max_seeds is not None:
+        raise CliUsageError("--max-seeds applies only to --seeds auto")
+    try:
+        n = int(text)
+    except ValueError:
+        raise CliUsageError(f"--seeds takes a positive integer or 'auto', got {text!r}") from None
+    if n < 1:
+        raise CliUsageError(f"--seeds must be at least 1, got {n}")
+    return tuple(range(n)), None

@@ -181,3 +181,27 @@ class RichProgress:
             console.print(
                 f"{group}: epoch {epoch}/{self.group_epochs} {eta} {text}".rstrip(), soft_wrap=True
             )
+
+    def look_done(self, look: Any) -> None:
+        """``--seeds auto``: one line per look, how many candidates are still unresolved
+        and what happens next (a :class:`actlab.comparison.runner.LookDone`)."""
+        console.print(look_line(look), soft_wrap=True)
+
+
+def look_line(look: Any) -> str:
+    """``look at 5 seeds: 3 of 7 candidates unresolved; training seeds 5-9 (next look
+    at 10, budget 30)``, or why the run stops."""
+    groups = look.unresolved
+    if len(groups) == 1:
+        counts = f"{next(iter(groups.values()))} of {look.compared} candidates"
+    else:
+        counts = ", ".join(f"{g} {n} of {look.compared}" for g, n in groups.items())
+    text = f"look at {look.seeds} seeds: {counts} unresolved against the leader"
+    if look.next_look is not None:
+        return (
+            f"{text}; training seeds {look.seeds}-{look.next_look - 1} (next look at "
+            f"{look.next_look}, budget {look.max_seeds})"
+        )
+    if not any(groups.values()):
+        return f"{text}; every candidate is resolved, stopping"
+    return f"{text}; the budget of {look.max_seeds} seeds is reached, stopping"

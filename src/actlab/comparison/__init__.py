@@ -12,7 +12,9 @@ from actlab.catalog import Activation
 from actlab.comparison import runner
 from actlab.comparison.config import (
     ARTICLE_SEVEN,
+    AUTO_MAX_SEEDS,
     DEFAULT_ACTIVATIONS,
+    AutoSeeds,
     CompareConfig,
     hidden_widths,
 )
@@ -25,8 +27,9 @@ from actlab.engine.user_stack import UserModel
 def compare(
     data: Any = "digits",
     activations: Sequence[str | Activation] | str = DEFAULT_ACTIVATIONS,
-    seeds: int | Sequence[int] = 5,
+    seeds: int | Sequence[int] | str = 5,
     *,
+    max_seeds: int | None = None,
     epochs: int = 30,
     hidden: Sequence[int] = (128, 128),
     channels: Sequence[int] = (16, 32),
@@ -56,7 +59,10 @@ def compare(
     a CSV/NPZ/NPY path (``target=`` names a CSV's label column), ``(X, y)`` arrays, or a
     ``DataLoader`` of ``(x, y)`` batches (its samples are used as they are, in their own
     shape). ``activations``: spec strings (or a comma-separated string). ``seeds``: how
-    many (0..n-1) or which. ``model``: ``"mlp"``, ``"cnn"`` (image-shaped data, ``channels``
+    many (0..n-1) or which, or ``"auto"``: start with 5 and add 5 at a time (each batch one
+    more stacked run, the same paired design) until every candidate is resolved against
+    the leader or ``max_seeds`` (default 30) is reached, with group-sequential boundaries
+    that keep the verdicts' error rates (:mod:`actlab.analysis.sequential`). ``model``: ``"mlp"``, ``"cnn"`` (image-shaped data, ``channels``
     conv widths), or your own ``nn.Module`` / a factory returning one: its activation
     modules are swapped for a per-candidate activation and every candidate trains in one
     vmapped stack (:mod:`actlab.engine.user_stack`; a model that cannot be vmapped trains
@@ -72,6 +78,7 @@ def compare(
     directory to finish instead (pass the same ``model`` and in-memory ``data`` again when
     the run trained them; every other argument comes from the run).
     """
+    auto = auto_seeds(seeds, max_seeds)
     user = (
         None
         if isinstance(model, str)
@@ -97,7 +104,12 @@ def compare(
         from actlab.catalog.spec import split_specs
 
         activations = split_specs(activations)
-    seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
+    if auto is not None:
+        seed_list = tuple(range(auto.start))
+    elif isinstance(seeds, int):
+        seed_list = tuple(range(seeds))
+    else:
+        seed_list = tuple(seeds)
     if user is not None:
         if isinstance(init, str) and init != "auto":
             raise ValueError(
@@ -113,6 +125,7 @@ def compare(
         impute=impute,
         activations=tuple(a.spec if isinstance(a, Activation) else a for a in activations),
         seeds=seed_list,
+        auto_seeds=auto,
         model="user" if user is not None else model,
         hidden=hidden_widths(hidden, depth, width),
         channels=tuple(channels),
@@ -131,6 +144,17 @@ def compare(
         data_digest=None if source is None else digest(source),
     )
     return run_comparison(config, out, data_source=source, user_model=user, progress=progress)
+
+
+def auto_seeds(seeds: Any, max_seeds: int | None) -> AutoSeeds | None:
+    """``seeds="auto"`` with its budget; ``max_seeds`` is refused without it."""
+    if isinstance(seeds, str):
+        if seeds != "auto":
+            raise ValueError(f"seeds must be a count, a list of seeds or 'auto', got {seeds!r}")
+        return AutoSeeds.of(AUTO_MAX_SEEDS if max_seeds is None else max_seeds)
+    if max_seeds is not None:
+        raise ValueError("max_seeds applies only to seeds='auto' (--seeds auto)")
+    return None
 
 
 def _describe(data: Any, source: Any) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from actlab.analysis.sequential import Design
+from actlab.analysis.stats import MIN_SEEDS_TO_CONCLUDE
 from actlab.catalog import get_many
 from actlab.store import RunDir, RunDirError
 from actlab.store.errors import one_line
@@ -33,6 +35,49 @@ MODEL_KEYS = {
 }
 """Per model kind, the config keys that apply to it (the others are left out of
 config.json: they would describe a model the run did not train)."""
+
+
+AUTO_START = 5
+"""Seeds of ``--seeds auto``'s first look (fewer when ``--max-seeds`` is smaller)."""
+AUTO_BATCH = 5
+"""Seeds added per look by ``--seeds auto``."""
+AUTO_MAX_SEEDS = 30
+"""``--max-seeds``' default."""
+
+
+@dataclass(frozen=True)
+class AutoSeeds:
+    """``--seeds auto``: train ``start`` seeds, then ``batch`` more at a time until every
+    candidate is resolved against the leader or ``max_seeds`` is reached (the looks of
+    :meth:`actlab.analysis.Design.auto`, with its alpha spending)."""
+
+    start: int = AUTO_START
+    batch: int = AUTO_BATCH
+    max_seeds: int = AUTO_MAX_SEEDS
+
+    def __post_init__(self) -> None:
+        for name in ("start", "batch", "max_seeds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"--seeds auto: {name} must be an integer, got {value!r}")
+        self.design()  # validates
+
+    @classmethod
+    def of(cls, max_seeds: int = AUTO_MAX_SEEDS) -> AutoSeeds:
+        """The defaults with a budget of ``max_seeds`` (at least 3: a verdict needs that
+        many paired seeds)."""
+        if isinstance(max_seeds, bool) or not isinstance(max_seeds, int):
+            raise ValueError(f"--max-seeds must be an integer, got {max_seeds!r}")
+        if max_seeds < MIN_SEEDS_TO_CONCLUDE:
+            raise ValueError(
+                f"--max-seeds must be at least {MIN_SEEDS_TO_CONCLUDE} (a verdict needs "
+                f"{MIN_SEEDS_TO_CONCLUDE} paired seeds), got {max_seeds}"
+            )
+        return cls(min(AUTO_START, max_seeds), AUTO_BATCH, max_seeds)
+
+    def design(self, alpha: float = 0.05) -> Design:
+        """The looks and their error spending."""
+        return Design.auto(self.start, self.batch, self.max_seeds, alpha)
 
 
 @dataclass(frozen=True)
@@ -72,6 +117,9 @@ class CompareConfig:
     margin: float | None = None
     """Practical margin of the verdicts in the metric's units (``--margin``; None: the
     default rule, :meth:`actlab.analysis.Margin.default`)."""
+    auto_seeds: AutoSeeds | None = None
+    """``--seeds auto``: ``seeds`` then holds the seeds of the latest look (trained, or
+    being trained)."""
     device: str = "auto"
     user_model: dict[str, Any] | None = None
     data_digest: str | None = None
@@ -145,6 +193,13 @@ class CompareConfig:
             self.margin,
             "must be a number >= 0",
         )
+        if self.auto_seeds is not None:
+            _check(
+                len(self.seeds) in self.auto_seeds.design().looks,
+                "seeds",
+                self.seeds,
+                f"must be as many as one of --seeds auto's looks {self.auto_seeds.design().looks}",
+            )
         _check(
             self.early_stopping is None or self.early_stopping >= 1,
             "early_stopping",
@@ -191,6 +246,8 @@ class CompareConfig:
         for key in ("activations", "seeds", "hidden", "channels", "depths"):
             if key in known and known[key] is not None:
                 known[key] = tuple(known[key])
+        if isinstance(known.get("auto_seeds"), dict):
+            known["auto_seeds"] = AutoSeeds(**known["auto_seeds"])
         return cls(**known)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from actlab.analysis import AnalysisSettings, GroupAnalysis, Ranking, Recommendation, analyse_group
+from actlab.comparison.config import AutoSeeds
 from actlab.engine.results import CandidateResult
 from actlab.store.run_dir import READABLE_SCHEMAS, RESULTS_SCHEMA, json_safe
 
@@ -22,7 +23,8 @@ class CompareResult:
     :meth:`from_dict` reads them back as the same dataclasses). ``config``, ``data``,
     ``environment`` and ``costs`` describe the run. ``settings`` say how verdicts are
     reached (default: the run's ``--margin``); :meth:`analyse` computes a group's
-    analysis once.
+    analysis once, with the run's looks when it ran ``--seeds auto`` (the group-sequential
+    boundaries, not a fixed-seed analysis).
     """
 
     config: dict[str, Any]
@@ -52,6 +54,7 @@ class CompareResult:
         settings = self.settings or AnalysisSettings(margin=self.config.get("margin"))
         key = (name, len(records), settings)
         if key not in self._analyses:
+            auto = self.config.get("auto_seeds")
             splits = self.data.get("splits", {})
             sizes = [n for n in (splits.get("n_val"), splits.get("n_test")) if n]
             self._analyses[key] = analyse_group(
@@ -62,6 +65,7 @@ class CompareResult:
                 n_eval=min(sizes) if sizes else None,
                 costs={s: c["relative_to_relu"] for s, c in self.costs.items()},
                 settings=settings,
+                design=AutoSeeds(**auto).design(settings.alpha) if auto else None,
             )
         return self._analyses[key]
 

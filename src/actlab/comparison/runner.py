@@ -35,11 +35,28 @@ USER_GROUP = "user-model"
 
 
 class Progress(Protocol):
-    """What the runner tells the outside world (the CLI's progress bar)."""
+    """What the runner tells the outside world (the CLI's progress bar). ``group`` names
+    what trains: a group, or ``"GROUP +seeds A-B"`` for seeds added to it later."""
 
     def group_started(self, group: str, total_epochs: int, done_epochs: int) -> None: ...
 
     def epoch_done(self, group: str, epoch: int, summary: dict[str, Any]) -> None: ...
+
+    def look_done(self, look: LookDone) -> None:
+        """``--seeds auto``: the verdicts were looked at (see :class:`LookDone`)."""
+
+
+@dataclass(frozen=True)
+class LookDone:
+    """One look of ``--seeds auto``: its seed count, how many candidates of each group are
+    still not resolved against their leader (out of ``compared``), and the seed count of the
+    next look (None: the run stops, every candidate resolved or the budget reached)."""
+
+    seeds: int
+    unresolved: dict[str, int]
+    compared: int
+    next_look: int | None
+    max_seeds: int
 
 
 @dataclass
@@ -48,6 +65,9 @@ class _Silent:
         pass
 
     def epoch_done(self, group: str, epoch: int, summary: dict[str, Any]) -> None:
+        pass
+
+    def look_done(self, look: LookDone) -> None:
         pass
 
 
@@ -124,6 +144,50 @@ def _missing_seeds(config: CompareConfig, group: str, candidates: list[Candidate
     """The seeds of ``config`` that ``group`` has no results for yet."""
     done = {c.seed for c in candidates if c.group == group}
     return [s for s in config.seeds if s not in done]
+
+
+def _todo(config: CompareConfig, result: CompareResult) -> dict[str, list[int]]:
+    """The seeds each group still has to train: those of ``config`` it has no results for,
+    except that under ``--seeds auto`` a group whose every candidate is resolved has
+    stopped (its sequential test is over) and trains no more."""
+    todo = {}
+    for group in _groups(config):
+        has_results = any(c.group == group for c in result.candidates)
+        stopped = (
+            config.auto_seeds is not None
+            and has_results
+            and result.analyse(group).verdicts.stopped == "resolved"
+        )
+        todo[group] = [] if stopped else _missing_seeds(config, group, result.candidates)
+    return todo
+
+
+def _next_look(
+    config: CompareConfig, result: CompareResult, run: RunDir | None, progress: Progress
+) -> CompareConfig | None:
+    """``--seeds auto`` after a look: tell ``progress`` how many candidates are unresolved;
+    return the config with the next look's seeds (recorded in config.json first, so that
+    an interruption resumes into the same look), or None when the run stops."""
+    auto = config.auto_seeds
+    if auto is None:
+        return None
+    n = len(config.seeds)
+    unresolved = {
+        g: len(result.analyse(g).verdicts.unresolved)
+        for g in _groups(config)
+        if any(c.group == g for c in result.candidates)
+    }
+    upcoming = auto.design().next_look(n) if any(unresolved.values()) else None
+    if upcoming is not None:
+        first = max(config.seeds) + 1
+        seeds = (*config.seeds, *range(first, first + upcoming - n))
+        config = dataclasses.replace(config, seeds=seeds)
+        result.config = config.to_dict()
+        if run is not None:
+            write_json_atomic(run.config_path, result.config)
+    compared = len(config.activations) - 1
+    progress.look_done(LookDone(n, unresolved, compared, upcoming, auto.max_seeds))
+    return config if upcoming is not None else None
 
 
 def _group_record(config: CompareConfig, group: str, layers: tuple, trainer: Any) -> dict:
@@ -243,8 +307,10 @@ def run_comparison(
     dataset, splits = _load_splits(config, data_source)
     _check_memory(config, splits)
     groups = _groups(config)
+    data_summary = {**dataset.summary(), "splits": splits.summary()}
     candidates = list(previous.candidates) if previous else []
-    todo = {g: _missing_seeds(config, g, candidates) for g in groups}
+    probe = CompareResult(config.to_dict(), data_summary, {}, candidates, {}, {})
+    todo = _todo(config, probe)
     trainers = {}
     first = next((g for g in groups if todo[g]), None)
     if first is not None:
@@ -269,24 +335,30 @@ def run_comparison(
     )
     result = CompareResult(
         config=config.to_dict(),
-        data={**dataset.summary(), "splits": splits.summary()},
+        data=data_summary,
         environment=env or {},
         candidates=candidates,
         groups=dict(previous.groups) if previous else {},
         costs=costs,
         path=run.path if run else None,
     )
-    for group, layers in groups.items():
-        if not todo[group]:
-            if run is not None:  # left by a kill between its results and its removal
-                run.drop_checkpoint(group)
-            continue
-        trainer = trainers.pop(group, None) or _trainer(
-            config, splits, layers, todo[group], chosen, user_model
-        )
-        _train_group(config, group, layers, trainer, run, result, progress)
-        if on_group_done is not None:
-            on_group_done(result)
+    while True:
+        for group, layers in groups.items():
+            if not todo[group]:
+                if run is not None:  # left by a kill between its results and its removal
+                    run.drop_checkpoint(group)
+                continue
+            trainer = trainers.pop(group, None) or _trainer(
+                config, splits, layers, todo[group], chosen, user_model
+            )
+            _train_group(config, group, layers, trainer, run, result, progress)
+            if on_group_done is not None:
+                on_group_done(result)
+        extended = _next_look(config, result, run, progress)
+        if extended is None:
+            break
+        config = extended
+        todo = _todo(config, result)
     if run is not None:
         run.write_results(result.to_dict())
         if report:
@@ -313,13 +385,15 @@ def _train_group(
     record = _group_record(config, group, layers, trainer)
     record["training"] = earlier + record["training"]
     result.groups[group] = record
-    progress.group_started(group, config.epochs, trainer.epochs_done)
+    seeds = sorted({c.seed for c in trainer.candidates})
+    label = group if seeds[0] == min(config.seeds) else f"{group} +seeds {seeds[0]}-{seeds[-1]}"
+    progress.group_started(label, config.epochs, trainer.epochs_done)
     checkpoints = Checkpointer(run, group) if run is not None else None
 
     def on_epoch(report: Any) -> None:
         if checkpoints is not None:
             checkpoints.epoch_done(trainer.state_dict())
-        progress.epoch_done(group, trainer.epochs_done, {"best": report.best})
+        progress.epoch_done(label, trainer.epochs_done, {"best": report.best})
 
     try:
         outcomes = trainer.run(on_epoch=on_epoch)
