@@ -98,6 +98,9 @@ def test_auto_stops_when_every_candidate_is_resolved_and_records_its_looks(resol
     assert "Stopped at 10 seeds because every candidate is resolved" in report
     assert "O&#x27;Brien-Fleming" in report or "O'Brien-Fleming" in report
     assert "Stopped at 10 seeds" in result.analyse().text()
+    assert result.how_it_trained("mlp-16").startswith(
+        "3 activations x 5 seeds together, stacked, 2 times"
+    )
 
 
 def test_each_seed_equals_a_fixed_seed_run_with_that_many_seeds(resolved_run):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,8 @@ class CompareResult:
 
     def how_it_trained(self, group: str) -> str:
         """How a group's candidates trained, in words: together in one step (the engine's
-        stacked model, or a user model under vmap) or one at a time and why; and where."""
+        stacked model, or a user model under vmap) or one at a time and why; and where.
+        Identical runs (seeds added in batches) are said once, with their count."""
         record = self.groups.get(group, {})
         parts = []
         for t in record.get("training", []):
@@ -89,8 +91,9 @@ class CompareResult:
                 if loops:
                     via += f" (which loops over candidates in {', '.join(loops)})"
                 parts.append(f"{what} together, {via}")
+        counted = [p if n == 1 else f"{p}, {n} times" for p, n in Counter(parts).items()]
         where = record.get("device")
-        return "; ".join(parts) + (f", on {where}" if where else "")
+        return "; ".join(counted) + (f", on {where}" if where else "")
 
     def recommendation(self, group: str | None = None) -> Recommendation:
         return self.analyse(group).recommendation
