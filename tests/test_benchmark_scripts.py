@@ -44,6 +44,10 @@ RUNS = {
         ["--hidden", "8", "--seeds", "1", "--repeats", "1"],
         ["| safetensors + JSON |", "| torch.save (pickle) |"],
     ),
+    "optimizer.py": (
+        ["--blocks", "1", "--block", "2", "--candidates", "3"],
+        ["| optimizer step |", "| whole step |"],
+    ),
     "grid.py": (["--epochs", "1", "--seeds", "1", "--workers", "1"], ["| 1 |"]),
     "latency.py": (
         ["--repeats", "1", "--epochs", "1", "--seeds", "1"],

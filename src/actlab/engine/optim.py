@@ -25,9 +25,10 @@ last ``numel % width`` elements in a scalar loop that rounds differently (no fus
 multiply-add): the candidates at the end of a stack would get updates that differ in the
 last bit from what the same candidate gets elsewhere in a larger stack, and seeds trained
 in a later stack (``--seeds auto``, ``extend_seeds``) would not reproduce a run that had
-them from the start. Each parameter therefore lives in a buffer padded to a multiple of
-:data:`PAD_TO` elements (the parameter is a view of it) and the optimizer steps the whole
-buffer: no real element is ever in the scalar tail. :meth:`StackedOptimizer.state_dict`
+them from the start. Each parameter whose size is not a multiple of :data:`PAD_TO`
+therefore lives in a zero-padded buffer of such a size (the parameter is a view of it,
+its gradient is copied in) and the optimizer steps the whole buffer: no real element is
+ever in the scalar tail. :meth:`StackedOptimizer.state_dict`
 stores the state unpadded, in the parameters' shapes.
 """
 
@@ -47,12 +48,16 @@ torch's fused CPU kernels split work into across threads)."""
 
 
 def _padded(p: torch.Tensor) -> torch.Tensor:
-    """A zero-padded flat buffer holding ``p``, which becomes a view of it."""
+    """A zero-padded flat buffer holding ``p``, which becomes a view of it; ``p`` itself
+    when its size is already a multiple of :data:`PAD_TO` (most weights: nothing to copy)."""
     n = p.numel()
+    if n % PAD_TO == 0:
+        return p
     buffer = torch.zeros(n + (-n) % PAD_TO, dtype=p.dtype, device=p.device)
     with torch.no_grad():
         buffer[:n] = p.reshape(-1)
     p.data = buffer[:n].view(p.shape)
+    buffer.grad = torch.zeros_like(buffer)  # its padding's gradient stays 0
     return buffer
 
 
@@ -83,8 +88,6 @@ class StackedOptimizer:
             raise ValueError(f"momentum={momentum!r} must be in [0, 1)")
         self.params = list(params)
         self.buffers = [_padded(p) for p in self.params]
-        for buffer in self.buffers:
-            buffer.grad = torch.zeros_like(buffer)  # the padding's gradient stays 0
         self.kind = kind
         self.weight_decay = weight_decay
         if kind == "adam":
@@ -105,21 +108,31 @@ class StackedOptimizer:
         key = MOMENT_KEY[self.kind]
         for p, buffer, g in zip(self.params, self.buffers, grads, strict=True):
             n = p.numel()
-            # A copy in logical order: torch's fused CPU kernels (2.13) read a
-            # non-contiguous gradient (a vmap backward yields transposed layouts) in memory
-            # order. Reproducer: docs/upstream/torch-fused-cpu-optimizers-non-contiguous-grad.md
-            grad = buffer.grad
-            grad[:n] = g.reshape(-1)
-            if self.weight_decay:  # over the whole padded buffer: no scalar tail
-                grad.add_(buffer, alpha=self.weight_decay)
+            # Contiguous, or copied in logical order: torch's fused CPU kernels (2.13) read
+            # a non-contiguous gradient (a vmap backward yields transposed layouts) in
+            # memory order. Reproducer: docs/upstream/torch-fused-cpu-optimizers-non-contiguous-grad.md
+            if buffer is p:
+                grad = g.contiguous()
+            else:
+                grad = buffer.grad
+                grad[:n] = g.reshape(-1)
+            if self.weight_decay:  # over the whole (padded) buffer: no scalar tail
+                grad = grad.add(buffer, alpha=self.weight_decay)
             if active is not None:
                 mask = candidate_mask(active, p)
-                mine = grad[:n].view(p.shape)
-                mine.copy_(torch.where(mask, mine, 0.0))
+                masked = torch.where(mask, grad.reshape(-1)[:n].view(p.shape), 0.0)
+                if buffer is p:
+                    grad = masked
+                else:
+                    grad[:n] = masked.reshape(-1)
                 moment = state.get(buffer, {}).get(key)
                 if moment is not None:
-                    moment[:n].view(p.shape).mul_(mask)
+                    moment.reshape(-1)[:n].view(p.shape).mul_(mask)
+            buffer.grad = grad
         self.torch_optimizer.step()
+        for p, buffer in zip(self.params, self.buffers, strict=True):
+            if buffer is p:  # a padded buffer keeps its gradient buffer
+                p.grad = None
 
     def state_dict(self) -> dict[str, Any]:
         """A snapshot of the optimizer's state (``torch.optim``'s own ``state_dict`` holds
@@ -151,11 +164,11 @@ class StackedOptimizer:
         p, buffer = self.params[index], self.buffers[index]
         if value.shape != buffer.shape:
             return value.clone()
-        return value[: p.numel()].view(p.shape).clone()
+        return value.reshape(-1)[: p.numel()].view(p.shape).clone()
 
     def _pad(self, index: int, value: torch.Tensor) -> torch.Tensor:
         p, buffer = self.params[index], self.buffers[index]
-        if value.shape != p.shape:
+        if value.shape != p.shape or buffer is p:
             return value
         out = torch.zeros(buffer.shape, dtype=value.dtype, device=value.device)
         out[: p.numel()] = value.reshape(-1)
