@@ -62,8 +62,8 @@ def compare(
     many (0..n-1) or which, or ``"auto"``: start with 5 and add 5 at a time (each batch one
     more stacked run, the same paired design) until every candidate is resolved against
     the leader or ``max_seeds`` (default 30) is reached, with group-sequential boundaries
-    that keep the verdicts' error rates (:mod:`actlab.analysis.sequential`). ``model``: ``"mlp"``, ``"cnn"`` (image-shaped data, ``channels``
-    conv widths), or your own ``nn.Module`` / a factory returning one: its activation
+    that keep the verdicts' error rates (:mod:`actlab.analysis.sequential`). ``model``:
+    ``"mlp"``, ``"cnn"`` (image-shaped data, ``channels`` conv widths), or your own ``nn.Module`` / a factory returning one: its activation
     modules are swapped for a per-candidate activation and every candidate trains in one
     vmapped stack (:mod:`actlab.engine.user_stack`; a model that cannot be vmapped trains
     its candidates one at a time, and the run says why). A factory is called under each

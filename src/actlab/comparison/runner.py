@@ -10,6 +10,12 @@ swap). Resuming (``actlab compare --resume DIR``) skips finished groups, restart
 unfinished group from its last checkpointed epoch (bit-for-bit the same continuation),
 trains the seeds a group does not have yet (:func:`extend_seeds`), and measures nothing
 twice.
+
+``--seeds auto`` (``config.auto_seeds``): when every group has its seeds, the verdicts are
+looked at (:class:`actlab.analysis.Design`'s looks); while a group has a candidate not
+resolved and the budget allows, the next look's seeds are written to config.json and
+trained as one more stacked run per unresolved group. A group whose candidates are all
+resolved stops. Resuming continues the look config.json names.
 """
 
 from __future__ import annotations
