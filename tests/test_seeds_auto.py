@@ -211,3 +211,51 @@ def test_look_lines():
     assert look_line(LookDone(30, {"g": 2}, 7, None, 30)).endswith(
         "the budget of 30 seeds is reached, stopping"
     )
+
+
+def _record(group: str, activation: str, seed: int, val: float) -> CandidateResult:
+    return CandidateResult.from_dict(
+        {
+            "group": group,
+            "activation": activation,
+            "seed": seed,
+            "status": "ok",
+            "test_metric": val,
+            "history": {
+                "val_metric": [val],
+                "grad_norm": [[1.0, 1.0]],
+                "dead_fraction": [[0.0, 0.0]],
+                "saturated_fraction": [[0.0, 0.0]],
+            },
+        }
+    )
+
+
+def test_a_group_whose_candidates_are_all_resolved_stops_while_others_go_on():
+    from actlab.comparison import CompareConfig, CompareResult
+    from actlab.comparison.config import AutoSeeds
+    from actlab.comparison.runner import _todo
+
+    config = CompareConfig(
+        activations=("relu", "identity"),
+        depths=(1, 2),
+        seeds=tuple(range(10)),
+        auto_seeds=AutoSeeds.of(30),
+    )
+    clear, close = config.groups()
+    noise = [0.01, -0.02, 0.015, -0.005, 0.0]
+    candidates = [
+        _record(g, a, s, value)
+        for s in range(5)
+        for g, a, value in [
+            (clear, "relu", 0.95 + noise[s] / 10),
+            (clear, "identity", 0.5 + noise[s] / 10),  # worse by 45 points, every seed
+            (close, "relu", 0.90 + noise[s]),
+            (close, "identity", 0.90 + noise[(s + 2) % 5]),
+        ]
+    ]
+    data = {"task": "classification", "splits": {"n_val": 360, "n_test": 360}}
+    result = CompareResult(config.to_dict(), data, {}, candidates, {}, {})
+    assert result.analyse(clear).verdicts.stopped == "resolved"
+    assert result.analyse(close).verdicts.stopped is None
+    assert _todo(config, result) == {clear: [], close: list(range(5, 10))}
