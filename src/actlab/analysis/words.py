@@ -334,8 +334,8 @@ def stopping(v: Verdicts) -> str:
         )
     upcoming = v.design.next_look(v.seeds)
     return text + (
-        f"Not finished: the next look is due at {upcoming} seeds (the run was interrupted; "
-        "resume it to continue)."
+        f"Not finished: the next look is due at {upcoming} seeds (a run that was "
+        "interrupted continues with --resume)."
     )
 
 
