@@ -156,6 +156,10 @@ def test_an_interrupted_auto_run_resumes_to_the_same_result(resolved_run, tmp_pa
             seeds="auto", max_seeds=10, out=run, progress=Recorder(**interrupt), **RESOLVES
         )
     assert json.loads((run / "config.json").read_text())["seeds"] == list(range(10))
+    partial = _results(run)["analysis"]["groups"]["mlp-16"]
+    assert partial["verdicts"]["stopped"] is None and partial["verdicts"]["seeds"] == 5
+    reasons = " ".join(partial["recommendation"]["reasons"])
+    assert "Not finished: the next look is due at 10 seeds" in reasons
     progress = Recorder()
     resumed = actlab.resume(run, progress=progress)
     done_again = [e for e in progress.epochs if not e[0].endswith("+seeds 5-9")]
