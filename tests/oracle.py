@@ -117,6 +117,87 @@ def _hard_swish_grad(x: mp.mpf) -> mp.mpf:
     return (2 * x + 3) / 6
 
 
+def _guard(extra: Callable[[mp.mpf], int]) -> Callable[[Scalar], Scalar]:
+    """Evaluate an oracle with ``extra(x)`` more bits, where its formula cancels."""
+
+    def wrap(fn: Scalar) -> Scalar:
+        def guarded(x: mp.mpf, **params: float) -> mp.mpf:
+            with mp.extraprec(extra(x)):
+                return +fn(x, **params)
+
+        return guarded
+
+    return wrap
+
+
+def _small_x_bits(x: mp.mpf) -> int:
+    """Bits lost by x - tanh(x) ~ x^3/3 (or e^x - 1 - x ~ x^2/2) for tiny x."""
+    return 80 + (max(0, -2 * int(mp.mag(x))) if x else 0)
+
+
+def _large_x_bits(x: mp.mpf) -> int:
+    """Bits lost by x + sqrt(x^2 + b) for large negative x."""
+    return 80 + (max(0, 2 * int(mp.mag(x))) if x else 0)
+
+
+@_guard(_small_x_bits)
+def _tanh_shrink(x: mp.mpf) -> mp.mpf:
+    return x - mp.tanh(x)
+
+
+@_guard(_large_x_bits)
+def _squareplus(x: mp.mpf, b: float = 4.0) -> mp.mpf:
+    return (x + mp.sqrt(x**2 + b)) / 2
+
+
+@_guard(_large_x_bits)
+def _squareplus_grad(x: mp.mpf, b: float = 4.0) -> mp.mpf:
+    return (1 + x / mp.sqrt(x**2 + b)) / 2
+
+
+STAR_RELU = {"scale": 1 / 1.25**0.5, "bias": -0.5 / 1.25**0.5}
+
+
+@_guard(lambda _x: 80)
+def _star_relu(x: mp.mpf, scale: float = STAR_RELU["scale"], bias: float = STAR_RELU["bias"]):
+    return scale * max(mp.mpf(0), x) ** 2 + bias
+
+
+@_guard(_small_x_bits)
+def _xielu(x: mp.mpf, alpha_p: float = 0.8, alpha_n: float = 0.8, beta: float = 0.5) -> mp.mpf:
+    if x > 0:
+        return alpha_p * x**2 + beta * x
+    return alpha_n * (mp.expm1(x) - x) + beta * x
+
+
+@_guard(lambda _x: 80)
+def _xielu_grad(x: mp.mpf, alpha_p: float = 0.8, alpha_n: float = 0.8, beta: float = 0.5):
+    if x > 0:
+        return 2 * alpha_p * x + beta
+    return alpha_n * mp.expm1(x) + beta
+
+
+def _snake(x: mp.mpf, frequency: float = 1.0) -> mp.mpf:
+    return x + mp.sin(frequency * x) ** 2 / frequency
+
+
+@_guard(lambda _x: 120)
+def _snake_grad(x: mp.mpf, frequency: float = 1.0) -> mp.mpf:
+    return 1 + mp.sin(2 * frequency * x)
+
+
+def _rrelu(x: mp.mpf, lower: float = 0.125, upper: float = 1 / 3) -> mp.mpf:
+    return x if x >= 0 else (mp.mpf(lower) + upper) / 2 * x
+
+
+def _rrelu_grad(x: mp.mpf, lower: float = 0.125, upper: float = 1 / 3) -> mp.mpf:
+    return mp.mpf(1) if x > 0 else (mp.mpf(lower) + upper) / 2
+
+
+def _step(condition: bool) -> mp.mpf:
+    return mp.mpf(1) if condition else mp.mpf(0)
+
+
 ORACLES: dict[str, tuple[Scalar, Scalar]] = {
     "sigmoid": (_sigmoid, _sigmoid_grad),
     "tanh": (mp.tanh, lambda x: mp.sech(x) ** 2),
@@ -152,6 +233,41 @@ ORACLES: dict[str, tuple[Scalar, Scalar]] = {
     ),
     "hard_swish": (lambda x: x * min(max(mp.mpf(0), x + 3), mp.mpf(6)) / 6, _hard_swish_grad),
     "softsign": (lambda x: x / (1 + abs(x)), lambda x: 1 / (1 + abs(x)) ** 2),
+    "hard_tanh": (
+        lambda x, min_val=-1.0, max_val=1.0: min(max(mp.mpf(min_val), x), mp.mpf(max_val)),
+        lambda x, min_val=-1.0, max_val=1.0: _step(min_val < x < max_val),
+    ),
+    "hard_shrink": (
+        lambda x, lambd=0.5: x if abs(x) > lambd else mp.mpf(0),
+        lambda x, lambd=0.5: _step(abs(x) > lambd),
+    ),
+    "soft_shrink": (
+        lambda x, lambd=0.5: mp.sign(x) * max(abs(x) - lambd, mp.mpf(0)),
+        lambda x, lambd=0.5: _step(abs(x) > lambd),
+    ),
+    "threshold": (
+        lambda x, threshold=0.0, value=0.0: x if x > threshold else mp.mpf(value),
+        lambda x, threshold=0.0, value=0.0: _step(x > threshold),
+    ),
+    "sparse_plus": (
+        lambda x: mp.mpf(0) if x <= -1 else x if x >= 1 else (x + 1) ** 2 / 4,
+        lambda x: mp.mpf(0) if x <= -1 else mp.mpf(1) if x >= 1 else (x + 1) / 2,
+    ),
+    "sparse_sigmoid": (
+        lambda x: min(max(mp.mpf(0), (x + 1) / 2), mp.mpf(1)),
+        lambda x: mp.mpf(1) / 2 if -1 < x < 1 else mp.mpf(0),
+    ),
+    "rrelu": (_rrelu, _rrelu_grad),
+    "exponential": (mp.exp, mp.exp),
+    "tanh_shrink": (_tanh_shrink, lambda x: mp.tanh(x) ** 2),
+    "squareplus": (_squareplus, _squareplus_grad),
+    "relu2": (lambda x: max(mp.mpf(0), x) ** 2, lambda x: 2 * max(mp.mpf(0), x)),
+    "star_relu": (
+        _star_relu,
+        lambda x, scale=STAR_RELU["scale"], bias=STAR_RELU["bias"]: 2 * scale * max(mp.mpf(0), x),
+    ),
+    "xielu": (_xielu, _xielu_grad),
+    "snake": (_snake, _snake_grad),
 }
 """Elementwise entries: name -> (f, f')."""
 
@@ -171,6 +287,70 @@ def softmax_jvp(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
         mp.fsum(s[i] * ((1 if i == j else 0) - s[j]) * mp.mpf(float(v[j])) for j in range(n))
         for i in range(n)
     ]
+
+
+def log_softmax(x: Sequence[float]) -> list[mp.mpf]:
+    """x_i - log(sum_j exp(x_j))."""
+    xs = [mp.mpf(float(v)) for v in x]
+    log_total = mp.log(mp.fsum(mp.exp(v) for v in xs))
+    return [v - log_total for v in xs]
+
+
+def log_softmax_jvp(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
+    """J v with J_ij = delta_ij - s_j."""
+    s = softmax(x)
+    dot = mp.fsum(a * mp.mpf(float(b)) for a, b in zip(s, v, strict=True))
+    return [mp.mpf(float(b)) - dot for b in v]
+
+
+def softmin(x: Sequence[float]) -> list[mp.mpf]:
+    return softmax([-float(v) for v in x])
+
+
+def softmin_jvp(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
+    return [-t for t in softmax_jvp([-float(a) for a in x], v)]
+
+
+def sparsemax(x: Sequence[float]) -> list[mp.mpf]:
+    """The Euclidean projection onto the simplex, by its definition: the tau with
+    sum_i max(x_i - tau, 0) = 1, found among the candidate supports (largest first)."""
+    xs = [mp.mpf(float(v)) for v in x]
+    ordered = sorted(xs, reverse=True)
+    for k in range(len(xs), 0, -1):
+        tau = (mp.fsum(ordered[:k]) - 1) / k
+        if ordered[k - 1] > tau:
+            return [max(v - tau, mp.mpf(0)) for v in xs]
+    raise AssertionError("unreachable: k = 1 always qualifies")
+
+
+def sparsemax_jvp(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
+    """J v = m (v - mean of v over the support), m the support indicator."""
+    p = sparsemax(x)
+    support = [i for i, t in enumerate(p) if t > 0]
+    mean = mp.fsum(mp.mpf(float(v[i])) for i in support) / len(support)
+    return [mp.mpf(float(b)) - mean if t > 0 else mp.mpf(0) for b, t in zip(v, p, strict=True)]
+
+
+VECTOR_ORACLES = {
+    "softmax": (softmax, softmax_jvp),
+    "log_softmax": (log_softmax, log_softmax_jvp),
+    "softmin": (softmin, softmin_jvp),
+    "sparsemax": (sparsemax, sparsemax_jvp),
+}
+"""Vector entries: name -> (f over a vector, J v)."""
+
+GATED_ORACLES: dict[str, tuple[Scalar, Scalar]] = {
+    "glu": ORACLES["sigmoid"],
+    "swiglu": ORACLES["silu"],
+    "geglu": ORACLES["gelu"],
+    "reglu": ORACLES["relu"],
+    "bilinear": ORACLES["identity"],
+}
+"""Gated entries: name -> (g, g') of the gate, from the papers (GLU: sigmoid; SwiGLU:
+Swish_beta; GeGLU: GELU; ReGLU: ReLU; bilinear: none), so f(a, b) = a g(b),
+df/da = g(b), df/db = a g'(b)."""
+GATED_TANH_GELU = ORACLES["gelu_tanh"]
+"""geglu(approximate=true)'s gate (Gemma)."""
 
 
 def evaluate(fn: Scalar, x: float, params: dict[str, float], dps: int = DPS) -> mp.mpf:

@@ -15,6 +15,7 @@ KEYS = {
     "forward_gbps",
     "fwd_bwd_s",
     "fwd_bwd_gbps",
+    "saved_bytes_per_element",
     "numel",
     "dtype",
     "device",
@@ -49,3 +50,19 @@ def test_whole_catalog_by_default() -> None:
 def test_bad_arguments(kwargs: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         bench_kernels(["relu"], **kwargs)
+
+
+def test_entries_without_a_torch_op_are_timed_against_their_naive_composition() -> None:
+    records = bench_kernels(["relu2", "swiglu", "glu"], numel=4096, repeats=1)
+    impls = {(r["spec"], r["impl"]): r for r in records}
+    assert set(impls) == {("relu2", "actlab"), ("relu2", "naive"), ("swiglu", "actlab"),
+                          ("swiglu", "naive"), ("glu", "actlab"), ("glu", "torch"),
+                          (None, "copy")}  # fmt: skip
+    # the memory-efficient Functions keep nothing beyond their input; autograd's
+    # composition keeps intermediates (relu's output; silu(b) and the value half)
+    assert impls["relu2", "actlab"]["saved_bytes_per_element"] == 0
+    assert impls["relu2", "naive"]["saved_bytes_per_element"] == 4
+    assert impls["swiglu", "actlab"]["saved_bytes_per_element"] == 0
+    assert impls["swiglu", "naive"]["saved_bytes_per_element"] >= 2
+    gated = impls["swiglu", "actlab"]
+    assert gated["forward_gbps"] == pytest.approx(1.5 * 4096 * 4 / gated["forward_s"] / 1e9)

@@ -117,3 +117,37 @@ def test_show_prints_signal_propagation(capsys):
     assert p["depth_scale"] is None  # infinite at criticality
     code, out, _ = run(capsys, "show", "softmax", "--json")
     assert json.loads(out)["propagation"] is None
+
+
+def test_show_explains_a_gated_entrys_two_inputs(capsys):
+    code, out, _ = run(capsys, "show", "swiglu")
+    assert code == 0
+    assert "inputs:" in out and "a * silu(b)" in out and "Megatron-LM" in out
+    info = json.loads(run(capsys, "show", "swiglu", "--json")[1])
+    assert "the first n are the value a, the last n the gate b" in info["inputs"]
+    info = json.loads(run(capsys, "show", "geglu(approximate=true)", "--json")[1])
+    assert info["kind"] == "gated" and "gelu_tanh(b)" in info["inputs"]
+    assert info["propagation"]["chi1"] > 2  # a gated layer grows gradients
+
+
+def test_show_says_what_a_randomized_and_a_learnable_entry_do(capsys):
+    _, out, _ = run(capsys, "show", "rrelu")
+    assert "training vs eval" in out and "U(lower, upper)" in out
+    _, out, _ = run(capsys, "show", "xielu")
+    assert "learnable: the layers learn it" in out
+    _, out, _ = run(capsys, "show", "silu")
+    assert "preset quick_gelu: silu(beta=1.702)" in out
+
+
+def test_list_shows_kinds_and_presets(capsys):
+    _, out, _ = run(capsys, "list")
+    assert "gated" in out and "vector" in out and "quick_gelu" in out and "softmax2d" in out
+
+
+def test_plot_draws_a_gated_entry_along_its_gate(capsys, tmp_path):
+    target = tmp_path / "gated.svg"
+    code, _, _ = run(capsys, "plot", "relu,swiglu", "--derivative", "-o", str(target))
+    assert code == 0
+    svg = target.read_text()
+    for label in ("swiglu: 1 * silu(x)", "swiglu: 2 * silu(x)", "swiglu: -1 * silu(x)"):
+        assert label in svg

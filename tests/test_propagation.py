@@ -105,12 +105,18 @@ def test_relu_covariance_is_the_arc_cosine_kernel(c: float) -> None:
 
 def test_gated_entries_follow_from_their_gate() -> None:
     """bilinear a*b: E[f^2] = 1, chi_1 = 2, covariance c^2 (closed forms)."""
-    p = pg.signal_propagation("bilinear") if "bilinear" in actlab.names() else None
-    if p is None:
-        pytest.skip("no gated entries in this catalog yet")
+    p = pg.signal_propagation("bilinear")
     assert p.gain == pytest.approx(1.0) and p.chi1 == pytest.approx(2.0)
     for c in (-0.5, 0.3, 0.9):
         assert pg.covariance("bilinear", c) == pytest.approx(c * c, abs=1e-12)
+    # swiglu: E[(a silu(b))^2] = E[silu(b)^2] (mpmath), chi_1 = g^2 (E[silu^2] + E[silu'^2])
+    silu = actlab.get("silu")
+    second = _mp_expectation(lambda z: mp.mpf(float(silu(float(z)))) ** 2)
+    slope2 = _mp_expectation(lambda z: mp.mpf(float(silu.derivative(float(z)))) ** 2)
+    p = pg.signal_propagation("swiglu")
+    assert p.gain == pytest.approx(1 / math.sqrt(second), rel=1e-9)
+    assert p.chi1 == pytest.approx((second + slope2) / second, rel=1e-9)
+    assert p.mean == 0 and p.c_star == 0.0  # odd in the value: correlations vanish
 
 
 def test_framework_gains_are_torchs() -> None:

@@ -67,7 +67,7 @@ def test_a_shared_module_gets_one_fresh_module_per_call() -> None:
     report = at.swap_activations(model, "prelu", roles=("hidden", "output"))
     assert [(r.name, r.role) for r in report.replaced] == [("1#0", "hidden"), ("1#1", "output")]
     assert len(list(model.parameters())) == 4 + 2  # two linear layers, two slopes
-    slopes = [p for n, p in model.named_parameters() if n.endswith("weight") and p.numel() == 1]
+    slopes = [p for n, p in model.named_parameters() if n.endswith(".alpha")]
     assert len(slopes) == 2 and slopes[0] is not slopes[1]
     report = at.swap_activations(model, nn.SiLU, include="1")  # a class is called bare
     assert len(report) == 2 and report.replaced[0].old == "prelu"

@@ -166,10 +166,10 @@ class QuickGELU(nn.Module):
 
 
 class Snake(nn.Module):
-    """``x + sin(x)^2``: elementwise, in no catalog."""
+    """``x + sin(x)``: elementwise, in no catalog (the catalog's snake is x + sin(a x)^2 / a)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + torch.sin(x) ** 2
+        return x + torch.sin(x)
 
 
 class HardSigmoid(nn.Module):

@@ -33,7 +33,7 @@ _import_keras()
 
 import keras  # noqa: E402  (the torch backend is selected now)
 
-from actlab.backends.keras import ActlabActivation, get, ops_function  # noqa: E402
+from actlab.backends.keras import ActlabActivation, get, native_op, ops_function  # noqa: E402
 from actlab.diagnose.keras_monitor import Monitor  # noqa: E402
 
-__all__ = ["ActlabActivation", "Monitor", "get", "keras", "ops_function"]
+__all__ = ["ActlabActivation", "Monitor", "get", "keras", "native_op", "ops_function"]

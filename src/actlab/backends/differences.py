@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from actlab.backends.torch import functional, native
+from actlab.backends.torch.bindings import binding
 from actlab.catalog import Activation, get, names
 
 GRID_POINTS = 4001
@@ -29,71 +30,16 @@ GRID = np.concatenate([np.linspace(*GRID_RANGE, GRID_POINTS), TAILS]).astype(np.
 """4001 evenly spaced points in [-20, 20] (step 0.01, so 0 and the kinks +-3, 6 are on it)
 plus tail points out to +-1000, float32."""
 
-_TORCH_OPS = {
-    "identity": "(none: the identity)",
-    "relu": "torch.nn.functional.relu",
-    "leaky_relu": "torch.nn.functional.leaky_relu",
-    "relu6": "torch.nn.functional.relu6",
-    "prelu": "torch.nn.functional.prelu",
-    "hard_sigmoid": "torch.nn.functional.hardsigmoid",
-    "hard_swish": "torch.nn.functional.hardswish",
-    "softsign": "torch.nn.functional.softsign",
-    "sigmoid": "torch.sigmoid",
-    "tanh": "torch.tanh",
-    "softplus": "torch.nn.functional.softplus (threshold=20)",
-    "elu": "torch.nn.functional.elu",
-    "selu": "torch.nn.functional.selu",
-    "celu": "torch.nn.functional.celu",
-    "gelu": "torch.nn.functional.gelu",
-    "gelu_tanh": "torch.nn.functional.gelu(approximate='tanh')",
-    "silu": "torch.nn.functional.silu",
-    "mish": "torch.nn.functional.mish",
-    "log_sigmoid": "torch.nn.functional.logsigmoid",
-    "softmax": "torch.softmax",
-}
-
 
 def _keras_op(act: Activation) -> tuple[str, Callable[[Any], Any] | None, str]:
     """(name, function or None, note) of Keras 3's own op at the catalog's parameters."""
     try:
-        from actlab.keras import keras  # selects the torch backend before Keras loads
+        from actlab.keras import native_op  # selects the backend before Keras loads
     except ImportError as exc:
         return "", None, f"keras unavailable: {exc}"
-    a = keras.activations
-    p = act.params
-    table: dict[str, tuple[str, Callable[[Any], Any]]] = {
-        "identity": ("keras.activations.linear", a.linear),
-        "relu": ("keras.activations.relu", a.relu),
-        "leaky_relu": (
-            "keras.activations.leaky_relu",
-            lambda x: a.leaky_relu(x, negative_slope=p["alpha"]),
-        ),
-        "relu6": ("keras.activations.relu6", a.relu6),
-        "hard_sigmoid": ("keras.activations.hard_sigmoid", a.hard_sigmoid),
-        "hard_swish": ("keras.activations.hard_silu", a.hard_silu),
-        "softsign": ("keras.activations.softsign", a.softsign),
-        "sigmoid": ("keras.activations.sigmoid", a.sigmoid),
-        "tanh": ("keras.activations.tanh", a.tanh),
-        "selu": ("keras.activations.selu", a.selu),
-        "gelu": ("keras.activations.gelu", lambda x: a.gelu(x, approximate=False)),
-        "gelu_tanh": (
-            "keras.activations.gelu(approximate=True)",
-            lambda x: a.gelu(x, approximate=True),
-        ),
-        "mish": ("keras.activations.mish", a.mish),
-        "log_sigmoid": ("keras.activations.log_sigmoid", a.log_sigmoid),
-    }
-    if "alpha" in p:
-        table["elu"] = ("keras.activations.elu", lambda x: a.elu(x, alpha=p["alpha"]))
-        table["celu"] = ("keras.activations.celu", lambda x: a.celu(x, alpha=p["alpha"]))
-    if "axis" in p:
-        table["softmax"] = ("keras.activations.softmax", lambda x: a.softmax(x, axis=p["axis"]))
-    if p.get("beta", 1) == 1:
-        table["softplus"] = ("keras.activations.softplus", a.softplus)
-        table["silu"] = ("keras.activations.silu", a.silu)
-    if act.name not in table:
-        return "", None, "no Keras op with these parameters"
-    name, fn = table[act.name]
+    name, fn = native_op(act)
+    if fn is None:
+        return name, None, "no Keras op with these parameters" if name else "no Keras op"
     return name, fn, ""
 
 
@@ -111,8 +57,9 @@ def compare(result: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
     reference = np.asarray(reference, dtype=np.float32)
     both_nan = np.isnan(result) & np.isnan(reference)
     one_nan = np.isnan(result) ^ np.isnan(reference)
+    same = both_nan | (result == reference)  # equal infinities included
     with np.errstate(invalid="ignore", over="ignore"):
-        abs_diff = np.where(both_nan, 0.0, np.abs(result.astype(np.float64) - reference))
+        abs_diff = np.where(same, 0.0, np.abs(result.astype(np.float64) - reference))
         ulp = np.abs(_ordered(result) - _ordered(reference))
     ulp = np.where(both_nan, 0, ulp)
     if one_nan.any():
@@ -125,8 +72,16 @@ def compare(result: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
     }
 
 
+GATED_VALUES = np.array([1.0, -2.5, 0.75], dtype=np.float32)
+"""The values a gated entry's gate inputs (the grid) are paired with, cyclically."""
+
+
 def _grid_for(act: Activation) -> np.ndarray:
-    """The grid, as rows of 3 consecutive points for a vector entry (softmax over each)."""
+    """The grid as one entry consumes it: rows of 3 consecutive points for a vector entry
+    (softmax over each); for a gated one rows (value, gate) with the grid as the gates."""
+    if act.is_gated:
+        values = np.resize(GATED_VALUES, GRID.shape)
+        return np.stack([values, GRID], axis=int(act.params["axis"]))
     return GRID.reshape(-1, 3) if act.is_vector else GRID
 
 
@@ -162,12 +117,16 @@ def framework_differences(spec: str | Activation) -> dict[str, Any]:
         rows.append({"framework": framework, "op": op, **stats, "note": note})
 
     torch_fn = native(act)
-    torch_op = _TORCH_OPS.get(act.name, "")
+    torch_op = binding(act).native_op
     row(
         "pytorch",
         torch_op if torch_fn is not None else "",
         _torch_eval(torch_fn, act) if torch_fn is not None else None,
-        "" if torch_fn is not None else "no torch op with these parameters",
+        ""
+        if torch_fn is not None
+        else "no torch op with these parameters"
+        if torch_op
+        else "no torch op",
     )
     keras_name, keras_fn, keras_note = _keras_op(act)
     keras_values = None
@@ -254,8 +213,11 @@ def _document() -> str:
             f"{GRID_RANGE[1]:g}] plus the tail points {', '.join(f'{t:g}' for t in TAILS)}, "
             "and compared with the catalog's correctly rounded float32 value: the largest "
             "absolute difference and the largest difference in ULP (float32 values between "
-            "the two); softmax is taken over rows of three consecutive grid points. Keras runs on "
-            "its torch backend. Where the largest ULP count exceeds 2, the x where it occurs "
+            "the two). Vector entries (softmax, log_softmax, softmin, sparsemax) are taken "
+            "over rows of three consecutive grid points; gated ones (glu, swiglu, geglu, "
+            "reglu, bilinear) with the grid as gate inputs b, each paired with a value a "
+            "from 1, -2.5, 0.75 in turn. Learnable entries are measured at their initial "
+            "values. Keras runs on its torch backend. Where the largest ULP count exceeds 2, the x where it occurs "
             "is shown. Large ULP counts with tiny absolute "
             "differences come from results far below 1 (a subnormal sigmoid flushed to 0, "
             "GELU's negative tail computed as 1 + erf with cancellation). The last column "

@@ -23,7 +23,6 @@ from actlab.catalog.errors import InvalidParameterError
 from actlab.catalog.spec import ParamValue, format_value
 
 Kernel = Callable[..., np.ndarray]
-InitScheme = Literal["he", "lecun", "glorot"]
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,24 @@ class Param:
     high_open: bool = False
     reason: str = ""
     learnable: bool = False
+    learn_above: float | str | None = None
+    """For a learnable parameter kept above a bound while it is learned: it is stored as
+    ``raw`` with value ``bound + softplus(raw)``, the bound a number or another parameter's
+    name (xielu's alpha_n stays above beta)."""
+
+    def lower_bound(self, params: Mapping[str, ParamValue]) -> float:
+        """The value of :attr:`learn_above` at ``params``."""
+        bound = self.learn_above
+        return float(params[bound]) if isinstance(bound, str) else float(bound or 0.0)
 
     def validate(self, activation: str, value: ParamValue) -> ParamValue:
         """Return ``value`` converted to this parameter's kind, or raise
         :class:`InvalidParameterError` naming the value and the reason."""
-        if isinstance(value, bool) and self.kind is not bool:
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise InvalidParameterError(activation, self.name, value, "expected true or false")
+            return value
+        if isinstance(value, bool):
             raise InvalidParameterError(activation, self.name, value, "expected a number")
         if self.kind is int:
             if isinstance(value, float) and not value.is_integer():
@@ -78,7 +90,10 @@ class Param:
 
 @dataclass(frozen=True)
 class FrameworkRef:
-    """How a framework spells the same function, and how it differs from the catalog."""
+    """How a framework spells the same function, and how it differs from the catalog.
+
+    An empty ``name`` means the framework has no version of it; ``differences`` then says
+    what its users write instead."""
 
     name: str
     """Class or function, e.g. ``torch.nn.LeakyReLU`` or ``keras.layers.LeakyReLU``."""
@@ -89,6 +104,10 @@ class FrameworkRef:
     functional: str = ""
     """The functional form, e.g. ``torch.nn.functional.leaky_relu`` or ``keras.activations.elu``."""
 
+    @property
+    def available(self) -> bool:
+        return bool(self.name)
+
     def to_dict(self) -> dict[str, str]:
         return {
             "name": self.name,
@@ -96,6 +115,26 @@ class FrameworkRef:
             "defaults": self.defaults,
             "differences": self.differences,
         }
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A name for an entry with some parameters fixed, e.g. ``quick_gelu`` is
+    ``silu(beta=1.702)``; written parameters override the preset's."""
+
+    name: str
+    params: Mapping[str, ParamValue]
+    doc: str
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A condition relating several parameters, e.g. ``min_val < max_val``."""
+
+    holds: Callable[[Mapping[str, ParamValue]], bool]
+    params: tuple[str, ...]
+    text: str
+    """What it needs, e.g. ``needs min_val < max_val``."""
 
 
 @dataclass(frozen=True)
@@ -130,9 +169,18 @@ def _constant(value: Any) -> Callable[[Mapping[str, ParamValue]], Any]:
     return lambda _params: value
 
 
+Kind = Literal["elementwise", "vector", "gated"]
+
+
 @dataclass(frozen=True)
 class Definition:
-    """Everything the catalog knows about one activation function."""
+    """Everything the catalog knows about one activation function.
+
+    Three kinds: *elementwise* (``forward``/``derivative`` map each element), *vector*
+    (``vector=True``: over the ``axis`` parameter, with a ``jvp`` instead of a derivative)
+    and *gated* (``gate`` set; a vector entry whose input of ``2n`` units along ``axis``
+    splits into a value half ``a`` (first) and a gate half ``b`` (second), and whose output
+    is ``a * gate(b)``, ``n`` units)."""
 
     name: str
     title: str
@@ -147,24 +195,34 @@ class Definition:
     reference: str
     torch: FrameworkRef
     keras: FrameworkRef
-    init: InitScheme
+    jax: FrameworkRef = FrameworkRef("")
     params: tuple[Param, ...] = ()
     aliases: tuple[str, ...] = ()
+    presets: tuple[Preset, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
     output_range: Callable[[Mapping[str, ParamValue]], tuple[float, float]] = field(
         default=_constant((-math.inf, math.inf))
     )
     max_derivative: Callable[[Mapping[str, ParamValue]], float] = field(default=_constant(1.0))
     """sup_x |f'(x)|: the scale for "saturated" (derivative below 1% of this)."""
     kinks: Callable[[Mapping[str, ParamValue]], tuple[float, ...]] = field(default=_constant(()))
-    """Points where f is not differentiable (finite differences skip them)."""
+    """Points where f or f' is not differentiable (a kink or jump of f or of f'): finite
+    differences skip them and quadrature splits there."""
     notes: tuple[str, ...] = ()
     """Corrections and caveats, e.g. where the seed article's formula is wrong."""
+    training: str = ""
+    """What changes in training mode, for entries that behave differently there (rrelu)."""
     vector: bool = False
-    """True for activations over an axis (softmax): no elementwise derivative, a JVP instead."""
+    """True for activations over an axis (softmax, gated): a JVP, no elementwise derivative."""
     jvp: Kernel | None = None
     gate: Callable[[Mapping[str, ParamValue]], str] | None = None
-    """For a gated entry (a vector entry whose input splits into a value half a and a gate
-    half b, output a * g(b)): the spec of the elementwise entry g."""
+    """For a gated entry: the spec of the elementwise entry applied to the gate half."""
+
+    @property
+    def kind(self) -> Kind:
+        if self.gate is not None:
+            return "gated"
+        return "vector" if self.vector else "elementwise"
 
     def param(self, name: str) -> Param | None:
         lowered = name.lower()
@@ -175,6 +233,14 @@ class Definition:
 
     def defaults(self) -> dict[str, ParamValue]:
         return {p.name: p.default for p in self.params}
+
+    def check(self, params: Mapping[str, ParamValue]) -> None:
+        """Raise :class:`InvalidParameterError` for the first constraint ``params`` break."""
+        for c in self.constraints:
+            if not c.holds(params):
+                shown = ", ".join(f"{n}={format_value(params[n])}" for n in c.params)
+                raise InvalidParameterError(self.name, c.params[-1], params[c.params[-1]],
+                                            f"{c.text} (got {shown})")  # fmt: skip
 
 
 def _working_dtype(dtype: np.dtype) -> type:
@@ -194,6 +260,12 @@ def _from_spec(spec: str) -> Activation:
     from actlab.catalog.registry import get
 
     return get(spec)
+
+
+def _round(out: Any, dtype: np.dtype) -> Any:
+    with np.errstate(over="ignore"):
+        result = np.asarray(out).astype(dtype)
+    return result[()] if result.ndim == 0 else result
 
 
 @dataclass(frozen=True, eq=False)
@@ -264,12 +336,23 @@ class Activation:
         return tuple(self.definition.kinks(self.params))
 
     @property
+    def kind(self) -> Kind:
+        return self.definition.kind
+
+    @property
     def is_vector(self) -> bool:
+        """Acts over the ``axis`` parameter (softmax, log_softmax, ..., and gated entries)."""
         return self.definition.vector
 
     @property
     def is_gated(self) -> bool:
         return self.definition.gate is not None
+
+    @property
+    def width_factor(self) -> int:
+        """Input units per output unit along the axis: 2 for a gated entry (value and
+        gate halves), else 1. A layer feeding it projects to ``width_factor * width``."""
+        return 2 if self.is_gated else 1
 
     @property
     def gate(self) -> Activation:
@@ -278,6 +361,12 @@ class Activation:
             raise TypeError(f"{self.spec} is not a gated activation")
         return _from_spec(self.definition.gate(self.params))
 
+    @property
+    def learnable(self) -> tuple[str, ...]:
+        """Names of the parameters a framework layer learns (their values here are the
+        initial values)."""
+        return tuple(p.name for p in self.definition.params if p.learnable)
+
     def _apply(self, kernel: Kernel, x: Any, **extra: Any) -> Any:
         arr = _as_float_array(x)
         work = _working_dtype(arr.dtype)
@@ -285,11 +374,10 @@ class Activation:
         # is beyond that dtype's range: that is the correct result, not an error.
         with np.errstate(under="ignore", over="ignore"):
             out = kernel(arr.astype(work), **extra, **self.params)
-            result = np.asarray(out).astype(arr.dtype)
-        return result[()] if result.ndim == 0 else result
+        return _round(out, arr.dtype)
 
     def __call__(self, x: Any) -> Any:
-        """f(x), elementwise (over the ``axis`` parameter for a vector activation)."""
+        """f(x), elementwise (over the ``axis`` parameter for a vector or gated entry)."""
         return self._apply(self.definition.forward, x)
 
     def derivative(self, x: Any) -> Any:
@@ -302,13 +390,47 @@ class Activation:
         return self._apply(self.definition.derivative, x)
 
     def jvp(self, x: Any, v: Any) -> Any:
-        """Jacobian-vector product J_f(x) @ v; for elementwise activations f'(x) * v."""
+        """Jacobian-vector product J_f(x) @ v; for elementwise activations f'(x) * v.
+        For a gated entry ``v`` has the input's shape and the result the output's."""
         arr = _as_float_array(x)
         if not self.is_vector:
             return self.derivative(arr) * np.asarray(v).astype(arr.dtype)
         assert self.definition.jvp is not None
         tangent = np.asarray(v).astype(_working_dtype(arr.dtype))
         return self._apply(self.definition.jvp, arr, v=tangent)
+
+    def _gate_parts(self, value: Any, gate: Any) -> tuple[np.ndarray, np.ndarray, Activation]:
+        g = self.gate
+        a, b = np.broadcast_arrays(_as_float_array(value), _as_float_array(gate))
+        dtype = np.result_type(a.dtype, b.dtype)
+        work = _working_dtype(dtype)
+        return a.astype(work), b.astype(work), g
+
+    def gated(self, value: Any, gate: Any) -> Any:
+        """A gated entry as a function of its two inputs: ``value * gate_fn(gate)``,
+        elementwise (broadcast), rounded once to the inputs' dtype."""
+        a, b, g = self._gate_parts(value, gate)
+        dtype = np.result_type(_as_float_array(value).dtype, _as_float_array(gate).dtype)
+        with np.errstate(under="ignore", over="ignore"):
+            out = a * g.definition.forward(b, **g.params)
+        return _round(out, dtype)
+
+    def gated_partials(self, value: Any, gate: Any) -> tuple[Any, Any]:
+        """``(df/dvalue, df/dgate) = (gate_fn(gate), value * gate_fn'(gate))``."""
+        a, b, g = self._gate_parts(value, gate)
+        dtype = np.result_type(_as_float_array(value).dtype, _as_float_array(gate).dtype)
+        assert g.definition.derivative is not None
+        with np.errstate(under="ignore", over="ignore"):
+            d_value = g.definition.forward(b, **g.params)
+            d_gate = a * g.definition.derivative(b, **g.params)
+        return _round(d_value, dtype), _round(d_gate, dtype)
+
+
+_INPUTS = (
+    "two inputs per output unit: the layer before projects to 2n units along the axis; "
+    "the first n are the value a, the last n the gate b (the split of torch.nn.GLU, "
+    "keras.ops.glu and jax.nn.glu); output a * {gate}(b), n units"
+)
 
 
 @dataclass(frozen=True)
@@ -318,7 +440,9 @@ class ActivationInfo:
     name: str
     spec: str
     title: str
+    kind: Kind
     aliases: tuple[str, ...]
+    presets: tuple[Preset, ...]
     params: dict[str, dict[str, Any]]
     formula: str
     latex: str
@@ -330,9 +454,11 @@ class ActivationInfo:
     reference: str
     torch: FrameworkRef
     keras: FrameworkRef
-    init: InitScheme
+    jax: FrameworkRef
     notes: tuple[str, ...]
-    vector: bool
+    training: str
+    inputs: str
+    """For a gated entry, what its two inputs are; else empty."""
 
     @classmethod
     def of(cls, act: Activation) -> ActivationInfo:
@@ -354,7 +480,9 @@ class ActivationInfo:
             name=d.name,
             spec=act.spec,
             title=d.title,
+            kind=d.kind,
             aliases=d.aliases,
+            presets=d.presets,
             params=params,
             formula=d.formula,
             latex=d.latex,
@@ -366,9 +494,10 @@ class ActivationInfo:
             reference=d.reference,
             torch=d.torch,
             keras=d.keras,
-            init=d.init,
+            jax=d.jax,
             notes=d.notes,
-            vector=d.vector,
+            training=d.training,
+            inputs=_INPUTS.format(gate=act.gate.spec) if act.is_gated else "",
         )
 
     def range_text(self) -> str:
@@ -387,7 +516,9 @@ class ActivationInfo:
             "name": self.name,
             "spec": self.spec,
             "title": self.title,
+            "kind": self.kind,
             "aliases": list(self.aliases),
+            "presets": {p.name: {"params": dict(p.params), "doc": p.doc} for p in self.presets},
             "params": self.params,
             "formula": self.formula,
             "latex": self.latex,
@@ -400,7 +531,9 @@ class ActivationInfo:
             "reference": self.reference,
             "pytorch": self.torch.to_dict(),
             "keras": self.keras.to_dict(),
-            "init": self.init,
+            "jax": self.jax.to_dict(),
             "notes": list(self.notes),
-            "vector": self.vector,
+            "training": self.training,
+            "inputs": self.inputs,
+            "vector": self.kind != "elementwise",
         }

@@ -44,9 +44,9 @@ def const2(x: np.ndarray, text: str) -> tuple[np.generic, np.generic]:
     return _split_decimal(x.dtype, text)
 
 
-def two_product(a: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
-    """(hi, lo) with hi = fl(a*b) and hi + lo = a*b exactly (Dekker), for |a*b| well
-    inside the dtype's range."""
+def two_product(a: np.ndarray, b: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(hi, lo) with hi = fl(a*b) and hi + lo = a*b exactly (Dekker), for |a|, |b| and
+    |a*b| well inside the dtype's range (|v| * 2^33 must not overflow)."""
     factor = 2.0 ** ((np.finfo(a.dtype).nmant + 2) // 2) + 1
 
     def split(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,12 +54,30 @@ def two_product(a: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
         high = c - (c - v)
         return high, v - high
 
-    bb = np.full_like(a, b)
+    bb = np.broadcast_to(np.asarray(b, dtype=a.dtype), a.shape)
     hi = a * bb
     ah, al = split(a)
     bh, bl = split(bb)
     lo = ((ah * bh - hi) + ah * bl + al * bh) + al * bl
     return hi, lo
+
+
+def two_sum(a: np.ndarray, b: np.ndarray | np.generic) -> tuple[np.ndarray, np.ndarray]:
+    """(s, e) with s = fl(a + b) and s + e = a + b exactly (Knuth)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def double_product(
+    a_hi: np.ndarray, a_lo: np.ndarray | float, b_hi: np.ndarray | float, b_lo: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hi, lo) ~ (a_hi + a_lo)(b_hi + b_lo) to about twice the working precision
+    (double-word product: the exact product of the high parts plus the cross terms)."""
+    p, e = two_product(a_hi, b_hi)
+    e = e + (a_hi * b_lo + a_lo * b_hi)
+    hi = p + e
+    return hi, e - (hi - p)
 
 
 TAYLOR_RADIUS = 0.02
@@ -164,3 +182,93 @@ def normal_cdf_pdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     q = np.where(a >= _MILLS_SWITCH, tail, central)
     cdf = np.where(x >= 0, 1 - q, q)
     return cdf, pdf
+
+
+def expm1_minus_x(x: np.ndarray) -> np.ndarray:
+    """e^x - 1 - x for x <= 0 without cancellation: for |x| < 1/2 the series
+    x^2/2 (1 + x/3 (1 + x/4 (1 + ...))) (terms below 2^-70 after 24 factors), else
+    expm1(x) - x, which loses at most 2 bits there (|x| / (e^x - 1 - x) <= 4.7)."""
+    t = np.clip(x, -0.5, 0.5)
+    s = np.ones_like(t)
+    for k in range(24, 2, -1):
+        s = 1 + t * s / k
+    return np.where(np.abs(x) < 0.5, t * t / 2 * s, np.expm1(np.maximum(x, -EXP_CUTOFF)) - x)
+
+
+@functools.cache
+def decimal_pi(digits: int) -> Decimal:
+    """pi to ``digits`` significant digits (the series of the ``decimal`` module's recipe)."""
+    with localcontext() as ctx:
+        ctx.prec = digits + 5
+        three = Decimal(3)
+        lasts, t, s, n, na, d, da = 0, three, three, 1, 0, 0, 24
+        while s != lasts:
+            lasts = s
+            n, na = n + na, na + 8
+            d, da = d + da, da + 32
+            t = (t * n) / d
+            s += t
+    with localcontext() as ctx:
+        ctx.prec = digits
+        return +s
+
+
+def _exact_decimal(v: np.generic) -> Decimal:
+    numerator, denominator = v.as_integer_ratio()
+    return Decimal(numerator) / Decimal(denominator)
+
+
+@functools.cache
+def _pi_pieces(dtype: np.dtype) -> tuple[np.generic, np.generic, np.generic, int]:
+    """pi = p1 + p2 + p3 with p1, p2 of ``bits`` significant bits (so k * p1, k * p2 are
+    exact for |k| < 2^(mantissa - bits)), and that bound on |k|."""
+    mantissa = np.finfo(dtype).nmant + 1
+    bits = mantissa // 2
+    pieces = []
+    with localcontext() as ctx:
+        ctx.prec = 200
+        rest = decimal_pi(120)
+        for i in range(3):
+            v = dtype.type(str(rest))
+            if i < 2:  # keep `bits` significant bits
+                m, e = np.frexp(v)
+                v = np.ldexp(np.round(np.ldexp(m, bits)), e - bits).astype(dtype)
+            pieces.append(v)
+            rest = rest - _exact_decimal(v)
+    return pieces[0], pieces[1], pieces[2], 2 ** (mantissa - bits - 1)
+
+
+def reduce_pi(x: np.ndarray, a: float, offset: str) -> np.ndarray:
+    """t = a x + offset - k pi in [-pi/2, pi/2] (k the nearest integer) for the *exact*
+    product a x, accurate to the working precision relative to t even where t is tiny:
+    sin^2(a x + offset) = sin^2(t).
+
+    Where |k| is small enough (|a x| < 2e8 in float64, 6.7e9 in long double) a x = hi + lo
+    by :func:`two_product` and pi in three pieces (Cody-Waite), with the cancelling sums
+    kept exact by :func:`two_sum`; beyond, each element is reduced in exact decimal
+    arithmetic (pi to 420 digits covers |a x| up to 1e330). ``offset`` is a decimal
+    string, e.g. pi/4, or "0"."""
+    dtype = x.dtype
+    p1, p2, p3, limit = _pi_pieces(dtype)
+    moderate = np.abs(x) < (limit * 3.0) / abs(a)
+    xm = np.where(moderate, x, 0)
+    hi, lo = two_product(xm, a)
+    off_hi, off_lo = const2(x, offset)
+    k = np.rint((hi + off_hi) / p1)
+    # hi - k p1 and k p2 are exact; two_sum keeps the rounding errors of the cancelling
+    # sums, so t is exact up to the small terms' own rounding.
+    s2, e2 = two_sum(hi - k * p1, -(k * p2))
+    s3, e3 = two_sum(s2, off_hi)
+    t = s3 + (((e2 + e3) + (lo + off_lo)) - k * p3)
+    if moderate.all():
+        return t
+    with localcontext() as ctx:
+        ctx.prec = 420
+        pi = decimal_pi(420)
+        a_exact = Decimal(a.as_integer_ratio()[0]) / Decimal(a.as_integer_ratio()[1])
+        off = Decimal(offset)
+        flat_x, flat_t = x.ravel(), t.ravel()
+        for i in np.flatnonzero(~moderate.ravel()):
+            v = _exact_decimal(flat_x[i]) * a_exact + off
+            flat_t[i] = dtype.type(str(v - (v / pi).to_integral_value() * pi))
+        return flat_t.reshape(t.shape)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from types import MappingProxyType
 
-from actlab.catalog.base import Activation, Definition
+from actlab.catalog.base import Activation, Definition, Preset
 from actlab.catalog.errors import (
     DuplicateActivationError,
     UnknownActivationError,
@@ -15,18 +15,25 @@ from actlab.catalog.spec import ParamValue, parse_raw, split_specs
 
 _DEFINITIONS: dict[str, Definition] = {}
 _ALIASES: dict[str, str] = {}
+_PRESETS: dict[str, Preset] = {}
 
 
 def register(definition: Definition) -> Definition:
-    """Add a definition; its name and aliases must be new (lower case)."""
-    for key in (definition.name, *definition.aliases):
+    """Add a definition; its name, aliases and preset names must be new (lower case), and
+    its defaults must satisfy its constraints."""
+    presets = [p.name for p in definition.presets]
+    for key in (definition.name, *definition.aliases, *presets):
         if key != key.lower():
             raise ValueError(f"catalog names are lower case: {key!r}")
         if key in _DEFINITIONS or key in _ALIASES:
             raise ValueError(f"name {key!r} is already registered")
+    definition.check(definition.defaults())
     _DEFINITIONS[definition.name] = definition
     for alias in definition.aliases:
         _ALIASES[alias] = definition.name
+    for preset in definition.presets:
+        _ALIASES[preset.name] = definition.name
+        _PRESETS[preset.name] = preset
     return definition
 
 
@@ -36,7 +43,7 @@ def names() -> list[str]:
 
 
 def aliases() -> dict[str, str]:
-    """Alias -> canonical name."""
+    """Alias (or preset name) -> canonical name."""
     return dict(_ALIASES)
 
 
@@ -51,14 +58,18 @@ def definition(name: str) -> Definition:
 
 
 def build(name: str, params: dict[str, ParamValue] | None = None) -> Activation:
-    """Bind parameters (by name or alias) to an activation, validating each value."""
+    """Bind parameters (by name or alias) to an activation, validating each value and the
+    constraints between them. A preset name starts from the preset's parameters."""
     d = definition(name)
+    preset = _PRESETS.get(name.strip().lower())
     values = d.defaults()
-    for key, value in (params or {}).items():
+    given = {**(preset.params if preset else {}), **(params or {})}
+    for key, value in given.items():
         p = d.param(key)
         if p is None:
             raise UnknownParameterError(d.name, key, [q.name for q in d.params])
         values[p.name] = p.validate(d.name, value)
+    d.check(values)
     return Activation(d, MappingProxyType(values))
 
 

@@ -26,7 +26,7 @@ def command(spec: str, as_json: bool, frameworks: bool) -> None:
     use cases and framework names of SPEC."""
     act = get(spec)
     info = act.info.to_dict()
-    propagation = None if act.is_vector else signal_propagation(act)
+    propagation = None if act.is_vector and not act.is_gated else signal_propagation(act)
     info["propagation"] = None if propagation is None else propagation.to_dict()
     diffs = None
     if frameworks:

@@ -13,7 +13,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from actlab.catalog import Activation
+from actlab.catalog import Activation, build
+from actlab.catalog.base import Preset
 from actlab.catalog.propagation import SignalPropagation
 
 if TYPE_CHECKING:
@@ -21,9 +22,11 @@ if TYPE_CHECKING:
 
 
 def catalog_table(acts: Sequence[Activation]) -> Table:
-    """One row per activation: name, aliases, range, properties, PyTorch and Keras names."""
+    """One row per activation: name, kind, aliases and presets, range, properties, PyTorch
+    and Keras names."""
     table = Table(title="actlab catalog", header_style="bold", show_lines=False)
     table.add_column("name", style="bold cyan", no_wrap=True)
+    table.add_column("kind")
     table.add_column("aliases")
     table.add_column("range", no_wrap=True)
     table.add_column("properties")
@@ -31,20 +34,28 @@ def catalog_table(acts: Sequence[Activation]) -> Table:
     table.add_column("Keras 3")
     for act in acts:
         info = act.info
+        presets = [f"{p.name} = {actlab_spec(act, p)}" for p in info.presets]
+        kind = info.kind + (", learnable" if act.learnable else "")
         table.add_row(
             act.spec,
-            ", ".join(info.aliases),
+            kind,
+            ", ".join([*info.aliases, *presets]),
             info.range_text(),
             ", ".join(info.properties.labels()),
-            info.torch.name,
-            info.keras.name,
+            info.torch.name or "-",
+            info.keras.name or "-",
         )
     return table
 
 
+def actlab_spec(act: Activation, preset: Preset) -> str:
+    """The canonical spec a preset name stands for."""
+    return build(act.name, dict(preset.params)).spec
+
+
 def _framework_line(label: str, ref: Any) -> Text:
     text = Text(f"{label}: ", style="bold")
-    text.append(ref.name)
+    text.append(ref.name or "-")
     if ref.defaults:
         text.append(f" ({ref.defaults})")
     if ref.functional:
@@ -130,6 +141,9 @@ def activation_panel(
     head = Text()
     head.append("formula:    ", style="bold")
     head.append(info.formula + "\n")
+    if info.inputs:
+        head.append("inputs:     ", style="bold")
+        head.append(info.inputs + "\n")
     head.append("derivative: ", style="bold")
     head.append(info.derivative_formula + "\n")
     head.append("range: ", style="bold")
@@ -139,6 +153,12 @@ def activation_panel(
     if info.aliases:
         head.append("\naliases: ", style="bold")
         head.append(", ".join(info.aliases))
+    for preset in info.presets:
+        head.append(f"\npreset {preset.name}: ", style="bold")
+        head.append(f"{actlab_spec(act, preset)}, {preset.doc}")
+    if info.training:
+        head.append("\ntraining vs eval: ", style="bold")
+        head.append(info.training)
     parts.append(head)
     if info.params:
         table = Table(header_style="bold", title="parameters")
@@ -146,13 +166,13 @@ def activation_panel(
             table.add_column(col)
         for name, p in info.params.items():
             alias = f" (alias {', '.join(p['aliases'])})" if p["aliases"] else ""
-            table.add_row(
-                name + alias, _fmt(p["value"]), _fmt(p["default"]), p["allowed"], p["doc"]
-            )
+            meaning = p["doc"] + ("; learnable: the layers learn it from this value"
+                                  if p["learnable"] else "")  # fmt: skip
+            table.add_row(name + alias, _fmt(p["value"]), _fmt(p["default"]), p["allowed"], meaning)
         parts.append(table)
     if propagation is not None:
         parts.append(propagation_text(propagation))
-    elif act.is_vector:
+    else:
         parts.append(Text("signal propagation: not defined for an activation over a whole axis"))
     uses = Text("use cases:\n", style="bold")
     for case in info.use_cases:
@@ -160,6 +180,7 @@ def activation_panel(
     parts.append(uses)
     parts.append(_framework_line("PyTorch", info.torch))
     parts.append(_framework_line("Keras 3", info.keras))
+    parts.append(_framework_line("JAX", info.jax))
     for note in info.notes:
         parts.append(Text(f"note: {note}", style="magenta"))
     parts.append(Text(f"reference: {info.reference}", style="dim"))

@@ -532,11 +532,17 @@ def depth_figure(
 def function_figure(acts: Sequence[Activation], palette: Mapping[str, str]) -> list[Panel]:
     """Each activation f(x) and its analytic derivative f'(x) on [-6, 6]. A vector
     activation (softmax) is drawn on the vector (x, 0), showing its first component
-    (softmax([x, 0])_0 = sigmoid(x)); it has no derivative panel entry."""
+    (softmax([x, 0])_0 = sigmoid(x)); it has no derivative panel entry. A gated one,
+    a * g(b), is drawn along its gate input b = x at a = 1, with df/db."""
     x = np.linspace(-6.0, 6.0, FUNCTION_POINTS)
     f, df = [], []
     for act in acts:
         colour = palette[act.spec]
+        if act.is_gated:  # along the gate input, at value 1: the gate's own shape
+            label = f"{act.spec}: 1 * {act.gate.spec}(x)"
+            f.append(series(label, colour, key=act.spec, values=act.gated(1.0, x)))
+            df.append(series(label, colour, key=act.spec, values=act.gated_partials(1.0, x)[1]))
+            continue
         if act.is_vector:
             y = act(np.stack([x, np.zeros_like(x)], axis=-1))[..., 0]
             f.append(series(f"{act.spec} (component 0 of [x, 0])", colour, key=act.spec, values=y))

@@ -15,6 +15,9 @@ from matplotlib.figure import Figure
 from actlab.catalog import Activation
 from actlab.report.palette import colours
 
+GATE_VALUES = ((1.0, "-"), (2.0, "--"), (-1.0, ":"))
+"""Values a (and line styles) at which a gated entry a * g(b) is drawn along its gate b."""
+
 
 def function_figure(
     acts: Sequence[Activation],
@@ -26,7 +29,9 @@ def function_figure(
     """f(x) for each activation, and f'(x) in a second panel when ``derivative``.
 
     Vector activations (softmax) are drawn on the vector (x, 0), showing its first
-    component: softmax([x, 0])_0 = sigmoid(x).
+    component: softmax([x, 0])_0 = sigmoid(x). A gated entry f(a, b) = a * g(b) is drawn
+    along its gate input b = x at the values a = 1 (solid: the gate's own shape), 2
+    (dashed) and -1 (dotted); its derivative panel shows df/db at the same a.
     """
     x = np.linspace(xrange[0], xrange[1], points)
     panels = 2 if derivative else 1
@@ -34,6 +39,15 @@ def function_figure(
     palette = colours([a.spec for a in acts])
     for act in acts:
         colour = palette[act.spec]
+        if act.is_gated:
+            for a, style in GATE_VALUES:
+                label = f"{act.spec}: {a:g} * {act.gate.spec}(x)"
+                axes[0, 0].plot(x, act.gated(a, x), color=colour, linestyle=style,
+                                label=label, linewidth=1.8)  # fmt: skip
+                if derivative:
+                    axes[0, 1].plot(x, act.gated_partials(a, x)[1], color=colour,
+                                    linestyle=style, label=f"d/dx {label}", linewidth=1.8)  # fmt: skip
+            continue
         if act.is_vector:
             pair = np.stack([x, np.zeros_like(x)], axis=-1)
             y = act(pair)[..., 0]
@@ -49,8 +63,10 @@ def function_figure(
     if derivative:
         axes[0, 1].set_title("f'(x) (analytic derivative)")
         axes[0, 1].set_ylabel("f'(x)")
+    gated = any(a.is_gated for a in acts)
     for ax in axes[0]:
-        ax.set_xlabel("x (pre-activation)")
+        ax.set_xlabel("x (pre-activation; the gate input for a gated entry)" if gated
+                      else "x (pre-activation)")  # fmt: skip
         ax.axhline(0, color="#888", linewidth=0.6)
         ax.axvline(0, color="#888", linewidth=0.6)
         ax.grid(True, alpha=0.3)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from actlab.catalog.propagation import signal_propagation
 from actlab.report import charts
 from actlab.report.page import Legend, chart, fragment, table
 from actlab.report.palette import colours
@@ -74,10 +75,17 @@ def activation_html(act: Activation) -> str:
         ["derivative", info.derivative_formula],
         ["range", info.range_text()],
         ["properties", ", ".join(info.properties.labels()) or "none of the listed"],
-        ["recommended init", info.init],
-        ["PyTorch", info.torch.name],
-        ["Keras 3", info.keras.name],
+        ["PyTorch", info.torch.name or info.torch.differences],
+        ["Keras 3", info.keras.name or info.keras.differences],
     ]
+    if info.inputs:
+        rows.insert(1, ["inputs", info.inputs])
+    if not act.is_vector or act.is_gated:
+        p = signal_propagation(act)
+        rows.append(
+            ["init gain (--init auto)",
+             f"{p.gain:.6g}: variance-preserving; chi_1 = {p.chi1:.4g} ({p.phase})"]
+        )  # fmt: skip
     if info.aliases:
         rows.append(["aliases", ", ".join(info.aliases)])
     for name, p in info.params.items():

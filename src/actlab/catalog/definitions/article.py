@@ -48,7 +48,7 @@ register(
         "back-propagating errors'.",
         torch=FrameworkRef("torch.nn.Sigmoid", functional="torch.sigmoid"),
         keras=FrameworkRef("keras.activations.sigmoid", functional="keras.ops.sigmoid"),
-        init="glorot",
+        jax=FrameworkRef("jax.nn.sigmoid"),
         output_range=lambda _p: (0.0, 1.0),
         max_derivative=lambda _p: 0.25,
         notes=(
@@ -83,7 +83,7 @@ register(
         reference="LeCun, Bottou, Orr & Mueller 1998, 'Efficient BackProp'.",
         torch=FrameworkRef("torch.nn.Tanh", functional="torch.tanh"),
         keras=FrameworkRef("keras.activations.tanh", functional="keras.ops.tanh"),
-        init="glorot",
+        jax=FrameworkRef("jax.nn.tanh"),
         output_range=lambda _p: (-1.0, 1.0),
         notes=(
             "The seed article gives f(x) = (tanh(x) + 1) / 2. That is not tanh: it equals "
@@ -125,7 +125,7 @@ register(
         "Neural Networks'.",
         torch=FrameworkRef("torch.nn.ReLU", functional="torch.nn.functional.relu"),
         keras=FrameworkRef("keras.activations.relu", functional="keras.layers.ReLU"),
-        init="he",
+        jax=FrameworkRef("jax.nn.relu"),
         output_range=lambda _p: (0.0, math.inf),
         kinks=lambda _p: (0.0,),
     )
@@ -184,7 +184,7 @@ register(
             "deprecated alias of negative_slope), keras.activations.leaky_relu uses 0.2, "
             "Keras 2's layer used alpha=0.3; PyTorch and actlab use 0.01.",
         ),
-        init="he",
+        jax=FrameworkRef("jax.nn.leaky_relu", defaults="negative_slope=0.01"),
         output_range=lambda p: (-math.inf if p["alpha"] > 0 else 0.0, math.inf),
         kinks=lambda _p: (0.0,),
         notes=(
@@ -249,7 +249,10 @@ register(
             functional="keras.ops.softplus",
             differences="No beta parameter: Keras' softplus is actlab's softplus(beta=1).",
         ),
-        init="he",
+        jax=FrameworkRef(
+            "jax.nn.softplus",
+            differences="No beta parameter: jax.nn.softplus is softplus(beta=1), computed as logaddexp(x, 0).",
+        ),
         output_range=lambda _p: (0.0, math.inf),
         notes=(
             "Computed as max(x, 0) + log1p(exp(-beta |x|)) / beta: the article's "
@@ -304,7 +307,7 @@ register(
         keras=FrameworkRef(
             "keras.layers.ELU", defaults="alpha=1.0", functional="keras.activations.elu"
         ),
-        init="he",
+        jax=FrameworkRef("jax.nn.elu", defaults="alpha=1.0"),
         output_range=lambda p: (-float(p["alpha"]), math.inf),
         max_derivative=lambda p: max(1.0, float(p["alpha"])),
         kinks=lambda p: () if p["alpha"] == 1 else (0.0,),
@@ -354,7 +357,7 @@ register(
         "Networks' (arXiv:1706.02515).",
         torch=FrameworkRef("torch.nn.SELU", functional="torch.nn.functional.selu"),
         keras=FrameworkRef("keras.activations.selu", functional="keras.ops.selu"),
-        init="lecun",
+        jax=FrameworkRef("jax.nn.selu"),
         output_range=lambda _p: (-float(SELU_LAMBDA_ALPHA), math.inf),
         max_derivative=lambda _p: float(SELU_LAMBDA_ALPHA),
         kinks=lambda _p: (0.0,),

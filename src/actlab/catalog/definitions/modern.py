@@ -1,5 +1,5 @@
-"""Entries users expect beyond the seed article: gelu, gelu_tanh, silu (swish), mish,
-celu, log_sigmoid.
+"""Entries users expect beyond the seed article: gelu, gelu_tanh, silu (swish, and the
+preset quick_gelu), mish, celu, log_sigmoid.
 
 Extremes quoted below (minimum values, sup |f'|) were computed once with mpmath at
 40 digits; ``tests/test_catalog_entries.py`` recomputes them.
@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from actlab.catalog import numerics as nm
-from actlab.catalog.base import Definition, FrameworkRef, Param, Properties
+from actlab.catalog.base import Definition, FrameworkRef, Param, Preset, Properties
 from actlab.catalog.registry import register
 
 GELU_MIN = -0.16997120747990366169
@@ -96,6 +96,7 @@ _MISH_DERIVATIVE_SERIES = (
 
 _SQRT_2_OVER_PI = "0.79788456080286535587989211986876373695171726232986931533185165"
 _GELU_TANH_CUBIC = "0.044715"
+_TWO_SQRT_2_OVER_PI = "1.5957691216057307117597842397375274739034345246597386306637"
 _TANH_CLIP = 100.0
 """|x| beyond which gelu_tanh's sigmoid(2u) is 0 or 1 even in longdouble."""
 
@@ -142,7 +143,11 @@ register(
             "keras.ops.gelu defaults to approximate=True, the tanh form (actlab's "
             "gelu_tanh); JAX's jax.nn.gelu also defaults to the tanh form.",
         ),
-        init="he",
+        jax=FrameworkRef(
+            "jax.nn.gelu",
+            defaults="approximate=True",
+            differences="jax.nn.gelu defaults to the tanh form (actlab's gelu_tanh): pass approximate=False for this function.",
+        ),
         output_range=lambda _p: (GELU_MIN, math.inf),
         max_derivative=lambda _p: GELU_MAX_DERIVATIVE,
         notes=(
@@ -155,26 +160,38 @@ register(
 )
 
 
-def _gelu_tanh_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(t, 2u) with t = x clipped to +-100 and u = sqrt(2/pi) (t + 0.044715 t^3)."""
+def _gelu_tanh_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t, sigmoid(2u), sigmoid(-2u)) with t = x clipped to +-100 and
+    2u = 2 sqrt(2/pi) t (1 + 0.044715 t^2).
+
+    2u is formed in double-word arithmetic (hi + lo), and the sigmoids corrected to first
+    order in lo: sigmoid(hi + lo) = sigmoid(hi) (1 + sigmoid(-hi) lo). An error in 2u is
+    amplified |2u| times in e^(2u), up to 500x at x = -20, which a single-precision 2u
+    would pass on to the result."""
     t = nm.clip_magnitude(x, _TANH_CLIP)
-    c = nm.const(x, _SQRT_2_OVER_PI)
-    k = nm.const(x, _GELU_TANH_CUBIC)
-    return t, 2 * c * (t + k * t * t * t)
+    sq_hi, sq_lo = nm.two_product(t, t)
+    k_hi, k_lo = nm.const2(x, _GELU_TANH_CUBIC)
+    kt2_hi, kt2_lo = nm.double_product(sq_hi, sq_lo, k_hi, k_lo)
+    w_hi, w_lo = nm.two_sum(np.ones_like(t), kt2_hi)
+    c_hi, c_lo = nm.const2(x, _TWO_SQRT_2_OVER_PI)
+    ct_hi, ct_lo = nm.double_product(t, 0.0, c_hi, c_lo)
+    u_hi, u_lo = nm.double_product(ct_hi, ct_lo, w_hi, w_lo + kt2_lo)
+    s_plus, s_minus = nm.sigmoid(u_hi), nm.sigmoid(-u_hi)
+    return t, s_plus * (1 + s_minus * u_lo), s_minus * (1 - s_plus * u_lo)
 
 
 def _gelu_tanh(x: np.ndarray) -> np.ndarray:
     # x/2 (1 + tanh u) = x sigmoid(2u): no cancellation for negative x.
-    _, u2 = _gelu_tanh_parts(x)
-    return x * nm.sigmoid(u2)
+    _, s_plus, _ = _gelu_tanh_parts(x)
+    return x * s_plus
 
 
 def _gelu_tanh_grad(x: np.ndarray) -> np.ndarray:
-    t, u2 = _gelu_tanh_parts(x)
+    t, s_plus, s_minus = _gelu_tanh_parts(x)
     c = nm.const(x, _SQRT_2_OVER_PI)
     k = nm.const(x, _GELU_TANH_CUBIC)
     du2 = 2 * c * (1 + 3 * k * t * t)
-    general = nm.sigmoid(u2) + t * du2 * nm.sigmoid_grad(u2)
+    general = s_plus + t * du2 * (s_plus * s_minus)
     return nm.near_zero(x, 0.0, _GELU_TANH_DERIVATIVE_ZERO, _GELU_TANH_DERIVATIVE_SERIES, general)
 
 
@@ -211,7 +228,9 @@ register(
             differences="keras.ops.gelu uses this form by default; keras.activations.gelu "
             "needs approximate=True.",
         ),
-        init="he",
+        jax=FrameworkRef(
+            "jax.nn.gelu", defaults="approximate=True", differences="jax.nn.gelu's default."
+        ),
         output_range=lambda _p: (GELU_TANH_MIN, math.inf),
         max_derivative=lambda _p: GELU_TANH_MAX_DERIVATIVE,
         notes=(
@@ -247,6 +266,14 @@ register(
     Definition(
         name="silu",
         aliases=("swish",),
+        presets=(
+            Preset(
+                "quick_gelu",
+                {"beta": 1.702},
+                "QuickGELU (OpenAI CLIP; Hugging Face QuickGELUActivation): "
+                "x * sigmoid(1.702 x), a cheap approximation of gelu (max difference 0.02)",
+            ),
+        ),
         title="SiLU / Swish",
         forward=_silu,
         derivative=_silu_grad,
@@ -285,7 +312,11 @@ register(
             functional="keras.ops.silu",
             differences="No beta parameter: Keras' silu/swish is silu(beta=1).",
         ),
-        init="he",
+        jax=FrameworkRef(
+            "jax.nn.silu",
+            defaults="alias jax.nn.swish",
+            differences="No beta parameter: jax.nn.silu is silu(beta=1).",
+        ),
         output_range=lambda p: (SILU_MIN / float(p["beta"]), math.inf),
         max_derivative=lambda _p: SILU_MAX_DERIVATIVE,
         notes=(
@@ -343,7 +374,7 @@ register(
         "(arXiv:1908.08681).",
         torch=FrameworkRef("torch.nn.Mish", functional="torch.nn.functional.mish"),
         keras=FrameworkRef("keras.activations.mish"),
-        init="he",
+        jax=FrameworkRef("jax.nn.mish"),
         output_range=lambda _p: (MISH_MIN, math.inf),
         max_derivative=lambda _p: MISH_MAX_DERIVATIVE,
         notes=(
@@ -404,7 +435,7 @@ register(
         keras=FrameworkRef(
             "keras.activations.celu", defaults="alpha=1.0", functional="keras.ops.celu"
         ),
-        init="he",
+        jax=FrameworkRef("jax.nn.celu", defaults="alpha=1.0"),
         output_range=lambda p: (-float(p["alpha"]), math.inf),
         notes=("celu(alpha=1) is elu(alpha=1).",),
     )
@@ -440,7 +471,7 @@ register(
         "section 6.2.2.2.",
         torch=FrameworkRef("torch.nn.LogSigmoid", functional="torch.nn.functional.logsigmoid"),
         keras=FrameworkRef("keras.activations.log_sigmoid", functional="keras.ops.log_sigmoid"),
-        init="glorot",
+        jax=FrameworkRef("jax.nn.log_sigmoid"),
         output_range=lambda _p: (-math.inf, 0.0),
         notes=(
             "Computed as min(x, 0) - log1p(exp(-|x|)): log(sigmoid(x)) returns -inf for "
