@@ -13,10 +13,11 @@ EXPECTED = {
     "no-activation": {"linear_collapse", "nothing_watched"},
     "exploding": {"exploding_gradient", "non_finite"},
 }
+"""The demos that show a finding (derived-gain, a contrast of two inits, is tested below)."""
 
 
 def test_every_demo_is_listed() -> None:
-    assert demo_names() == list(EXPECTED)
+    assert demo_names() == [*EXPECTED, "derived-gain"]
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -29,6 +30,19 @@ def test_demo_shows_its_phenomenon_and_writes_its_report(name: str, tmp_path) ->
     drawn = 'data-figure="signals"' in page
     assert drawn is (name != "no-activation")  # no activation, nothing to plot
     assert result.steps > 0 and 0.0 <= result.accuracy <= 1.0
+
+
+def test_derived_gain_demo_trains_where_the_table_gain_does_not(tmp_path) -> None:
+    """The derived gain is the catalog's (not a constant), the monitored network trains far
+    above chance and its He-initialised contrast, same seed and batches, stays near it."""
+    from actlab.catalog.propagation import variance_preserving_gain
+
+    result = run_demo("derived-gain", tmp_path)
+    assert result.kinds == [] and result.report.exists()
+    assert f"{variance_preserving_gain('elu'):.4f}" in result.description
+    assert result.contrast is not None and "He gain 1.4142" in result.contrast.label
+    assert result.accuracy > 0.8
+    assert result.contrast.accuracy < 0.5
 
 
 def test_demos_are_deterministic(tmp_path) -> None:

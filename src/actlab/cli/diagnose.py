@@ -38,6 +38,11 @@ def command(demo: str | None, list_demos: bool, out: str) -> int:
     con = stdout_console()
     con.print(f"[bold]{demo}[/bold]: {result.description}")
     con.print(f"trained {result.steps} steps, test accuracy {result.accuracy:.4f}")
+    if result.contrast is not None:
+        con.print(
+            f"contrast, {result.contrast.label}: same seed, batches and steps, test accuracy "
+            f"{result.contrast.accuracy:.4f}"
+        )
     if not result.findings:
         con.print("no findings")
     for f in result.findings:

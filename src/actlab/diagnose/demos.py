@@ -9,7 +9,11 @@ dead-relu          ReLU layers with bias -3: most units never fire and never lea
 selu-fixed-point   16 SELU layers with LeCun-normal init: mean ~0 and std ~1 at every depth
 no-activation      three Linear layers and no activation: one linear map in disguise
 exploding          10 ReLU layers initialised 3x too large: gradients explode, then overflow
+derived-gain       40 ELU layers: the derived gain trains, the fixed table's He gain does not
 =================  ===========================================================================
+
+A demo may train a contrast: the same network with one thing changed, from the same seed
+and on the same batches, whose test accuracy is reported beside the demo's own.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from actlab.catalog.propagation import variance_preserving_gain
 from actlab.diagnose.findings import Finding
 from actlab.diagnose.monitor import monitor
 
@@ -32,9 +37,18 @@ DEMO_SEED = 0
 
 
 @dataclass(frozen=True)
+class Contrast:
+    """A contrast's result: what was changed, and its test accuracy."""
+
+    label: str
+    accuracy: float
+
+
+@dataclass(frozen=True)
 class DemoResult:
     """What a demo did: its name and description, the findings, the report path, the number
-    of training steps and the final accuracy on the held-out quarter of digits."""
+    of training steps, the final accuracy on the held-out quarter of digits and, for a
+    demo with a contrast, the contrast's."""
 
     name: str
     description: str
@@ -42,6 +56,7 @@ class DemoResult:
     report: Path
     steps: int
     accuracy: float
+    contrast: Contrast | None = None
 
     @property
     def kinds(self) -> list[str]:
@@ -78,6 +93,21 @@ def he_normal_(layer: nn.Linear, gain: float = 1.0, bias: float = 0.0) -> None:
     """``W ~ N(0, gain^2 * 2/fan_in)``, constant bias: He init (times ``gain``)."""
     nn.init.normal_(layer.weight, 0.0, gain * math.sqrt(2.0 / layer.in_features))
     nn.init.constant_(layer.bias, bias)
+
+
+def gain_normal_(gain: float) -> Callable[[nn.Linear], None]:
+    """``W ~ N(0, gain^2 / fan_in)``, bias 0: what ``--init auto`` draws (``gain=<g>``)."""
+
+    def init(layer: nn.Linear) -> None:
+        nn.init.normal_(layer.weight, 0.0, gain / math.sqrt(layer.in_features))
+        nn.init.zeros_(layer.bias)
+
+    return init
+
+
+TABLE_GAIN_ELU = math.sqrt(2.0)
+"""The gain the fixed init table gave ELU before the derived gain replaced it: He, as for the
+whole ReLU family (and what ``kaiming_normal_(nonlinearity="relu")`` gives)."""
 
 
 def mlp(
@@ -139,6 +169,29 @@ class _Demo:
     optimizer: Callable[[nn.Module], torch.optim.Optimizer]
     steps: int
     every: int
+    contrast: tuple[str, Callable[[], nn.Module]] | None = None
+    """(what is changed, the network built with it), trained without the monitor."""
+
+
+def _derived_gain_demo() -> _Demo:
+    derived = variance_preserving_gain("elu")
+    return _Demo(
+        f"40 ELU layers of 64 units, plain SGD (step 0.05), no normalization, initialised "
+        f"with ELU's variance-preserving gain derived by signal propagation ({derived:.4f}, "
+        f"`actlab show elu`). The contrast starts from the fixed table's He gain "
+        f"({TABLE_GAIN_ELU:.4f}, the ReLU family's): its signal grows until ELU acts like "
+        f"ReLU (mean square ~4 at the last layer instead of ~0.5), and the same steps are "
+        f"too large for it. With steps of 0.01-0.02 both train (He a few points lower): "
+        f"the derived gain widens the range of step sizes that work.",
+        lambda: mlp(40, 64, nn.ELU, gain_normal_(derived)),
+        _sgd(0.05),
+        300,
+        10,
+        contrast=(
+            f"the fixed table's He gain {TABLE_GAIN_ELU:.4f}",
+            lambda: mlp(40, 64, nn.ELU, gain_normal_(TABLE_GAIN_ELU)),
+        ),
+    )
 
 
 def _sgd(lr: float) -> Callable[[nn.Module], torch.optim.Optimizer]:
@@ -190,6 +243,7 @@ _DEMOS: dict[str, _Demo] = {
         100,
         10,
     ),
+    "derived-gain": _derived_gain_demo(),
 }
 
 
@@ -213,4 +267,12 @@ def run_demo(name: str, out_dir: Path) -> DemoResult:
     with monitor(model, every=demo.every) as mon:
         accuracy = train(model, optimizer, demo.steps)
     report = mon.report(Path(out_dir) / f"{name}.html", title=f"actlab diagnose: {name}")
-    return DemoResult(name, demo.description, mon.findings, report, mon.recording.steps, accuracy)
+    contrast = None
+    if demo.contrast is not None:
+        label, build = demo.contrast
+        torch.manual_seed(DEMO_SEED)
+        other = build()
+        contrast = Contrast(label, train(other, demo.optimizer(other), demo.steps))
+    return DemoResult(
+        name, demo.description, mon.findings, report, mon.recording.steps, accuracy, contrast
+    )
