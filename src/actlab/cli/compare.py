@@ -32,7 +32,9 @@ MAX_THREADS = 4 * (os.cpu_count() or 1)
     default="digits",
     show_default=True,
     help="Embedded dataset or generator spec (digits, iris, wine, breast_cancer, "
-    "diabetes, moons(n=500, noise=0.2), circles, xor, spirals), or a CSV/NPZ/NPY file.",
+    "diabetes, moons(n=500, noise=0.2), circles, xor, spirals), the text corpus for "
+    "next-character prediction with --model ffn (text, text(context=64, chars=200000)), "
+    "or a CSV/NPZ/NPY file.",
 )
 @click.option("--target", help="CSV column holding the label.")
 @click.option(
@@ -67,10 +69,23 @@ MAX_THREADS = 4 * (os.cpu_count() or 1)
 @click.option("--depths", help="Several depths in one sweep, e.g. 2,8,16.")
 @click.option(
     "--model",
-    type=click.Choice(["mlp", "cnn"]),
+    type=click.Choice(["mlp", "cnn", "ffn"]),
     default="mlp",
     show_default=True,
-    help="cnn needs image-shaped data (digits is 1x8x8).",
+    help="cnn needs image-shaped data (digits is 1x8x8); ffn: transformer-style pre-norm "
+    "residual blocks whose FFN uses the activation (--hidden: each block's FFN width).",
+)
+@click.option("--d-model", default=64, show_default=True, type=click.IntRange(min=1),
+              help="ffn: the residual stream's width.")  # fmt: skip
+@click.option("--heads", default=4, show_default=True, type=click.IntRange(min=1),
+              help="ffn: attention heads (on token sequences).")  # fmt: skip
+@click.option(
+    "--match",
+    type=click.Choice(["params", "width"]),
+    default="params",
+    show_default=True,
+    help="Gated activations (swiglu, geglu, ...): params gives their layers round(2/3) the "
+    "plain width (LLaMA's rule, about the same parameters); width the same width.",
 )
 @click.option("--channels", default="16,32", show_default=True, help="CNN convolution widths.")
 @click.option(
@@ -141,6 +156,9 @@ def command(**opts: Any) -> int:
             hidden=hidden,
             channels=parse_ints(opts["channels"], "--channels"),
             depths=parse_ints(opts["depths"], "--depths"),
+            d_model=opts["d_model"],
+            heads=opts["heads"],
+            match=opts["match"],
             epochs=opts["epochs"],
             optimizer=opts["optimizer"],
             lr=opts["lr"],

@@ -4,6 +4,7 @@ table and the evidence (:mod:`actlab.cli.views`), and report.html."""
 from __future__ import annotations
 
 import math
+import math
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,41 @@ def _epoch_seconds(result: Any, group: str) -> float | None:
     return sum(times) / len(times) if times else None
 
 
+def shape_lines(result: Any, group: str) -> list[str]:
+    """Where candidates differ in shape (gated activations next to plain ones): each
+    activation's widths and parameter count, and the match rule; on the text corpus each
+    activation's bits per character (test, mean over its seeds)."""
+    records = [c for c in result.candidates if c.group == group]
+    by_act: dict[str, dict[str, Any]] = {}
+    for c in records:
+        entry = by_act.setdefault(c.activation, {"shape": c.widths, "bpc": []})
+        entry["params"] = c.parameters
+        if c.test_bpc is not None and math.isfinite(c.test_bpc):
+            entry["bpc"].append(c.test_bpc)
+    lines = []
+    shapes = {(str(e["shape"]), e["params"]) for e in by_act.values()}
+    if len(shapes) > 1:
+        match = result.config.get("match", "params")
+        rule = (
+            "matched parameters: a gated layer's width is round(2/3 x) the plain width"
+            if match == "params"
+            else "matched width: a gated layer has the plain width (and projects to twice it)"
+        )
+        parts = [
+            f"{a} {'x'.join(map(str, e['shape']))} ({e['params'] or 0:,} parameters)"
+            for a, e in by_act.items()
+        ]
+        lines.append(f"widths ({rule}): " + ", ".join(parts))
+    bpc = {a: sum(e["bpc"]) / len(e["bpc"]) for a, e in by_act.items() if e["bpc"]}
+    if bpc:
+        ordered = sorted(bpc, key=bpc.__getitem__)
+        lines.append(
+            "bits per character (test, mean over seeds; lower is better): "
+            + ", ".join(f"{a} {bpc[a]:.3f}" for a in ordered)
+        )
+    return lines
+
+
 def print_summary(result: Any) -> None:
     """Each group's answer, its verdict table and the evidence, then where the run
     directory is."""
@@ -36,6 +72,8 @@ def print_summary(result: Any) -> None:
             verdict_table(analysis, _epoch_seconds(result, group), result.how_it_trained(group))
         )
         for line in evidence:
+            out.print(line)
+        for line in shape_lines(result, group):
             out.print(line)
     if result.path is not None:
         out.print(f"run directory: {result.path}")

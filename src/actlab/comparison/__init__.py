@@ -37,6 +37,9 @@ def compare(
     width: int | None = None,
     depths: Sequence[int] = (),
     model: Any = "mlp",
+    d_model: int = 64,
+    heads: int = 4,
+    match: str = "params",
     optimizer: str = "adam",
     lr: float = 1e-3,
     momentum: float = 0.9,
@@ -62,8 +65,14 @@ def compare(
     many (0..n-1) or which, or ``"auto"``: start with 5 and add 5 at a time (each batch one
     more stacked run, the same paired design) until every candidate is resolved against
     the leader or ``max_seeds`` (default 30) is reached, with group-sequential boundaries
-    that keep the verdicts' error rates (:mod:`actlab.analysis.sequential`). ``model``:
-    ``"mlp"``, ``"cnn"`` (image-shaped data, ``channels`` conv widths), or your own ``nn.Module`` / a factory returning one: its activation
+    that keep the verdicts' error rates (:mod:`actlab.analysis.sequential`).
+    ``data="text"`` (``"text(context=64, chars=200000)"``) is the embedded corpus for
+    next-character prediction (:mod:`actlab.data.text`; ``model="ffn"``, and each
+    candidate's bits per character are recorded as ``test_bpc``). ``model``: ``"mlp"``,
+    ``"cnn"`` (image-shaped data, ``channels`` conv widths), ``"ffn"`` (transformer-style
+    pre-norm residual blocks, :mod:`actlab.engine.ffn`: ``d_model`` wide, ``heads``
+    attention heads on token sequences, ``hidden`` the FFN width of each block), or your
+    own ``nn.Module`` / a factory returning one: its activation
     modules are swapped for a per-candidate activation and every candidate trains in one
     vmapped stack (:mod:`actlab.engine.user_stack`; a model that cannot be vmapped trains
     its candidates one at a time, and the run says why). A factory is called under each
@@ -72,7 +81,11 @@ def compare(
     ``_init_weights`` of any Hugging Face model inside it (also in a wrapper); without
     either, a warning says its own initialisation is not kept.
     ``hidden`` widths, or ``depth`` x ``width``; ``depths`` trains several depths (of
-    ``width`` or ``hidden[0]``) as separate groups. ``device``: ``"auto"`` (default: an
+    ``width`` or ``hidden[0]``) as separate groups. ``match``: how wide a gated
+    activation's layers are (swiglu, geglu, ...: each projects to value and gate halves):
+    ``"params"`` (default) round(2/3) the plain width, LLaMA's rule for about the same
+    parameters, or ``"width"`` the plain width (:mod:`actlab.catalog.widths`); gated and
+    plain candidates train in the same run on the same paired seeds and batches. ``device``: ``"auto"`` (default: an
     accelerator where there is one), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
     ``out``: a run directory to record into (with ``report.html``). ``resume``: a run
     directory to finish instead (pass the same ``model`` and in-memory ``data`` again when
@@ -130,6 +143,9 @@ def compare(
         hidden=hidden_widths(hidden, depth, width),
         channels=tuple(channels),
         depths=tuple(depths),
+        d_model=d_model,
+        heads=heads,
+        match=match,
         epochs=epochs,
         optimizer=optimizer,
         lr=lr,

@@ -12,6 +12,7 @@ from actlab.analysis.stats import MIN_SEEDS_TO_CONCLUDE
 from actlab.catalog import get_many
 from actlab.store import RunDir, RunDirError
 from actlab.store.errors import one_line
+from actlab.catalog.widths import MATCHES
 
 ARTICLE_SEVEN = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "selu")
 DEFAULT_ACTIVATIONS = (*ARTICLE_SEVEN, "identity")
@@ -29,8 +30,9 @@ def hidden_widths(
 
 
 MODEL_KEYS = {
-    "mlp": ("hidden", "depths", "init"),
+    "mlp": ("hidden", "depths", "init", "match"),
     "cnn": ("channels", "init"),
+    "ffn": ("hidden", "depths", "init", "match", "d_model", "heads"),
     "user": ("user_model",),
 }
 """Per model kind, the config keys that apply to it (the others are left out of
@@ -102,7 +104,15 @@ class CompareConfig:
     channels: tuple[int, ...] = (16, 32)
     """The CNN's 3x3 convolution widths (``model="cnn"``)."""
     depths: tuple[int, ...] = ()
-    """Several depths (hidden layers of the first hidden width) in one sweep, one group each."""
+    """Several depths (hidden layers, or FFN blocks, of the first hidden width) in one
+    sweep, one group each."""
+    d_model: int = 64
+    """The residual stream's width of ``model="ffn"`` (its FFN widths are ``hidden``)."""
+    heads: int = 4
+    """Attention heads of ``model="ffn"`` on token sequences."""
+    match: str = "params"
+    """How wide a gated activation's layers are next to a plain one's: ``"params"`` (the
+    LLaMA-style 2/3 rule) or ``"width"`` (:mod:`actlab.catalog.widths`)."""
     epochs: int = 30
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -129,7 +139,7 @@ class CompareConfig:
         acts = get_many(list(self.activations))  # raises the catalog's SpecError
         object.__setattr__(self, "activations", tuple(a.spec for a in acts))
         _check_float32(acts)
-        vector = [a.spec for a in acts if a.is_vector]
+        vector = [a.spec for a in acts if a.is_vector and not a.is_gated]
         if vector:
             raise ValueError(
                 f"{', '.join(vector)} acts over a whole axis and cannot be a "
@@ -138,7 +148,7 @@ class CompareConfig:
         for name in ("seeds", "hidden", "channels", "depths"):
             values = getattr(self, name)
             _check(all(_is_int(v) for v in values), name, values, "must be integers")
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "d_model", "heads"):
             _check(_is_int(getattr(self, name)), name, getattr(self, name), "must be an integer")
         _check(
             self.early_stopping is None or _is_int(self.early_stopping),
@@ -152,13 +162,28 @@ class CompareConfig:
             self.seeds,
             f"must be in 0..{MAX_SEED}",
         )
+        gated = [a.spec for a in acts if a.is_gated]
+        if gated and self.model not in ("mlp", "ffn"):
+            raise ValueError(
+                f"{', '.join(gated)} is gated (its layer projects to value and gate halves): "
+                f"model={self.model!r} cannot widen its layers for it; use model mlp or ffn"
+            )
         _check(len(self.seeds) >= 1, "seeds", self.seeds, "needs at least one seed")
         _check(len(set(self.seeds)) == len(self.seeds), "seeds", self.seeds, "has duplicates")
         _check(
-            self.model in ("mlp", "cnn", "user"),
+            self.model in ("mlp", "cnn", "ffn", "user"),
             "model",
             self.model,
-            "must be mlp, cnn, or your own nn.Module (Python API)",
+            "must be mlp, cnn, ffn, or your own nn.Module (Python API)",
+        )
+        _check(self.match in MATCHES, "match", self.match, f"must be one of {MATCHES}")
+        _check(self.d_model >= 1, "d_model", self.d_model, "must be >= 1")
+        _check(self.heads >= 1, "heads", self.heads, "must be >= 1")
+        _check(
+            self.d_model % self.heads == 0,
+            "d_model",
+            self.d_model,
+            f"must be a multiple of heads={self.heads}",
         )
         _check(
             self.optimizer in ("adam", "sgd"), "optimizer", self.optimizer, "must be adam or sgd"
@@ -211,10 +236,11 @@ class CompareConfig:
         """Model shapes, one stacked group each: name -> hidden widths."""
         if self.model == "cnn":
             return {"cnn-" + "x".join(map(str, self.channels)): self.channels}
+        kind = "mlp" if self.model == "mlp" else f"ffn-d{self.d_model}"
         if not self.depths:
-            return {"mlp-" + "x".join(map(str, self.hidden)): self.hidden}
+            return {f"{kind}-" + "x".join(map(str, self.hidden)): self.hidden}
         width = self.hidden[0]
-        return {f"mlp-depth{d}-width{width}": (width,) * d for d in self.depths}
+        return {f"{kind}-depth{d}-width{width}": (width,) * d for d in self.depths}
 
     def to_dict(self) -> dict[str, Any]:
         """What applies to this run (see :data:`MODEL_KEYS`), JSON-able."""

@@ -32,6 +32,7 @@ from actlab.comparison.config import CompareConfig
 from actlab.comparison.cost import activation_costs
 from actlab.comparison.inputs import Prepared, digest
 from actlab.comparison.result import CompareResult
+from actlab.data import text
 from actlab.engine.memory import MemoryEstimate, check_fits, estimate_training
 from actlab.engine.results import CandidateResult
 from actlab.store import RunDir, environment, write_json_atomic
@@ -87,6 +88,14 @@ def _load_splits(config: CompareConfig, source: Any = None):
         )
     if isinstance(source, Prepared):  # already split (a DataLoader's samples, as they are)
         return source.dataset, source.splits
+    if source is None and text.is_text(config.data):
+        if config.model != "ffn":
+            raise ValueError(
+                f"{config.data} is next-character prediction over token ids: it needs --model ffn"
+            )
+        return text.load_text(
+            config.data, val_fraction=config.val_fraction, test_fraction=config.test_fraction
+        )
     dataset = data.load(
         source if source is not None else config.data,
         target=config.target,
@@ -121,11 +130,20 @@ def _trainer(
 ):
     from actlab.engine import StackedTrainer, TrainConfig
 
-    shape = {}
+    shape: dict[str, Any] = {}
     if config.model == "cnn":
         shape = {"channels": layers, "model": "cnn", "init": config.init}
     elif config.model == "mlp":
-        shape = {"hidden": layers, "init": config.init}
+        shape = {"hidden": layers, "init": config.init, "match": config.match}
+    elif config.model == "ffn":
+        shape = {
+            "hidden": layers,
+            "model": "ffn",
+            "init": config.init,
+            "match": config.match,
+            "d_model": config.d_model,
+            "heads": config.heads,
+        }
     train_config = TrainConfig(
         **shape,
         optimizer=config.optimizer,
@@ -202,8 +220,12 @@ def _group_record(config: CompareConfig, group: str, layers: tuple, trainer: Any
     record: dict[str, Any] = {"status": "running", "model": config.model}
     if config.model == "cnn":
         record["channels"] = list(layers)
-    elif config.model == "mlp":
+    elif config.model in ("mlp", "ffn"):
         record["hidden"] = list(layers)
+        record["match"] = config.match
+        if config.model == "ffn":
+            record["d_model"] = config.d_model
+            record["heads"] = config.heads
     else:
         stack = trainer.stacks[0]
         record["layers"] = stack.site_names
@@ -407,7 +429,15 @@ def _train_group(
         if checkpoints is not None:  # keep every finished epoch (Ctrl-C, an error)
             checkpoints.flush()
         raise
-    result.candidates.extend(dataclasses.replace(o, group=group) for o in outcomes)
+    per_character = text.is_text(result.data.get("name"))
+    result.candidates.extend(
+        dataclasses.replace(
+            o,
+            group=group,
+            test_bpc=text.bits_per_character(o.test_loss) if per_character else None,
+        )
+        for o in outcomes
+    )
     record["status"] = "done"
     record["candidates"] = sum(c.group == group for c in result.candidates)
     if run is not None:

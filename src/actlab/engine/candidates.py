@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from actlab.catalog import Activation, get
 from actlab.catalog.propagation import variance_preserving_gain
+from actlab.catalog.widths import candidate_widths
 
 INIT_SCHEMES = ("he", "lecun", "glorot")
 GAIN_PREFIX = "gain="
@@ -97,3 +98,22 @@ def activation_slices(candidates: Sequence[Candidate]) -> list[ActivationSlice]:
             slices.append(ActivationSlice(act, start, i))
             start = i
     return slices
+
+
+def shape_groups(
+    candidates: Sequence[Candidate], widths: Sequence[int], match: str
+) -> list[tuple[tuple[int, ...], list[Candidate]]]:
+    """The candidates cut into runs that share their layer shapes (width factor and
+    widths), in order: one stack each. All stacks step in lockstep on the same paired
+    seeds and batches (:class:`actlab.engine.StackedTrainer`), so a candidate trains as it
+    would alone whatever the other stacks hold."""
+    groups: list[tuple[tuple[int, ...], list[Candidate]]] = []
+    last: tuple[int, tuple[int, ...]] | None = None
+    for c in candidates:
+        mine = candidate_widths(c.activation, widths, match)
+        key = (c.activation.width_factor, mine)
+        if key != last:
+            groups.append((mine, []))
+            last = key
+        groups[-1][1].append(c)
+    return groups

@@ -7,7 +7,10 @@ from typing import Any, Literal
 
 import torch
 
+from actlab.catalog.widths import MATCHES
+
 INIT_CHOICES = ("auto", "he", "lecun", "glorot")
+MODELS = ("mlp", "cnn", "ffn")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -15,16 +18,22 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 class TrainConfig:
     """How every candidate of the stack is trained (the same for all of them).
 
-    ``hidden`` are the MLP's hidden widths; ``channels`` the CNN's 3x3 convolution widths
-    (the CNN has no dense hidden layer: its convolutions feed a linear head, and
-    ``hidden`` is ignored). ``early_stopping`` is the patience in epochs on the
-    validation loss (``None``: off); a stopped candidate is frozen with its best-validation
-    weights restored, and its test figures come from those weights.
+    ``hidden`` are the MLP's hidden widths, or with ``model="ffn"`` the FFN width of each
+    block (:mod:`actlab.engine.ffn`: ``d_model`` wide residual stream, ``heads`` attention
+    heads); ``channels`` the CNN's 3x3 convolution widths (the CNN has no dense hidden
+    layer: its convolutions feed a linear head, and ``hidden`` is ignored). ``match``:
+    how wide a gated activation's layers are next to a plain one's, matched parameters
+    or matched width (:mod:`actlab.catalog.widths`). ``early_stopping`` is the patience
+    in epochs on the validation loss (``None``: off); a stopped candidate is frozen with
+    its best-validation weights restored, and its test figures come from those weights.
     """
 
     hidden: tuple[int, ...] = (128, 128)
-    model: Literal["mlp", "cnn"] = "mlp"
+    model: Literal["mlp", "cnn", "ffn"] = "mlp"
     channels: tuple[int, ...] = (16, 32)
+    d_model: int = 64
+    heads: int = 4
+    match: Literal["params", "width"] = "params"
     optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = 1e-3
     momentum: float = 0.9
@@ -40,15 +49,24 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
         self.channels = tuple(int(c) for c in self.channels)
-        _check(self.model in ("mlp", "cnn"), "model", self.model, "must be 'mlp' or 'cnn'")
+        _check(self.model in MODELS, "model", self.model, f"must be one of {MODELS}")
+        _check(self.match in MATCHES, "match", self.match, f"must be one of {MATCHES}")
+        _check(self.d_model >= 1, "d_model", self.d_model, "must be >= 1")
+        _check(self.heads >= 1, "heads", self.heads, "must be >= 1")
+        _check(
+            self.d_model % self.heads == 0,
+            "d_model",
+            self.d_model,
+            f"must be a multiple of heads={self.heads}",
+        )
         _check(
             self.optimizer in ("adam", "sgd"),
             "optimizer",
             self.optimizer,
             "must be 'adam' or 'sgd'",
         )
-        layers = self.hidden if self.model == "mlp" else self.channels
-        name = "hidden" if self.model == "mlp" else "channels"
+        layers = self.channels if self.model == "cnn" else self.hidden
+        name = "channels" if self.model == "cnn" else "hidden"
         _check(
             len(layers) >= 1 and all(w >= 1 for w in layers),
             name,

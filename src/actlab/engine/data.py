@@ -16,7 +16,8 @@ PARTS = ("train", "val", "test")
 class TrainData:
     """``splits`` as tensors on ``device``: ``x [N, *sample]`` (floating features in
     ``dtype``; integer inputs such as token ids stay integers), ``y`` int64 ``[N]``
-    (classification) or float ``[N, K]`` (regression).
+    (classification; ``[N, T]`` for a class per position of a sequence, as next-character
+    prediction has) or float ``[N, K]`` (regression).
 
     ``splits`` is any object with ``X_train, y_train, X_val, y_val, X_test, y_test`` (NumPy
     or torch arrays), ``task`` and optionally ``n_outputs`` and ``image_shape`` ``(C, H,
@@ -73,7 +74,10 @@ class TrainData:
         if y.shape[0] != x.shape[0]:
             raise ValueError(f"y_{part} has {y.shape[0]} rows but X_{part} has {x.shape[0]}")
         if self.task == "classification":
-            if y.dim() != 1 or (y.is_floating_point() and not (y == y.round()).all()):
-                raise ValueError(f"y_{part} must hold integer class indices [N]")
+            if y.dim() not in (1, 2) or (y.is_floating_point() and not (y == y.round()).all()):
+                raise ValueError(
+                    f"y_{part} must hold integer class indices [N] (or [N, T]: a class "
+                    "per position of a sequence)"
+                )
             return x, y.long()
         return x, y.to(dtype).reshape(y.shape[0], -1)

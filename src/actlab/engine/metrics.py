@@ -2,8 +2,12 @@
 
 Outputs are ``[M, B, K]``; targets ``[B]`` class indices or ``[B, K]`` regression values
 (shared by all candidates) or ``[M, B]`` / ``[M, B, K]`` (each candidate its own batch).
+Sequences have a class per position: outputs ``[M, B, T, K]``, targets ``[B, T]`` or
+``[M, B, T]``.
 
-* classification: loss = mean cross-entropy over the batch; metric = accuracy.
+* classification: loss = mean cross-entropy over the batch (and positions: in nats per
+  predicted token; divided by ln 2, bits per character for a character model);
+  metric = accuracy (over samples, or over every position of every sequence).
 * regression: loss = mean squared error over batch and outputs (``nn.MSELoss``);
   metric = R^2, ``1 - SSE_k / SST_k`` averaged over outputs ``k`` (scikit-learn's
   ``uniform_average``), with ``SST_k`` about the evaluated targets' own mean.
@@ -20,9 +24,14 @@ TASKS = ("classification", "regression")
 
 
 def candidate_loss(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
-    """Loss per candidate ``[M]``: the mean over its batch."""
+    """Loss per candidate ``[M]``: the mean over its batch (and, for sequences, over
+    every position of it)."""
     m, b = out.shape[:2]
     if task == "classification":
+        if out.dim() > 3:  # a class per position: out [M, B, T, K], y [(M,) B, T]
+            y = y.expand(m, *out.shape[1:-1]).reshape(m, -1)
+            out = out.reshape(m, -1, out.shape[-1])
+            b = out.shape[1]
         # Classes on dim 1 ([M, K, B]): torch's CPU log-softmax over a short last dim is
         # about 3x slower than over a middle one (BENCHMARKS.md).
         return F.cross_entropy(out.transpose(1, 2), y.expand(m, b), reduction="none").mean(1)
@@ -52,12 +61,12 @@ def evaluate(
         out = forward(xb.expand(n_candidates, *xb.shape))
         loss_sum += candidate_loss(out, yb, task).to(wide) * xb.shape[0]
         if task == "classification":
-            score += (out.argmax(-1) == yb).sum(1).to(wide)
+            score += (out.argmax(-1) == yb).flatten(1).sum(1).to(wide)
         else:
             part = (out - yb).to(wide).square().sum(1)
             sse = part if sse is None else sse + part
     if task == "classification":
-        return loss_sum / n, score / n
+        return loss_sum / n, score / y.numel()
     yd = y.to(wide)
     sst = (yd - yd.mean(0)).square().sum(0)
     return loss_sum / n, (1 - sse / sst).mean(1)

@@ -66,6 +66,14 @@ class CandidateResult:
     test_metric: float = math.nan
     test_loss: float = math.nan
     history: dict[str, list[Any]] = field(default_factory=dict)
+    widths: list[int] = field(default_factory=list)
+    """Output units of each hidden layer (MLP) or FFN block it trained with (a gated
+    activation's layer projects to twice as many); empty for a CNN or a user's model."""
+    parameters: int | None = None
+    """Its trainable values."""
+    test_bpc: float | None = None
+    """Next-character prediction (the text corpus): bits per character on the test part,
+    ``test_loss / ln 2``; ``None`` on other tasks (NaN for a diverged candidate)."""
 
     @property
     def diverged(self) -> bool:

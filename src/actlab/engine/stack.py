@@ -63,11 +63,27 @@ class Training:
         }
 
 
+def shared_width_factor(candidates: Sequence[Candidate]) -> int:
+    """Layer columns per output unit shared by every candidate's activation: 2 for gated
+    ones (value and gate halves), 1 for plain ones. The engine's own stacks hold one kind
+    only (:func:`actlab.engine.candidates.shape_groups`)."""
+    factors = {c.activation.width_factor for c in candidates}
+    if len(factors) != 1:
+        raise ValueError(
+            "a stack's candidates must share their layer shapes: gated and plain "
+            "activations go in separate stacks"
+        )
+    return factors.pop()
+
+
 class Stack(ABC):
     """``M`` candidates as one model (see the module docstring)."""
 
     params: list[torch.Tensor]
     buffers: list[torch.Tensor]
+    hidden_widths: tuple[int, ...] = ()
+    """Output units of each hidden layer (a gated activation's layer projects to twice as
+    many); empty where the stack does not describe its layers by width."""
 
     def __init__(self, candidates: Sequence[Candidate]) -> None:
         self.candidates = list(candidates)
@@ -103,6 +119,10 @@ class Stack(ABC):
     def training(self) -> Training:
         """How this stack trains (see :class:`Training`)."""
 
+    def parameter_count(self) -> int:
+        """Trainable values of one candidate."""
+        return sum(p[0].numel() for p in self.params)
+
     def signature(self) -> list[tuple[str, tuple[int, ...]]]:
         """Names and per-candidate shapes of the parameters and buffers: what a stored
         state must match to be loaded."""
@@ -123,12 +143,17 @@ class Stack(ABC):
 
     def derivative(self, z: torch.Tensor) -> torch.Tensor:
         """``f'(z)`` of each candidate's activation on its slice of ``z [M, ...]``, from
-        autograd of ``sum f(z)`` (exact for elementwise ``f``)."""
+        autograd of ``sum f(z)`` (exact for elementwise ``f``). For a gated activation
+        ``z`` is in the probe layout ``[M, B, units, positions]``, its units the value and
+        gate halves, and the result is ``d sum f / dz``: ``g(b)`` on the value units,
+        ``a g'(b)`` on the gate units."""
         parts = []
         for part, fn in zip(self.slices, self.fns, strict=True):
             zs = z[part.start : part.stop].detach().requires_grad_(True)
+            units_last = zs.movedim(2, -1) if part.activation.width_factor > 1 else zs
             with torch.enable_grad():
-                (d,) = torch.autograd.grad(fn(zs), zs, torch.ones_like(zs))
+                out = fn(units_last)
+                (d,) = torch.autograd.grad(out, zs, torch.ones_like(out))
             parts.append(d)
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 

@@ -17,7 +17,6 @@ layout ``positions = 1`` for dense layers and ``H*W`` for convolutions.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import torch
@@ -25,7 +24,7 @@ import torch.nn.functional as F
 
 from actlab.engine.candidates import Candidate
 from actlab.engine.init import LayerShape, stacked_parameters
-from actlab.engine.stack import Captured, Stack, Training
+from actlab.engine.stack import Captured, Stack, Training, shared_width_factor
 
 
 class StackedNet(Stack):
@@ -67,7 +66,10 @@ class StackedNet(Stack):
 
 
 class StackedMLP(StackedNet):
-    """``M`` MLPs ``in -> hidden[0] -> ... -> hidden[-1] -> n_outputs``."""
+    """``M`` MLPs ``in -> hidden[0] -> ... -> hidden[-1] -> n_outputs``; with a gated
+    activation each hidden layer projects to ``2 * hidden[i]`` (value and gate halves)
+    and the activation returns ``hidden[i]`` units. The candidates of one stack share
+    their width factor (:func:`actlab.engine.candidates.shape_groups`)."""
 
     def __init__(
         self,
@@ -78,10 +80,13 @@ class StackedMLP(StackedNet):
         dtype: torch.dtype = torch.float32,
         device: str | torch.device = "cpu",
     ) -> None:
+        factor = shared_width_factor(candidates)
+        self.hidden_widths = tuple(int(h) for h in hidden)
         widths = [n_inputs, *hidden, n_outputs]
+        projections = [factor * h for h in hidden] + [n_outputs]
         self.layers = [
             LayerShape(weight=(a, b), bias=(1, b), fan_in=a, fan_out=b)
-            for a, b in itertools.pairwise(widths)
+            for a, b in zip(widths[:-1], projections, strict=True)
         ]
         super().__init__(candidates, dtype, device)
 

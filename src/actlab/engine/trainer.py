@@ -30,9 +30,10 @@ import numpy as np
 import torch
 
 from actlab.catalog import Activation
-from actlab.engine.candidates import Candidate, make_candidates
+from actlab.engine.candidates import Candidate, make_candidates, shape_groups
 from actlab.engine.config import TrainConfig
 from actlab.engine.data import TrainData
+from actlab.engine.ffn import StackedFFN
 from actlab.engine.metrics import candidate_loss, evaluate
 from actlab.engine.optim import StackedOptimizer, candidate_mask
 from actlab.engine.probes import PROBES, probe
@@ -137,34 +138,69 @@ class StackedTrainer:
         ]
 
     def _build_stacks(self) -> list[Stack]:
+        """The engine's own model: one stack per run of candidates that share their layer
+        shapes (a gated activation's layers differ from a plain one's,
+        :func:`actlab.engine.candidates.shape_groups`)."""
+        cfg = self.config
+        if cfg.model == "cnn":
+            return [self._cnn()]
+        return [
+            self._dense_stack(group, widths)
+            for widths, group in shape_groups(self.candidates, cfg.hidden, cfg.match)
+        ]
+
+    def _dense_stack(self, candidates: list[Candidate], widths: tuple[int, ...]) -> Stack:
         cfg, data = self.config, self.data
         if cfg.model == "mlp":
-            return [
-                StackedMLP(
-                    self.candidates,
-                    data.n_features,
-                    cfg.hidden,
-                    data.n_outputs,
-                    cfg.dtype,
-                    cfg.device,
-                )
-            ]
+            return StackedMLP(
+                candidates, data.n_features, widths, data.n_outputs, cfg.dtype, cfg.device
+            )
+        x_train = data.train[0]
+        tokens = not x_train.is_floating_point()
+        if tokens and len(data.sample_shape) != 1:
+            raise ValueError(
+                f"model='ffn' takes token sequences [N, T] or float features; got integer "
+                f"samples of shape {list(data.sample_shape)}"
+            )
+        vocabulary = None
+        if tokens:
+            vocabulary = 1 + max(int(x.max()) for x, _ in (data.train, data.val, data.test))
+        return StackedFFN(
+            candidates,
+            n_inputs=data.n_features,
+            n_outputs=data.n_outputs,
+            widths=widths,
+            d_model=cfg.d_model,
+            heads=cfg.heads,
+            vocabulary=vocabulary,
+            dtype=cfg.dtype,
+            device=cfg.device,
+        )
+
+    def _cnn(self) -> Stack:
+        cfg, data = self.config, self.data
+        gated = sorted(
+            {c.activation.spec for c in self.candidates if c.activation.width_factor > 1}
+        )
+        if gated:
+            raise ValueError(
+                f"{', '.join(gated)} is gated (value and gate halves): model='cnn' does not "
+                "take gated activations; use model='mlp' or 'ffn'"
+            )
         shape = data.image_shape
         if shape is None or len(shape) != 3 or math.prod(shape) != data.n_features:
             raise ValueError(
                 f"model='cnn' needs image_shape (C, H, W) with C*H*W = {data.n_features} "
                 f"features, got image_shape={shape!r}"
             )
-        return [
-            StackedCNN(
-                self.candidates,
-                (shape[0], shape[1], shape[2]),
-                cfg.channels,
-                data.n_outputs,
-                cfg.dtype,
-                cfg.device,
-            )
-        ]
+        return StackedCNN(
+            self.candidates,
+            (shape[0], shape[1], shape[2]),
+            cfg.channels,
+            data.n_outputs,
+            cfg.dtype,
+            cfg.device,
+        )
 
     def _build_optimizer(self, stack: Stack) -> StackedOptimizer:
         cfg = self.config
@@ -385,6 +421,9 @@ class StackedTrainer:
         test_loss, test_metric = self._evaluate(*self.data.test)
         step = self.diverged_step.cpu().tolist()
         history = self._history_copy()
+        stack_of = [
+            s for s, (a, b) in zip(self.stacks, self.spans, strict=True) for _ in range(a, b)
+        ]
         out = []
         for i, c in enumerate(self.candidates):
             diverged = step[i] > 0
@@ -401,6 +440,8 @@ class StackedTrainer:
                     test_metric=math.nan if diverged else float(test_metric[i]),
                     test_loss=math.nan if diverged else float(test_loss[i]),
                     history=history[i],
+                    widths=list(stack_of[i].hidden_widths),
+                    parameters=stack_of[i].parameter_count(),
                 )
             )
         return out

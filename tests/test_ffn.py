@@ -1,0 +1,219 @@
+"""The transformer-style model kind (``model="ffn"``), the text corpus, and gated
+activations in ``compare`` (widths matched by parameters or by width; gated and plain
+candidates in one run, each training as it would alone).
+
+Oracles: a plain PyTorch loop over one candidate (attention written out with an explicit
+causal mask and softmax, torch's own activations), ``F.cross_entropy`` over flattened
+positions, and the catalog's own widths rule read as arithmetic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from actlab.catalog import get
+from actlab.catalog.widths import candidate_widths, gated_width
+from actlab.cli import main
+from actlab.data import text
+from actlab.data.corpus import generate
+from actlab.data.errors import DataError
+from actlab.engine import StackedTrainer, TrainConfig, batch_order
+from actlab.engine.metrics import candidate_loss, evaluate
+
+NATIVE = {"relu": torch.relu, "tanh": torch.tanh, "gelu": F.gelu}
+
+
+def token_splits(n=48, context=6, vocabulary=5, seed=0):
+    """Random token windows; y is x shifted by one (next-token targets)."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, vocabulary, size=(n, context + 1))
+    a, b = n // 2, 3 * n // 4
+    parts = {"train": ids[:a], "val": ids[a:b], "test": ids[b:]}
+    return SimpleNamespace(
+        **{f"X_{k}": v[:, :-1] for k, v in parts.items()},
+        **{f"y_{k}": v[:, 1:] for k, v in parts.items()},
+        task="classification",
+        n_outputs=vocabulary,
+    )
+
+
+def feature_splits(n=60, features=4, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features))
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 1).astype(np.int64)
+    a, b = n // 2, 3 * n // 4
+    return SimpleNamespace(
+        X_train=x[:a], y_train=y[:a], X_val=x[a:b], y_val=y[a:b], X_test=x[b:], y_test=y[b:],
+        task="classification", n_outputs=classes,
+    )  # fmt: skip
+
+
+def reference_forward(p, x, *, tokens, attention, heads, blocks, act):
+    """One candidate's model, written out plainly (see actlab.engine.ffn's docstring)."""
+    p = iter(p)
+    if tokens:
+        emb, pos = next(p), next(p)
+        h = emb[x] + pos[: x.shape[1]]
+    else:
+        w, b = next(p), next(p)
+        h = (x @ w + b)[:, None, :]
+    t, d = h.shape[1], h.shape[2]
+
+    def norm(u):
+        g, b = next(p), next(p)
+        mean = u.mean(-1, keepdim=True)
+        var = u.var(-1, unbiased=False, keepdim=True)
+        return (u - mean) / torch.sqrt(var + 1e-5) * g + b
+
+    for _ in range(blocks):
+        if attention:
+            u = norm(h)
+            qkv, out = next(p), next(p)
+            q, k, v = (u @ qkv).split(d, dim=-1)
+            split = [z.reshape(z.shape[0], t, heads, d // heads).transpose(1, 2) for z in (q, k, v)]
+            scores = split[0] @ split[1].transpose(-1, -2) / math.sqrt(d // heads)
+            mask = torch.ones(t, t, dtype=torch.bool).tril()
+            scores = scores.masked_fill(~mask, -math.inf)
+            mixed = (scores.softmax(-1) @ split[2]).transpose(1, 2).reshape(-1, t, d)
+            h = h + mixed @ out
+        u = norm(h)
+        w1, b1, w2, b2 = next(p), next(p), next(p), next(p)
+        h = h + act(u @ w1 + b1) @ w2 + b2
+    u = norm(h)
+    w, b = next(p), next(p)
+    out = u @ w + b
+    return out if tokens else out[:, 0]
+
+
+def train_alone(trainer, index, act, *, heads, blocks):
+    """Candidate ``index`` trained by a plain loop from its initial weights (the trainer
+    must not have run yet)."""
+    stack = trainer.net
+    params = [nn.Parameter(q[index].detach().clone()) for q in stack.params]
+    cfg, c = trainer.config, trainer.candidates[index]
+    x, y = trainer.data.train
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    for epoch in range(1, cfg.epochs + 1):
+        order = batch_order(c.seed, epoch, x.shape[0])
+        for start in range(0, x.shape[0], cfg.batch_size):
+            idx = order[start : start + cfg.batch_size]
+            out = reference_forward(
+                params, x[idx], tokens=stack.tokens, attention=stack.attention,
+                heads=heads, blocks=blocks, act=act,
+            )  # fmt: skip
+            opt.zero_grad()
+            F.cross_entropy(out.reshape(-1, out.shape[-1]), y[idx].reshape(-1)).backward()
+            opt.step()
+    return params
+
+
+@pytest.mark.parametrize("sequences", [True, False])
+def test_stacked_ffn_candidate_equals_a_plain_torch_loop(sequences):
+    splits = token_splits() if sequences else feature_splits()
+    cfg = TrainConfig(
+        model="ffn", hidden=(6, 5), d_model=4, heads=2, batch_size=8, epochs=2,
+        dtype=torch.float64,
+    )  # fmt: skip
+    trainer = StackedTrainer(splits, activations=["relu", "tanh"], seeds=[0, 1], config=cfg)
+    assert trainer.net.attention is sequences
+    alone = {
+        i: train_alone(trainer, i, NATIVE[c.activation.name], heads=2, blocks=2)
+        for i, c in enumerate(trainer.candidates)
+    }
+    trainer.run()
+    for i, params in alone.items():
+        for stacked, plain in zip(trainer.net.params, params, strict=True):
+            torch.testing.assert_close(stacked[i].detach(), plain.detach(), atol=1e-10, rtol=0)
+
+
+def test_sequence_loss_and_accuracy_are_over_every_position():
+    gen = torch.Generator().manual_seed(0)
+    out = torch.randn(3, 4, 5, 7, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 7, (4, 5), generator=gen)
+    loss = candidate_loss(out, y, "classification")
+    for m in range(3):
+        expected = F.cross_entropy(out[m].reshape(-1, 7), y.reshape(-1))
+        torch.testing.assert_close(loss[m], expected)
+    index = torch.arange(4)[:, None]  # samples carry their index; chunks of 3
+    eval_loss, accuracy = evaluate(lambda xb: out[:, xb[0, :, 0]], 3, index, y, "classification", 3)
+    torch.testing.assert_close(eval_loss, loss)
+    hits = (out.argmax(-1) == y).double().mean(dim=(1, 2))
+    torch.testing.assert_close(accuracy, hits)
+
+
+def test_gated_width_is_two_thirds_rounded_and_match_width_keeps_it():
+    assert [gated_width(h) for h in (1, 2, 3, 4, 5, 96, 128, 256)] == [1, 1, 2, 3, 3, 64, 85, 171]
+    for h in range(1, 200):
+        assert abs(gated_width(h) - 2 * h / 3) <= 0.5
+    relu = get("relu")
+    assert candidate_widths(relu, (8, 9), "params") == (8, 9)
+    with pytest.raises(ValueError, match="match='bogus'"):
+        candidate_widths(relu, (8,), "bogus")
+
+
+def test_corpus_is_fixed_and_its_windows_predict_the_next_character():
+    corpus = generate(5_000)
+    assert len(corpus) == 5_000 and corpus == generate(5_000, 0)
+    assert corpus != generate(5_000, 1)
+    data, splits = text.load_text("text(chars=5000, context=16)")
+    assert data.name == "text(chars=5000, context=16)"
+    chars = np.array(splits.class_labels)
+    for x, y in ((splits.X_train, splits.y_train), (splits.X_test, splits.y_test)):
+        assert x.dtype == np.int64 and x.shape == y.shape and x.shape[1] == 16
+        np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+    # in text order: train, then validation, then test, without gaps or overlaps
+    whole = np.concatenate([splits.X_train, splits.X_val, splits.X_test]).reshape(-1)
+    assert "".join(chars[whole]) == corpus[: whole.size]
+    assert splits.summary()["n_test"] == splits.y_test.size
+    assert math.isclose(text.bits_per_character(math.log(2)), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("text(context=1)", "context=1 is not allowed"),
+        ("text(chars=10000000)", "chars=10000000 is not allowed"),
+        ("text(width=3)", "no parameter 'width'"),
+        ("text(chars=1000, context=1000)", "too few"),
+    ],
+)
+def test_bad_text_specs_say_what_is_wrong(spec, problem):
+    with pytest.raises(DataError, match=problem):
+        text.load_text(spec)
+
+
+def test_cli_ffn_on_the_corpus_records_bits_per_character_and_shapes(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "compare", "--data", "text(chars=3000, context=16)", "--model", "ffn",
+            "--activations", "relu,tanh", "--seeds", "2", "--epochs", "1", "--hidden", "8",
+            "--d-model", "8", "--heads", "2", "--out", str(out),
+        ]
+    )  # fmt: skip
+    stdout = capsys.readouterr().out
+    assert code == 0
+    assert "bits per character" in stdout
+    results = json.loads((out / "results.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "ffn" and config["match"] == "params" and config["d_model"] == 8
+    v = len(results["data"]["splits"]["class_labels"])
+    # embeddings, one block (2 layer norms, qkv, out, W1, b1, W2, b2), final norm, head
+    block = 4 * 8 + 8 * 24 + 8 * 8 + 8 * 8 + 8 + 8 * 8 + 8
+    for c in results["candidates"]:
+        assert math.isclose(c["test_bpc"], c["test_loss"] / math.log(2))
+        assert c["widths"] == [8]
+        assert c["parameters"] == (v + 16) * 8 + block + 2 * 8 + 8 * v + v
+
+
+def test_text_needs_the_ffn_model(capsys):
+    assert main(["compare", "--data", "text", "--epochs", "1"]) == 2
+    assert "needs --model ffn" in capsys.readouterr().err
