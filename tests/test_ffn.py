@@ -217,3 +217,110 @@ def test_cli_ffn_on_the_corpus_records_bits_per_character_and_shapes(tmp_path, c
 def test_text_needs_the_ffn_model(capsys):
     assert main(["compare", "--data", "text", "--epochs", "1"]) == 2
     assert "needs --model ffn" in capsys.readouterr().err
+
+
+def swiglu_native(z):
+    a, b = z.chunk(2, dim=-1)
+    return a * F.silu(b)
+
+
+@pytest.mark.parametrize("sequences", [True, False])
+def test_a_gated_ffn_candidate_equals_a_plain_torch_loop(sequences):
+    splits = token_splits() if sequences else feature_splits()
+    cfg = TrainConfig(
+        model="ffn", hidden=(6,), d_model=4, heads=2, batch_size=8, epochs=2,
+        dtype=torch.float64,
+    )  # fmt: skip
+    trainer = StackedTrainer(splits, activations=["swiglu"], seeds=[0, 1], config=cfg)
+    assert trainer.net.hidden_widths == (4,)  # 2/3 of 6
+    assert trainer.net.site_weights()[0].shape == (2, 4, 8)  # value and gate halves
+    alone = {i: train_alone(trainer, i, swiglu_native, heads=2, blocks=1) for i in range(2)}
+    trainer.run()
+    for i, params in alone.items():
+        for stacked, plain in zip(trainer.net.params, params, strict=True):
+            torch.testing.assert_close(stacked[i].detach(), plain.detach(), atol=1e-10, rtol=0)
+
+
+def _without_time(result):
+    out = result.to_dict()
+    out["history"].pop("epoch_time")
+    return out
+
+
+@pytest.mark.parametrize(("model", "sequences"), [("ffn", True), ("mlp", False)])
+def test_gated_and_plain_candidates_in_one_run_each_train_as_alone(model, sequences):
+    """Same paired seeds and batches, different weight shapes: every candidate of the mixed
+    run (one stack per run of equal shapes, stepping in lockstep) gives exactly what a run
+    of its activation alone gives."""
+    splits = token_splits() if sequences else feature_splits()
+    cfg = TrainConfig(
+        model=model, hidden=(6, 6), d_model=4, heads=2, batch_size=8, epochs=2,
+        dtype=torch.float64,
+    )  # fmt: skip
+    mixed = StackedTrainer(splits, activations=["relu", "swiglu", "geglu", "tanh"], seeds=[0, 1],
+                           config=cfg)  # fmt: skip
+    assert [len(s) for s in mixed.stacks] == [2, 4, 2]
+    together = mixed.run()
+    for act in ("relu", "swiglu", "geglu", "tanh"):
+        alone = StackedTrainer(splits, activations=[act], seeds=[0, 1], config=cfg).run()
+        ours = [r for r in together if r.activation == act]
+        assert [_without_time(r) for r in ours] == [_without_time(r) for r in alone]
+    widths = {r.activation: r.widths for r in together}
+    assert widths == {"relu": [6, 6], "swiglu": [4, 4], "geglu": [4, 4], "tanh": [6, 6]}
+
+
+def test_matched_parameters_by_default_and_matched_width_on_request():
+    splits = feature_splits()
+    runs = {}
+    for match in ("params", "width"):
+        cfg = TrainConfig(model="ffn", hidden=(12,), d_model=6, heads=2, epochs=1, match=match)
+        trainer = StackedTrainer(splits, activations=["gelu", "swiglu"], seeds=[0], config=cfg)
+        runs[match] = {r.activation: r for r in trainer.run()}
+    plain, gated = runs["params"]["gelu"], runs["params"]["swiglu"]
+    assert (plain.widths, gated.widths) == ([12], [8])
+    # the FFN's weights match exactly when 3 divides 2h: 6*12 + 12*6 == 6*16 + 8*6;
+    # only W_1's bias differs (12 plain, 16 gated)
+    assert gated.parameters - plain.parameters == 16 - 12
+    wide = runs["width"]["swiglu"]
+    assert wide.widths == [12]
+    assert wide.parameters - plain.parameters == 6 * 12 + 12  # a second projection + bias
+    assert runs["width"]["gelu"].to_dict()["test_loss"] == plain.to_dict()["test_loss"]
+
+
+def test_gated_activations_need_a_model_that_can_widen_its_layers(capsys):
+    code = main(["compare", "--model", "cnn", "--activations", "relu,swiglu", "--epochs", "1"])
+    assert code == 2
+    assert "swiglu is gated" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("model", "vocabulary", "activation"),
+    [("ffn", 7, "relu"), ("ffn", None, "relu"), ("ffn", 7, "swiglu"), ("mlp", None, "geglu")],
+)
+def test_the_memory_estimate_counts_the_engines_parameters(model, vocabulary, activation):
+    from actlab.engine.candidates import make_candidates
+    from actlab.engine.ffn import StackedFFN
+    from actlab.engine.memory import estimate_training
+    from actlab.engine.stacked import StackedMLP
+
+    candidates = make_candidates([activation], [0, 1])
+    n_features, layers = 5, (6, 3)
+    if model == "ffn":
+        net = StackedFFN(candidates, n_inputs=n_features, n_outputs=4, widths=layers, d_model=4,
+                         heads=2, vocabulary=vocabulary)  # fmt: skip
+    else:
+        net = StackedMLP(candidates, n_features, layers, 4)
+    estimate = estimate_training(
+        model=model, layers=layers, n_candidates=2, n_features=n_features, n_outputs=4,
+        n_samples=10, batch_size=4, optimizer="sgd", d_model=4, heads=2, vocabulary=vocabulary,
+        width_factor=get(activation).width_factor,
+    )  # fmt: skip
+    # plain SGD: weights, gradients and two snapshots = 4 copies of 4-byte values
+    assert estimate.parameters == 4 * 4 * sum(p.numel() for p in net.params)
+
+
+def test_gated_activations_get_a_measured_cost():
+    from actlab.comparison.cost import activation_costs
+
+    costs = activation_costs(["swiglu", "geglu"], numel=1024, budget=0.0, min_rounds=1)
+    assert all(c["relative_to_relu"] > 0 for c in costs.values())

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from actlab.comparison.config import CompareConfig
 from actlab.comparison.cost import activation_costs
 from actlab.comparison.inputs import Prepared, digest
@@ -257,7 +259,14 @@ def _holding_the_lock(run: Callable[..., CompareResult]) -> Callable[..., Compar
 
 
 def memory_estimates(config: CompareConfig, splits: Any) -> dict[str, MemoryEstimate]:
-    """Each built-in group's estimated peak memory (:mod:`actlab.engine.memory`)."""
+    """Each built-in group's estimated peak memory (:mod:`actlab.engine.memory`; with a
+    gated activation in the run, every layer counted at twice its width: an upper bound)."""
+    from actlab.catalog import get_many
+
+    factor = max(a.width_factor for a in get_many(list(config.activations)))
+    x_parts = [np.asarray(x) for x in (splits.X_train, splits.X_val, splits.X_test)]
+    tokens = config.model == "ffn" and not np.issubdtype(x_parts[0].dtype, np.floating)
+    vocabulary = 1 + max(int(x.max()) for x in x_parts) if tokens else None
     return {
         group: estimate_training(
             model=config.model,
@@ -271,6 +280,10 @@ def memory_estimates(config: CompareConfig, splits: Any) -> dict[str, MemoryEsti
             momentum=config.momentum,
             early_stopping=config.early_stopping,
             image_shape=splits.image_shape,
+            width_factor=factor,
+            d_model=config.d_model,
+            heads=config.heads,
+            vocabulary=vocabulary,
         )
         for group, layers in config.groups().items()
     }

@@ -52,10 +52,10 @@ def resolve_init(activation: Activation, scheme: str) -> str:
 
 def _as_activation(spec: str | Activation) -> Activation:
     act = spec if isinstance(spec, Activation) else get(spec)
-    if act.is_vector:
+    if act.is_vector and not act.is_gated:
         raise ValueError(
             f"activation {act.spec!r} acts over a whole axis; hidden layers need an "
-            "elementwise activation"
+            "elementwise or a gated activation"
         )
     return act
 

@@ -12,7 +12,10 @@ candidate (units x positions, summed over hidden layers), batch ``B``, ``N`` sam
 
 ``k`` is the optimizer's state per parameter (Adam 2, SGD with momentum 1, plain SGD 0)
 and ``e`` is 1 with early stopping (the best weights are kept); ``a`` is 6 for the MLP and
-8 for the CNN. The parameter term counts
+the ``ffn`` model and 8 for the CNN. The ``ffn`` model's hidden values per sample are,
+per position, each block's FFN projection and output and ten residual-stream copies
+(norms, attention's queries, keys, values and output), plus the attention weights
+(``heads x T x T`` per block). The parameter term counts
 weights, gradients, optimizer state, the best weights, and two in-memory checkpoint
 snapshots (the pending one and the next, while it is taken). A training step keeps about
 ``a`` values per hidden value (pre-activation, activation, the per-slice outputs before
@@ -25,7 +28,6 @@ the estimate with measured peaks (within 0.9-1.6x of them; BENCHMARKS.md).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,11 +77,34 @@ def estimate_training(
     early_stopping: int | None = None,
     image_shape: tuple[int, int, int] | None = None,
     bytes_per_value: int = 4,
+    width_factor: int = 1,
+    d_model: int = 64,
+    heads: int = 4,
+    vocabulary: int | None = None,
 ) -> MemoryEstimate:
-    """The estimate of the module docstring; ``layers`` are the MLP's hidden widths or the
-    CNN's channels. Exact integers, so absurd sizes do not overflow."""
-    m, s = int(n_candidates), int(bytes_per_value)
-    if model == "cnn":
+    """The estimate of the module docstring; ``layers`` are the MLP's hidden widths, the
+    FFN widths of the ``ffn`` model's blocks, or the CNN's channels; ``width_factor`` 2
+    when a gated activation's layers project to value and gate halves (an upper bound
+    for a run that mixes plain and gated ones). Exact integers, so absurd sizes do not
+    overflow."""
+    m, s, f = int(n_candidates), int(bytes_per_value), int(width_factor)
+    if model == "ffn":
+        d, t = int(d_model), int(n_features) if vocabulary is not None else 1
+        attention = t > 1
+        if vocabulary is not None:  # token and position embeddings
+            per_candidate = (int(vocabulary) + t) * d
+        else:  # the input projection of flat features
+            per_candidate = int(n_features) * d + d
+        per_candidate += sum(
+            (4 * d + 4 * d * d if attention else 2 * d) + d * f * w + f * w + w * d + d
+            for w in (int(v) for v in layers)
+        )
+        per_candidate += 2 * d + d * int(n_outputs) + int(n_outputs)
+        per_position = sum(f * int(w) + int(w) + 10 * d for w in layers) + int(n_outputs)
+        hidden_values = t * per_position + (len(layers) * int(heads) * t * t if attention else 0)
+        widest = t * max(f * int(w) for w in layers)
+        per_value = 6
+    elif model == "cnn":
         if image_shape is None:
             raise ValueError("the CNN's memory estimate needs image_shape")
         c, h, w = (int(v) for v in image_shape)
@@ -91,9 +116,10 @@ def estimate_training(
         per_value = 8
     else:
         widths = [int(n_features), *(int(v) for v in layers), int(n_outputs)]
-        per_candidate = sum(a * b + b for a, b in itertools.pairwise(widths))
-        hidden_values = sum(int(v) for v in layers)
-        widest = max(int(v) for v in layers)
+        columns = [f * int(v) for v in layers] + [int(n_outputs)]
+        per_candidate = sum(a * b + b for a, b in zip(widths[:-1], columns, strict=True))
+        hidden_values = sum(columns[:-1])
+        widest = max(columns[:-1])
         per_value = 6
     k = 2 if optimizer == "adam" else (1 if momentum > 0 else 0)
     e = 1 if early_stopping else 0
