@@ -49,6 +49,14 @@ RUNS = {
         ["| optimizer step |", "| whole step |"],
     ),
     "grid.py": (["--epochs", "1", "--seeds", "1", "--workers", "1"], ["| 1 |"]),
+    "ffn_corpus.py": (
+        [
+            *("--seeds", "2", "--epochs", "1", "--chars", "3000", "--context", "16"),
+            *("--d-model", "8", "--hidden", "12", "--blocks", "1", "--heads", "2"),
+            *("--threads", "1"),
+        ],
+        ["| swiglu | 8 |", "| relu | 12 |", "Kendall tau"],
+    ),
     "latency.py": (
         ["--repeats", "1", "--epochs", "1", "--seeds", "1"],
         ["| compare (after) |", "| plain loop |", "| actlab list |", "| actlab show selu |"],
