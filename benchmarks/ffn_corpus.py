@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 
 import numpy as np
@@ -43,6 +44,21 @@ def interval(values: np.ndarray) -> float:
     if len(values) < 2:
         return math.nan
     return float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+
+
+class EpochLog:
+    """Prints each finished epoch and its wall time to stderr (a long run shows progress)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def group_started(self, group: str, total_epochs: int, done_epochs: int) -> None:
+        print(f"{group}: {total_epochs} epochs", file=sys.stderr)
+
+    def epoch_done(self, group: str, epoch: int, summary: dict) -> None:
+        now = time.perf_counter()
+        print(f"  epoch {epoch}: {now - self.last:.0f} s", file=sys.stderr, flush=True)
+        self.last = now
 
 
 def main() -> None:
@@ -74,6 +90,7 @@ def main() -> None:
         heads=args.heads,
         epochs=args.epochs,
         device="cpu",
+        progress=EpochLog(),
     )
     seconds = time.perf_counter() - started
     rows = {a: [c for c in result.candidates if c["activation"] == a] for a in ACTIVATIONS}

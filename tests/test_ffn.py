@@ -159,6 +159,21 @@ def test_gated_width_is_two_thirds_rounded_and_match_width_keeps_it():
         candidate_widths(relu, (8,), "bogus")
 
 
+CORPUS_SHA256 = "7313d649bf4bce8e06d9a907cd8a9ad281801b912837a2eefcb317c8d68c8eba"
+"""sha256 of the default corpus (200,000 characters, seed 0): BENCHMARKS.md's figures were
+measured on exactly this text."""
+
+
+def test_the_default_corpus_is_the_text_the_benchmarks_measured():
+    import hashlib
+
+    corpus = generate()
+    assert hashlib.sha256(corpus.encode()).hexdigest() == CORPUS_SHA256
+    words = corpus.split()
+    assert len(set(corpus)) < 64 and 25_000 < len(words) < 45_000
+    assert corpus.count("\n") > 500  # paragraphs
+
+
 def test_corpus_is_fixed_and_its_windows_predict_the_next_character():
     corpus = generate(5_000)
     assert len(corpus) == 5_000 and corpus == generate(5_000, 0)

@@ -10,9 +10,9 @@ from typing import Any
 from actlab.analysis.sequential import Design
 from actlab.analysis.stats import MIN_SEEDS_TO_CONCLUDE
 from actlab.catalog import get_many
+from actlab.catalog.widths import MATCHES
 from actlab.store import RunDir, RunDirError
 from actlab.store.errors import one_line
-from actlab.catalog.widths import MATCHES
 
 ARTICLE_SEVEN = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "selu")
 DEFAULT_ACTIVATIONS = (*ARTICLE_SEVEN, "identity")
