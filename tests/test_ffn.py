@@ -339,3 +339,22 @@ def test_gated_activations_get_a_measured_cost():
 
     costs = activation_costs(["swiglu", "geglu"], numel=1024, budget=0.0, min_rounds=1)
     assert all(c["relative_to_relu"] > 0 for c in costs.values())
+
+
+def test_an_ffn_run_on_the_corpus_extends_its_seeds_as_if_it_had_them_all(tmp_path):
+    """The run directory keeps what the ffn model and the corpus need (d_model, heads,
+    match, the text spec): adding a seed later gives what a run with every seed gives."""
+    import actlab
+
+    options = dict(model="ffn", hidden=(8,), d_model=8, heads=2, epochs=1, match="width")
+    data = "text(chars=2000, context=16)"
+    actlab.compare(data, ["relu", "swiglu"], seeds=1, out=tmp_path / "run", **options)
+    extended = actlab.extend_seeds(tmp_path / "run", [1])
+    whole = actlab.compare(data, ["relu", "swiglu"], seeds=2, **options)
+
+    def table(result):
+        return sorted((c["activation"], c["seed"], c["test_bpc"], c["widths"])
+                      for c in result.candidates)  # fmt: skip
+
+    assert table(extended) == table(whole)
+    assert {c["widths"][0] for c in whole.candidates} == {8}  # match="width" kept
