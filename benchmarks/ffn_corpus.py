@@ -93,8 +93,8 @@ def main() -> None:
         progress=EpochLog(),
     )
     seconds = time.perf_counter() - started
-    rows = {a: [c for c in result.candidates if c["activation"] == a] for a in ACTIVATIONS}
-    bpc = {a: np.array([c["test_bpc"] for c in rs], dtype=float) for a, rs in rows.items()}
+    rows = {a: [c for c in result.candidates if c.activation == a] for a in ACTIVATIONS}
+    bpc = {a: np.array([c.test_bpc for c in rs], dtype=float) for a, rs in rows.items()}
     relu = bpc["relu"]
     print(
         f"ffn: {args.blocks} blocks, d_model {args.d_model}, plain d_ff {args.hidden}, "
@@ -107,7 +107,7 @@ def main() -> None:
         diff = bpc[a] - relu
         first = rows[a][0]
         print(
-            f"| {a} | {first['widths'][0]} | {first['parameters']} | "
+            f"| {a} | {first.widths[0]} | {first.parameters} | "
             f"{bpc[a].mean():.4f} (+-{interval(bpc[a]):.4f}) | "
             f"{diff.mean():+.4f} (+-{interval(diff):.4f}) |"
         )

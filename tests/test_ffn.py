@@ -353,8 +353,8 @@ def test_an_ffn_run_on_the_corpus_extends_its_seeds_as_if_it_had_them_all(tmp_pa
     whole = actlab.compare(data, ["relu", "swiglu"], seeds=2, **options)
 
     def table(result):
-        return sorted((c["activation"], c["seed"], c["test_bpc"], c["widths"])
+        return sorted((c.activation, c.seed, c.test_bpc, c.widths)
                       for c in result.candidates)  # fmt: skip
 
     assert table(extended) == table(whole)
-    assert {c["widths"][0] for c in whole.candidates} == {8}  # match="width" kept
+    assert {c.widths[0] for c in whole.candidates} == {8}  # match="width" kept

@@ -4,7 +4,6 @@ table and the evidence (:mod:`actlab.cli.views`), and report.html."""
 from __future__ import annotations
 
 import math
-import math
 from pathlib import Path
 from typing import Any
 
