@@ -85,8 +85,9 @@ def compare(
     activation's layers are (swiglu, geglu, ...: each projects to value and gate halves):
     ``"params"`` (default) round(2/3) the plain width, LLaMA's rule for about the same
     parameters, or ``"width"`` the plain width (:mod:`actlab.catalog.widths`); gated and
-    plain candidates train in the same run on the same paired seeds and batches. ``device``: ``"auto"`` (default: an
-    accelerator where there is one), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
+    plain candidates train in the same run on the same paired seeds and batches.
+    ``device``: ``"auto"`` (default: an accelerator where there is one), ``"cpu"``,
+    ``"cuda"``, ``"cuda:N"``, ``"mps"``.
     ``out``: a run directory to record into (with ``report.html``). ``resume``: a run
     directory to finish instead (pass the same ``model`` and in-memory ``data`` again when
     the run trained them; every other argument comes from the run).

@@ -34,7 +34,6 @@ from actlab.comparison.config import CompareConfig
 from actlab.comparison.cost import activation_costs
 from actlab.comparison.inputs import Prepared, digest
 from actlab.comparison.result import CompareResult
-from actlab.data import text
 from actlab.engine.memory import MemoryEstimate, check_fits, estimate_training
 from actlab.engine.results import CandidateResult
 from actlab.store import RunDir, environment, write_json_atomic
@@ -82,6 +81,7 @@ class _Silent:
 
 def _load_splits(config: CompareConfig, source: Any = None):
     from actlab import data
+    from actlab.data import text
 
     if config.data_digest is not None and source is None:
         raise ValueError(
@@ -442,6 +442,8 @@ def _train_group(
         if checkpoints is not None:  # keep every finished epoch (Ctrl-C, an error)
             checkpoints.flush()
         raise
+    from actlab.data import text
+
     per_character = text.is_text(result.data.get("name"))
     result.candidates.extend(
         dataclasses.replace(
