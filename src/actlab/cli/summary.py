@@ -51,8 +51,8 @@ def shape_lines(result: Any, group: str) -> list[str]:
     if bpc:
         ordered = sorted(bpc, key=bpc.__getitem__)
         lines.append(
-            "bits per character (test, mean over seeds; lower is better): "
-            + ", ".join(f"{a} {bpc[a]:.3f}" for a in ordered)
+            "bits per character (test, mean over seeds; lower is better; the ranking above "
+            "is by next-character accuracy): " + ", ".join(f"{a} {bpc[a]:.3f}" for a in ordered)
         )
     return lines
 
