@@ -3,6 +3,7 @@
     python benchmarks/user_model.py [--seeds 5] [--epochs 2] [--threads N] [--repeats 1]
                                     [--cnn-samples N] [--resnet-width 64]
                                     [--resnet-samples 64] [--skip-resnet] [--skip-mlp]
+                                    [--skip-cnn] [--profile] [--weight-grad N]
 
 5 activations (relu, tanh, elu, gelu, silu) x seeds of user models, each path in its own
 child process (so its peak RSS is its own), same initial weights and batch order:
@@ -21,7 +22,9 @@ batching of ``nn.Linear`` (before ``StackedLinear``); one vmapped stack per acti
 stepping in lockstep; the fallback that runs candidates one at a time inside the trainer;
 and the sequential loop (each candidate alone, ``torch.optim.Adam``, minibatches sliced
 from one tensor). Times are training steps only (the trainer's phase timer; its first
-epoch is a warm-up and not counted). ``--repeats`` runs the paths that many times,
+epoch is a warm-up and not counted). ``--profile`` prints a ``torch.profiler`` table
+of one more epoch of the stack's steps; ``--weight-grad N`` first times the two layouts
+of a stacked linear layer's weight gradient. ``--repeats`` runs the paths that many times,
 alternating, and reports the median and every figure; the load average is printed
 before and after (the machine may be shared).
 """
@@ -180,14 +183,55 @@ def _run(case: dict[str, Any], path: str) -> dict[str, Any]:
         steps: list[float] = []
         trainer.run(on_epoch=lambda r: steps.append(r.phases["training steps"]))
         seconds = sum(steps[1:])
+        if case.get("profile") and path == "stack":
+            _profile(trainer)
         kind = ", ".join(sorted({t.kind for t in trainer.training()}))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"seconds": seconds / epochs, "rss_mb": rss, "kind": kind}
 
 
+def _profile(trainer: Any) -> None:
+    """Where one epoch of the stack's training steps goes (``torch.profiler``: the
+    operations by their own CPU time, with their input shapes)."""
+    from torch.profiler import profile
+
+    with profile(record_shapes=True) as prof:
+        trainer._train_epoch(trainer.epochs_done + 1)
+    table = prof.key_averages(group_by_input_shape=True).table(
+        sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=28,
+        max_shapes_column_width=70,
+    )  # fmt: skip
+    print(f"\nprofile of one epoch of the stack's training steps:\n{table}", flush=True)
+
+
 def _child(case: dict[str, Any], path: str) -> dict[str, Any]:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(_run, (case, path))
+
+
+def weight_gradient_layouts(repeats: int) -> None:
+    """The stacked linear layer's weight gradient, as vmap's ``bmm`` backward computes it
+    (``x^T g``: output ``[M, in, out]``) and as ``StackedLinear`` does (``g^T x``), for the
+    small CNN's head and the MLP's layers (25 candidates, batch 64); median ms over
+    ``repeats`` alternating calls."""
+    print("| layer | x^T g (vmap's bmm backward), ms | g^T x (StackedLinear), ms | ratio |")
+    print("|---|---|---|---|")
+    gen = torch.Generator().manual_seed(0)
+    shapes = {"CNN head 2048 -> 10": (2048, 10), "MLP head 128 -> 10": (128, 10),
+              "MLP hidden 128 -> 128": (128, 128), "MLP input 64 -> 128": (64, 128)}  # fmt: skip
+    for name, (fan_in, fan_out) in shapes.items():
+        x = torch.randn(25, 64, fan_in, generator=gen)
+        g = torch.randn(25, 64, fan_out, generator=gen)
+        products = {"xg": (x.transpose(1, 2), g), "gx": (g.transpose(1, 2), x)}
+        times: dict[str, list[float]] = {"xg": [], "gx": []}
+        for _ in range(repeats):
+            for key, (a, b) in products.items():
+                start = time.perf_counter()
+                torch.bmm(a, b)
+                times[key].append(time.perf_counter() - start)
+        xg, gx = (statistics.median(times[k]) * 1e3 for k in ("xg", "gx"))
+        print(f"| {name} | {xg:.2f} | {gx:.2f} | {xg / gx:.1f}x |")
+    print()
 
 
 PATHS = [
@@ -210,12 +254,22 @@ def main() -> None:
     parser.add_argument("--resnet-samples", type=int, default=64)
     parser.add_argument("--skip-resnet", action="store_true")
     parser.add_argument("--skip-mlp", action="store_true")
+    parser.add_argument("--skip-cnn", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="profile the stack's steps")
+    parser.add_argument(
+        "--weight-grad", type=int, default=0, metavar="N",
+        help="first time the two weight-gradient layouts, N alternating calls each",
+    )  # fmt: skip
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads")
     print(f"load average before: {os.getloadavg()[0]:.1f}\n")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.weight_grad:
+        weight_gradient_layouts(args.weight_grad)
     cases = [
         ("small CNN, digits 1x8x8", {"model": "cnn", "batch": 64, "samples": args.cnn_samples},
-         PATHS, True),
+         PATHS, not args.skip_cnn),
         ("MLP 64-128-128-10, digits", {"model": "mlp", "batch": 64, "samples": args.cnn_samples},
          PATHS, not args.skip_mlp),
         (f"ResNet-18-shaped (width {args.resnet_width}), 3x32x32",
@@ -231,7 +285,10 @@ def main() -> None:
     for title, case, paths, wanted in cases:
         if not wanted:
             continue
-        case |= {"seeds": args.seeds, "epochs": args.epochs, "threads": args.threads}
+        case |= {
+            "seeds": args.seeds, "epochs": args.epochs, "threads": args.threads,
+            "profile": args.profile,
+        }  # fmt: skip
         runs: dict[str, list[dict[str, Any]]] = {p: [] for p in paths}
         for _ in range(args.repeats):
             for p in paths:

@@ -64,9 +64,24 @@ RUNS = {
     "user_model.py": (
         [
             *("--seeds", "1", "--epochs", "1", "--threads", "1", "--cnn-samples", "64"),
-            *("--resnet-width", "2", "--resnet-samples", "16", "--skip-mlp"),
+            *(
+                "--resnet-width",
+                "2",
+                "--resnet-samples",
+                "16",
+                "--skip-mlp",
+                "--profile",
+                "--weight-grad",
+                "2",
+            ),
         ],
-        ["| small CNN", "| stack | vmap |", "vmap's own nn.Linear", "ResNet-18-shaped"],
+        [
+            "| small CNN",
+            "| stack | vmap |",
+            "vmap's own nn.Linear",
+            "ResNet-18-shaped",
+            "profile of",
+        ],
     ),
 }
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\d+|nan|inf)(?![\w.])", re.IGNORECASE)

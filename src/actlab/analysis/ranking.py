@@ -1,8 +1,9 @@
 """Rank activations: select on the validation metric, report the test metric.
 
-Each candidate is a :class:`~actlab.engine.CandidateResult` (one activation x seed). The validation score of a candidate is its validation metric after the last epoch it
-trained, or at its best epoch if it stopped early (the engine restores those weights and
-tests them); a diverged candidate has none. Activations are ordered by mean validation
+Each candidate is a :class:`~actlab.engine.CandidateResult` (one activation x seed). The
+validation score of a candidate is its validation metric after the last epoch it trained,
+or at its best epoch if it stopped early (the engine restores those weights and tests
+them); a diverged candidate has none. Activations are ordered by mean validation
 score over their seeds, equal means in catalog order (:func:`catalog_key`); those with
 fewer than 3 finished seeds come after the others (when some have 3), as they cannot lead.
 """

@@ -4,7 +4,7 @@ CPU kernels are fast on.
 Under ``torch.func.vmap`` a linear layer with per-candidate weights ``W [M, out, in]``
 becomes ``bmm(x, W^T)`` on ``x [M, N, in]``, and autograd differentiates it as any
 ``bmm``: ``dW^T = x^T @ g``, a product with the narrow output ``[M, in, out]``. With
-``out`` small (a classifier head: ``in`` = 2048, ``out`` = 10) that product ran 6x
+``out`` small (a classifier head: ``in`` = 2048, ``out`` = 10) that product ran 3-6x
 slower on this CPU than the same numbers computed as ``dW = g^T @ x`` (BENCHMARKS.md,
 "User models"). :class:`StackedLinear` gives the layer a vmap rule whose backward is
 written out::
@@ -27,6 +27,13 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def _save_inputs(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+    """What a linear layer's backward needs: ``x``, ``w`` and whether there is a bias."""
+    x, w, b = inputs
+    ctx.save_for_backward(x, w)
+    ctx.has_bias = b is not None
+
+
 class _BatchedLinear(torch.autograd.Function):
     """``x [M, N, in]``, ``w [M, out, in]``, ``b [M, out]`` or ``None`` -> ``[M, N, out]``."""
 
@@ -36,11 +43,7 @@ class _BatchedLinear(torch.autograd.Function):
             return torch.bmm(x, w.transpose(1, 2))
         return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
 
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
-        x, w, b = inputs
-        ctx.save_for_backward(x, w)
-        ctx.has_bias = b is not None
+    setup_context = staticmethod(_save_inputs)
 
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
@@ -58,11 +61,7 @@ class _Linear(torch.autograd.Function):
     def forward(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         return F.linear(x, w, b)
 
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
-        x, w, b = inputs
-        ctx.save_for_backward(x, w)
-        ctx.has_bias = b is not None
+    setup_context = staticmethod(_save_inputs)
 
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
