@@ -19,7 +19,13 @@ from collections.abc import Sequence
 
 import click
 
-from actlab.store.interrupt import EXIT_TERMINATED, exit_status, terminate_like_interrupt
+from actlab.store.interrupt import (
+    EXIT_TERMINATED,
+    exit_status,
+    received,
+    signal_exit_status,
+    terminate_like_interrupt,
+)
 
 COMMANDS = {
     "list": "actlab.cli.listing",
@@ -59,12 +65,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     and status 130 (143 for SIGTERM), never a traceback."""
     restore = terminate_like_interrupt()
     try:
-        return _run(argv)
+        code = _run(argv)
     except KeyboardInterrupt as exc:
         click.echo(f"actlab: {_stopped(exc)}", err=True)
         return exit_status(exc)
     finally:
         restore()
+    signals = received()
+    if signals and code == 0:
+        # the interrupt was raised where something swallowed it; the command went on
+        status = signal_exit_status(signals[0])
+        word = "terminated" if status == EXIT_TERMINATED else "interrupted"
+        click.echo(
+            f"actlab: {word} (the signal came where it could not stop the command, "
+            "which finished; what it wrote is complete)",
+            err=True,
+        )
+        return status
+    return code
 
 
 ERROR_LIMIT = 500
