@@ -16,6 +16,12 @@ from typing import Any
 
 import pytest
 
+# Keras picks its backend once per process. The in-process Keras tests run on the torch
+# backend (torch is loaded anyway; TensorFlow's import alone costs seconds per worker)
+# unless KERAS_BACKEND names another; tests/keras_backends.py runs the cross-backend checks
+# in one subprocess per backend.
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("torch", "scipy", "matplotlib", "sklearn", "pandas")
+HEAVY = ("torch", "scipy", "matplotlib", "sklearn", "pandas", "keras", "tensorflow", "jax")
 
 BLOCKER = """
 import importlib.abc, json, sys

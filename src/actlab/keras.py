@@ -1,39 +1,31 @@
-"""actlab for Keras 3 users (``pip install actlab[keras]``): every catalog entry as a layer.
+"""actlab for Keras 3 users (``pip install actlab[keras]``): every catalog entry as a layer,
+and a monitor callback, on whichever backend Keras runs (TensorFlow, JAX or PyTorch).
 
-Keras runs on its torch backend here, so TensorFlow is not needed: importing this module
-sets ``KERAS_BACKEND=torch`` unless the environment already names a backend.
+Keras chooses its backend itself (``KERAS_BACKEND``, else ``~/.keras/keras.json``, else
+TensorFlow); importing this module keeps that choice, and works after Keras was imported.
 
 >>> import keras, actlab.keras
 >>> dense = keras.layers.Dense(10, activation=actlab.keras.get("leaky_relu(alpha=0.2)"))
+>>> mon = actlab.keras.Monitor(x_probe, y_probe)       # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import os
-import sys
+from typing import TYPE_CHECKING, Any
 
+from actlab.backends.keras import ActlabActivation, get, keras, native_op, ops_function
 
-def _import_keras() -> None:
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    already = "keras" in sys.modules
-    try:
-        import keras
-    except ImportError as exc:
-        raise ImportError("actlab.keras needs Keras 3: pip install actlab[keras]") from exc
-    backend = keras.backend.backend()
-    if backend != "torch":
-        how = "was imported before actlab.keras" if already else "was configured"
-        raise ImportError(
-            f"actlab.keras needs Keras' torch backend, but Keras {how} with backend "
-            f"{backend!r}; set KERAS_BACKEND=torch before importing keras"
-        )
-
-
-_import_keras()
-
-import keras  # noqa: E402  (the torch backend is selected now)
-
-from actlab.backends.keras import ActlabActivation, get, native_op, ops_function  # noqa: E402
-from actlab.diagnose.keras_monitor import Monitor  # noqa: E402
+if TYPE_CHECKING:
+    from actlab.diagnose.keras_monitor import Monitor
 
 __all__ = ["ActlabActivation", "Monitor", "get", "keras", "native_op", "ops_function"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Monitor`` loads on first use (it needs torch for its statistics)."""
+    if name == "Monitor":
+        from actlab.diagnose.keras_monitor import Monitor
+
+        globals()["Monitor"] = Monitor
+        return Monitor
+    raise AttributeError(f"module 'actlab.keras' has no attribute {name!r}")

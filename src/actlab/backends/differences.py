@@ -32,15 +32,23 @@ plus tail points out to +-1000, float32."""
 
 
 def _keras_op(act: Activation) -> tuple[str, Callable[[Any], Any] | None, str]:
-    """(name, function or None, note) of Keras 3's own op at the catalog's parameters."""
+    """(name, function or None, note) of Keras 3's own op at the catalog's parameters, on
+    the backend Keras chose."""
     try:
-        from actlab.keras import native_op  # selects the backend before Keras loads
+        from actlab.backends.keras import native_op
     except ImportError as exc:
         return "", None, f"keras unavailable: {exc}"
     name, fn = native_op(act)
     if fn is None:
         return name, None, "no Keras op with these parameters" if name else "no Keras op"
     return name, fn, ""
+
+
+def _keras_eval(fn: Callable[[Any], Any], act: Activation) -> np.ndarray:
+    from actlab.backends.keras import keras
+
+    values = keras.ops.convert_to_numpy(fn(_grid_for(act).copy()))
+    return np.asarray(values, dtype=np.float32).reshape(GRID.shape)
 
 
 def _ordered(values: np.ndarray) -> np.ndarray:
@@ -53,8 +61,8 @@ def compare(result: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
     """Max abs and max ULP difference of two float32 arrays, and where the max ULP is.
 
     A NaN on one side only counts as an infinite difference; NaN on both sides as none."""
-    result = np.asarray(result, dtype=np.float32)
-    reference = np.asarray(reference, dtype=np.float32)
+    result = np.asarray(result, dtype=np.float32).ravel()
+    reference = np.asarray(reference, dtype=np.float32).ravel()
     both_nan = np.isnan(result) & np.isnan(reference)
     one_nan = np.isnan(result) ^ np.isnan(reference)
     same = both_nan | (result == reference)  # equal infinities included
@@ -131,7 +139,7 @@ def framework_differences(spec: str | Activation) -> dict[str, Any]:
     keras_name, keras_fn, keras_note = _keras_op(act)
     keras_values = None
     if keras_fn is not None:
-        keras_values = np.asarray(_torch_eval(keras_fn, act), dtype=np.float32)
+        keras_values = _keras_eval(keras_fn, act)
     row("keras", keras_name, keras_values, keras_note)
     row(
         "actlab (torch backend)",

@@ -1,6 +1,9 @@
-"""Keras 3 backend: every catalog entry as a serializable Keras layer built on ``keras.ops``.
+"""Keras 3 backend: every catalog entry as a serializable Keras layer built on ``keras.ops``,
+so it runs on whichever backend Keras runs on (TensorFlow, JAX or PyTorch).
 
-Import through :mod:`actlab.keras`, which selects the backend before Keras loads. How each
+The backend is Keras' own choice (``KERAS_BACKEND``, else ``~/.keras/keras.json``, else
+TensorFlow), made when Keras is first imported; importing this module never changes it
+(:func:`import_keras` turns a failed import into a one-line message). How each
 entry runs is one :class:`KerasBinding` in :data:`BINDINGS` (a test fails when an entry has
 none): ``actlab`` is the catalog's function written with ``keras.ops`` (Keras' own op where
 its definition is the catalog's, else the catalog's stable formula), ``native`` Keras' own op
@@ -9,6 +12,7 @@ written here:
 
 * softplus(beta): ``(relu(b x) + log1p(exp(-|b x|))) / b`` (never overflows);
 * mish: ``x * tanh(softplus(x))`` with that softplus; silu(beta): ``x * sigmoid(b x)``;
+* gelu_tanh: ``x * sigmoid(2u)``, equal to ``x/2 (1 + tanh u)`` without its cancellation;
 * squareplus: ``b / (2 (sqrt(x^2 + b) - x))`` for x < 0, where Keras' own form cancels;
 * sparsemax: the threshold from the k-th cumulative sum (Keras 3.15's own op sums all the
   cumulative sums in the support: keras-team/keras#23425);
@@ -21,16 +25,81 @@ written here:
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-import keras
-from keras import ops
+BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+"""Keras 3's training backends and the package each needs (``pip install`` name)."""
 
-from actlab.catalog import Activation
-from actlab.catalog import get as get_activation
+_PACKAGE_BACKEND = {
+    "tensorflow": "tensorflow",
+    "jax": "jax",
+    "jaxlib": "jax",
+    "torch": "torch",
+    "openvino": "openvino",
+}
+"""Top-level module a backend imports -> the package that provides it."""
+
+
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _installed_backends() -> list[str]:
+    return [b for b, package in BACKEND_PACKAGES.items() if _installed(package)]
+
+
+def _configured_backend(package: str) -> str:
+    """The backend Keras was asked for when its import failed for want of ``package``."""
+    config = sys.modules.get("keras.src.backend.config")
+    if config is not None:
+        return str(config.backend())
+    return os.environ.get("KERAS_BACKEND") or package
+
+
+def import_keras() -> ModuleType:
+    """``import keras`` on the backend Keras chooses, or an :class:`ImportError` whose
+    one-line message says what failed: Keras missing, Keras 2, a backend package missing
+    (named, with the package to install), or Keras' own import error."""
+    try:
+        import keras
+    except ModuleNotFoundError as exc:
+        root = (exc.name or "").split(".")[0]
+        if root == "keras":
+            raise ImportError("actlab.keras needs Keras 3: pip install actlab[keras]") from exc
+        if root in _PACKAGE_BACKEND:
+            package = _PACKAGE_BACKEND[root]
+            others = [b for b in _installed_backends() if b != package]
+            alternative = f", or set KERAS_BACKEND to one of {', '.join(others)}" if others else ""
+            raise ImportError(
+                f"Keras' {_configured_backend(package)} backend needs {package}, which is not "
+                f"installed: pip install {package}{alternative}"
+            ) from exc
+        raise ImportError(f"importing Keras failed: {exc}") from exc
+    except (ImportError, ValueError) as exc:  # e.g. an unknown KERAS_BACKEND
+        raise ImportError(f"importing Keras failed: {exc}") from exc
+    major = int(str(keras.__version__).split(".")[0])
+    if major < 3:
+        raise ImportError(
+            f"actlab.keras needs Keras 3, found Keras {keras.__version__}: pip install 'keras>=3'"
+        )
+    return keras
+
+
+keras = import_keras()
+ops = keras.ops
+
+from actlab.catalog import Activation  # noqa: E402
+from actlab.catalog import get as get_activation  # noqa: E402
 
 OpsFn = Callable[[Any], Any]
 Params = Mapping[str, Any]
@@ -54,6 +123,16 @@ class KerasBinding:
 def _softplus(x: Any, beta: float = 1.0) -> Any:
     bx = x * beta
     return (ops.relu(bx) + ops.log1p(ops.exp(-ops.abs(bx)))) / beta
+
+
+_SQRT_2_OVER_PI = 0.7978845608028654
+
+
+def _gelu_tanh(x: Any) -> Any:
+    """x/2 (1 + tanh u) as x sigmoid(2u), u = sqrt(2/pi) (t + 0.044715 t^3), t = x clipped to
+    +-100: no cancellation for negative x (``ops.gelu`` computes 1 + tanh u), no overflow."""
+    t = ops.clip(x, -100.0, 100.0)
+    return x * ops.sigmoid(2.0 * _SQRT_2_OVER_PI * (t + 0.044715 * t * t * t))
 
 
 def _prelu(x: Any, alpha: Any) -> Any:
@@ -159,7 +238,7 @@ BINDINGS: dict[str, KerasBinding] = {
         _native("keras.activations.gelu", lambda _p: lambda x: _A.gelu(x, approximate=False)),
     ),
     "gelu_tanh": KerasBinding(
-        lambda _p: lambda x: ops.gelu(x, approximate=True),
+        lambda _p: _gelu_tanh,
         _native("keras.activations.gelu(approximate=True)",
                 lambda _p: lambda x: _A.gelu(x, approximate=True)),
     ),
@@ -265,7 +344,9 @@ BINDINGS: dict[str, KerasBinding] = {
         _native("keras.activations.glu", lambda p: lambda x: _A.glu(x, axis=int(p["axis"]))),
     ),
     "swiglu": KerasBinding(_gated(lambda p: lambda b: b * ops.sigmoid(b * p["beta"]))),
-    "geglu": KerasBinding(_gated(lambda p: lambda b: ops.gelu(b, approximate=p["approximate"]))),
+    "geglu": KerasBinding(
+        _gated(lambda p: _gelu_tanh if p["approximate"] else lambda b: ops.gelu(b, approximate=False))
+    ),
     "reglu": KerasBinding(_gated(lambda _p: ops.relu)),
     "bilinear": KerasBinding(_gated(lambda _p: lambda b: b)),
 }  # fmt: skip
@@ -354,6 +435,13 @@ class ActlabActivation(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "spec": self.spec}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ActlabActivation:
+        """The layer of a saved config; a bad spec raises :class:`actlab.SpecError` itself
+        (Keras' default wraps every error in a multi-line ``TypeError``)."""
+        return cls(**config)
+
 
 
 def get(spec: str | Activation) -> ActlabActivation:
