@@ -9,7 +9,10 @@ Imports Keras first (actlab.keras must keep the backend Keras chose), then check
   branch's kernel update carries that activation's derivative on this backend's autodiff;
 * ``errors``: the messages of bad specs;
 * ``article``: on TensorFlow, the seed article's snippet as written (brackets balanced,
-  ``alpha`` renamed ``negative_slope``).
+  ``alpha`` renamed ``negative_slope``);
+* ``monitor``: actlab.keras.Monitor's findings and summary on two small models trained from
+  the same NumPy-drawn weights on the same batches (dead units, a linear pair, vanishing
+  gradients through sigmoids; SELU with the wrong init and plain dropout).
 
 Writes plain JSON (lists of floats); the test compares them with the catalog and across
 backends.
@@ -17,6 +20,7 @@ backends.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import tempfile
@@ -174,6 +178,70 @@ def article() -> dict:
     }
 
 
+def _glorot(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    limit = np.sqrt(6.0 / (shape[0] + shape[-1]))
+    return rng.uniform(-limit, limit, size=shape).astype(np.float32)
+
+
+def monitor() -> dict:
+    """Fit two models from fixed weights (Glorot-uniform kernels drawn by NumPy, the
+    layers' own constant biases) on the digits, and record what the monitor says."""
+    from rich.console import Console
+
+    from actlab.diagnose.demos import digits
+
+    x, y, _, _ = digits()
+    x, y = x.numpy()[:512], y.numpy()[:512]
+    minus3 = keras.initializers.Constant(-3.0)
+    models = {
+        "dead_linear_vanishing": [
+            keras.layers.Dense(32, activation="relu", bias_initializer=minus3, name="dead"),
+            keras.layers.Dense(32, name="linear"),
+            *(keras.layers.Dense(24, activation="sigmoid", name=f"sig{i}") for i in range(6)),
+            keras.layers.Dense(10, activation="softmax", name="out"),
+        ],
+        "selu": [
+            keras.layers.Dense(32, activation="selu", name="selu0"),
+            # rate 0: still the plain dropout SELU warns about, without backend-specific
+            # random masks (the runs stay comparable step by step)
+            keras.layers.Dropout(0.0, name="drop"),
+            keras.layers.Dense(32, activation="selu", name="selu1"),
+            keras.layers.Dense(10, activation="softmax", name="out"),
+        ],
+    }
+    found = {}
+    for label, layers in models.items():
+        model = keras.Sequential([keras.Input((64,)), *layers])
+        rng = np.random.default_rng(0)
+        model.set_weights(
+            [_glorot(rng, w.shape) if len(w.shape) == 2 else w for w in model.get_weights()]
+        )
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+        mon = ak.Monitor(x[:128], y[:128], every=2)
+        model.fit(x, y, epochs=1, batch_size=64, shuffle=False, verbose=0, callbacks=[mon])
+        console = Console(record=True, width=120, file=io.StringIO())
+        mon.summary(console)
+        found[label] = {
+            "findings": [
+                {
+                    "kind": f.kind,
+                    "layers": list(f.layers),
+                    "steps": list(f.steps),
+                    "severity": f.severity,
+                    "numbers": {k: float(v) for k, v in f.numbers.items()},
+                    "message": f.message,
+                }
+                for f in mon.findings
+            ],
+            "records": [
+                [r.step, r.layer, r.dead_fraction, r.saturated_fraction, r.mean, r.std, r.grad_norm]
+                for r in mon.records
+            ],
+            "summary": console.export_text(),
+        }
+    return found
+
+
 def main(out: str) -> None:
     result = {
         "backend": keras.backend.backend(),
@@ -182,6 +250,7 @@ def main(out: str) -> None:
         "layers": layers_and_round_trip(),
         "step": one_sgd_step(),
         "errors": errors(),
+        "monitor": monitor(),
     }
     if result["backend"] == "tensorflow":
         result["article"] = article()

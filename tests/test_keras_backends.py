@@ -114,6 +114,36 @@ def test_backends_agree_with_each_other(runs) -> None:
             )
 
 
+def test_the_monitor_says_the_same_on_every_backend(runs) -> None:
+    """Same weights, same batches: the same findings (kinds, layers, steps, messages), the
+    same summary, and the same recorded signals up to float32 rounding."""
+    done = {b: r.result["monitor"] for b, r in runs.items() if r.result is not None}
+    if not done:
+        pytest.skip("no Keras backend installed")
+    reference = next(iter(done.values()))
+    kinds = {label: {f["kind"] for f in m["findings"]} for label, m in reference.items()}
+    assert kinds["dead_linear_vanishing"] >= {"dead_units", "linear_collapse", "vanishing_gradient"}
+    assert "selu_misuse" in kinds["selu"]
+    for backend, monitor in done.items():
+        for label, seen in monitor.items():
+            expected = reference[label]
+            strip = [{k: v for k, v in f.items() if k != "numbers"} for f in seen["findings"]]
+            assert strip == [
+                {k: v for k, v in f.items() if k != "numbers"} for f in expected["findings"]
+            ], (backend, label)
+            for f, g in zip(seen["findings"], expected["findings"], strict=True):
+                assert f["numbers"] == pytest.approx(g["numbers"], rel=1e-4, abs=1e-6)
+            assert seen["summary"] == expected["summary"], (backend, label)
+            records = np.array([r[2:] for r in seen["records"]], dtype=float)
+            np.testing.assert_allclose(
+                records,
+                np.array([r[2:] for r in expected["records"]], dtype=float),
+                rtol=1e-4,
+                atol=1e-6,
+                err_msg=f"{backend} {label}",
+            )
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bad_specs_get_the_same_one_line_errors_on_every_backend(runs, backend) -> None:
     errors = runs[backend].get()["errors"]

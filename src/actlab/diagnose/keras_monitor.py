@@ -1,6 +1,5 @@
 """``Monitor``: a Keras 3 callback recording the same signals and findings as the PyTorch
-monitor (Keras runs on its torch backend; importing this module selects it unless the
-environment names another backend, which is then an error).
+monitor, on whichever backend Keras runs (TensorFlow, JAX or PyTorch; Keras' own choice).
 
 >>> mon = Monitor(x_probe, y_probe, every=10)                         # doctest: +SKIP
 >>> model.fit(x, y, epochs=5, callbacks=[mon]); mon.summary(); mon.findings  # doctest: +SKIP
@@ -31,46 +30,34 @@ How it differs from the PyTorch monitor:
   another through pass-through layers only (dropout, batch norm, flatten, reshape), unless
   the middle is narrower than both ends or a convolution is grouped / depthwise.
 
-All backend-specific work (tensors, autograd, the loss gradient) is in :class:`TorchOps`;
-another Keras backend needs a sibling of it and nothing else.
+All backend-specific work (tensors, derivatives by the backend's own autodiff, the loss
+gradient through a stateless call) is in :class:`actlab.diagnose.keras_ops.KerasOps`; the
+signals are computed from its results by the same torch code on every backend, so one model
+trained from the same weights gives the same findings on all three.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
-_ALREADY = "keras" in sys.modules
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-if keras.backend.backend() != "torch":  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "actlab's Keras monitor needs Keras' torch backend, but Keras "
-        f"{'was imported before it' if _ALREADY else 'was configured'} with backend "
-        f"{keras.backend.backend()!r}; set KERAS_BACKEND=torch before importing keras"
-    )
-
-from actlab.backends.torch.recognize import Behaviour, recognize  # noqa: E402
-from actlab.diagnose.findings import SELU_INIT_TOLERANCE  # noqa: E402
-from actlab.diagnose.monitor import DEFAULT_EVERY  # noqa: E402
-from actlab.diagnose.records import (  # noqa: E402
+from actlab.backends.keras import keras
+from actlab.backends.torch.recognize import Behaviour, grid, recognize
+from actlab.diagnose.findings import SELU_INIT_TOLERANCE
+from actlab.diagnose.keras_ops import KerasOps, numpy
+from actlab.diagnose.monitor import DEFAULT_EVERY
+from actlab.diagnose.records import (
     LayerInfo,
     LayerRecord,
     NonFinite,
     Recording,
     Structure,
 )
-from actlab.diagnose.results_view import RecordingResults  # noqa: E402
-from actlab.diagnose.sampling import subsample  # noqa: E402
-from actlab.engine.probes import layer_signals  # noqa: E402
+from actlab.diagnose.results_view import RecordingResults
 
 PASS_THROUGH = (
     keras.layers.Dropout,
@@ -82,58 +69,7 @@ PASS_THROUGH = (
 """Layers that do not count as a non-linearity between two weight layers."""
 
 
-class TorchOps:
-    """The backend-specific part of the Keras monitor, for Keras' torch backend: every
-    tensor operation the monitor needs, in torch."""
-
-    @staticmethod
-    def tensor(values: Any) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(values))
-
-    @staticmethod
-    def function(fn: Callable[[Any], Any]) -> Callable[[torch.Tensor], torch.Tensor]:
-        """``fn`` (a Keras activation function or layer) as a function of torch tensors."""
-        return lambda x: fn(x)
-
-    @staticmethod
-    def finite(value: Any) -> bool:
-        return bool(torch.isfinite(torch.as_tensor(value)).all())
-
-    @staticmethod
-    def value_and_derivative(fn: Callable[[Any], Any], z: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """``f(z)`` and ``f'(z)`` (autograd; exact for elementwise ``f``), float32."""
-        leaf = torch.as_tensor(z).detach().float().requires_grad_(True)
-        with torch.enable_grad():
-            a = fn(leaf)
-            (d,) = torch.autograd.grad(a.sum(), leaf)
-        return a.detach().float(), d
-
-    @staticmethod
-    def signals(
-        a: torch.Tensor, d: torch.Tensor, unit_axis: int, max_derivative: float
-    ) -> tuple[list[float], Any]:
-        """Dead fraction, saturated fraction, mean, std on the fixed subsample
-        (:mod:`actlab.diagnose.sampling`), and the subsample."""
-        sub = subsample(tuple(a.shape), unit_axis, a.device)
-        stats = layer_signals(
-            sub.gather(d)[None, :, :, None], sub.gather(a)[None, :, :, None], [max_derivative]
-        )
-        return stats[:, 0].double().tolist(), sub
-
-    @staticmethod
-    def loss_gradient_norms(
-        model: keras.Model, x: torch.Tensor, y: torch.Tensor, weights: list[Any]
-    ) -> list[float | None]:
-        """Norms of the compiled loss's gradient on ``(x, y)`` w.r.t. ``weights``
-        (inference mode)."""
-        with torch.enable_grad():
-            y_pred = model(x, training=False)
-            loss = model.compute_loss(x=x, y=y, y_pred=y_pred)
-            grads = torch.autograd.grad(loss, [w.value for w in weights], allow_unused=True)
-        return [None if g is None else float(torch.linalg.vector_norm(g.float())) for g in grads]
-
-
-OPS = TorchOps
+OPS = KerasOps
 
 
 def _is_activation_layer(layer: keras.layers.Layer) -> bool:
@@ -190,12 +126,13 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
-        self.x_probe = OPS.tensor(x_probe).float()
+        self.x_probe = OPS.tensor(np.asarray(x_probe, dtype=np.float32))
         self.y_probe = OPS.tensor(y_probe)
-        if len(self.x_probe) != len(self.y_probe) or len(self.x_probe) == 0:
+        rows = (int(self.x_probe.shape[0]), int(self.y_probe.shape[0]))
+        if rows[0] != rows[1] or rows[0] == 0:
             raise ValueError(
                 f"x_probe and y_probe need the same, non-zero number of rows, got "
-                f"{len(self.x_probe)} and {len(self.y_probe)}"
+                f"{rows[0]} and {rows[1]}"
             )
         self.every = every
         self.recording = Recording(framework="keras", every=every)
@@ -249,6 +186,9 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
         shape = (2, *tuple(d or 1 for d in layer.output.shape[1:]))
         learnable = bool(layer.trainable_weights) and _is_activation_layer(layer)
         behaviour = recognize(OPS.function(fn), shape, learnable=learnable, exact=True)
+        if behaviour.kind == "unknown" and not math.isfinite(behaviour.max_derivative):
+            # torch autograd cannot see through another backend: the backend's own.
+            behaviour = replace(behaviour, max_derivative=_max_derivative(fn, shape))
         channels_first = getattr(layer, "data_format", "channels_last") == "channels_first"
         unit_axis = 1 if channels_first else len(shape) - 1
         return _Watch(
@@ -317,7 +257,7 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
         for w in selu:
             if w.feeder is None:
                 continue
-            kernel = OPS.tensor(_kernel(w.feeder).numpy())
+            kernel = numpy(_kernel(w.feeder)).astype(np.float64)
             scale = float(kernel.std()) * math.sqrt(math.prod(kernel.shape[:-1]))
             init = getattr(w.feeder, "kernel_initializer", None)
             if not _is_lecun_normal(init) or abs(scale - 1) > SELU_INIT_TOLERANCE:
@@ -342,18 +282,25 @@ class Monitor(RecordingResults, keras.callbacks.Callback):
 
     # ---- per batch -------------------------------------------------------------------
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._sync()
         self._step += 1
         self.recording.steps = self._step + 1
         if self.recording.non_finite is None:
             self._check_weights()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._sync()
         if self.recording.non_finite is None and not self._check_weights():
             loss = (logs or {}).get("loss")
             if loss is not None and not math.isfinite(float(loss)):
                 self._note("loss", "output")
         if self._step % self.every == 0:
             self._sample()
+
+    def _sync(self) -> None:
+        """On JAX, ``fit`` keeps the model's state outside its variables between syncs;
+        reading ``Callback.model`` writes it back (a no-op on the other backends)."""
+        _ = self.model
 
     def _note(self, layer: str, where: str) -> None:
         if self.recording.non_finite is None:
@@ -449,3 +396,13 @@ def _is_lecun_normal(initializer: Any) -> bool:
         and initializer.mode == "fan_in"
         and "normal" in initializer.distribution
     )
+
+
+def _max_derivative(fn: Callable[[Any], Any], shape: tuple[int, ...]) -> float:
+    """``max |f'|`` of an elementwise ``fn`` on the recognition grid laid out in ``shape``
+    (its leading dimension grown to hold the grid), by the backend's own autodiff."""
+    values = grid()
+    rest = math.prod(shape[1:])
+    z = np.resize(values, (math.ceil(values.size / rest) * rest,)).reshape(-1, *shape[1:])
+    _, d = OPS.value_and_derivative(fn, OPS.tensor(z))
+    return float(np.max(np.abs(numpy(d))))
