@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 import actlab
-from actlab.backends.differences import GRID, compare, differences_table, framework_differences
+from actlab.backends.differences import (
+    GRID,
+    compare,
+    differences_table,
+    framework_differences,
+    keras_accuracy,
+    keras_backends_table,
+)
 
 
 def test_compare_counts_ulps() -> None:
@@ -39,7 +46,9 @@ def test_report_shape_is_json_and_finds_frameworks() -> None:
     assert d["spec"] == "leaky_relu(alpha=0.2)"
     assert d["grid"]["points"] == GRID.size and d["grid"]["dtype"] == "float32"
     rows = {r["framework"]: r for r in d["measured"]}
-    assert set(rows) == {"pytorch", "keras", "actlab (torch backend)"}
+    assert set(rows) >= {"pytorch", "keras", "actlab (torch backend)", "jax"}
+    if rows["jax"]["op"]:  # JAX installed: jax.nn's op and actlab.jax in float32 and float64
+        assert set(rows) >= {"actlab (jax backend)", "actlab (jax backend, float64)"}
     for row in rows.values():
         assert row["max_ulp"] <= 1 and row["max_abs"] < 1e-6
         assert set(row) == {"framework", "op", "max_abs", "max_ulp", "max_ulp_at", "note"}
@@ -97,3 +106,25 @@ def test_a_wrong_framework_op_shows_as_a_large_difference() -> None:
     x = np.array([[0.0, 0.5, 1.0]], dtype=np.float32)
     fixed = np.allclose(keras.ops.convert_to_numpy(keras.ops.sparsemax(x)), [[0, 0.25, 0.75]])
     assert (keras_row["max_abs"] < 1e-6) == fixed
+
+
+def test_compare_counts_float64_ulps() -> None:
+    one = np.float64(1.0)
+    up = np.nextafter(one, 2.0)
+    assert compare(np.array([np.nextafter(up, 2.0)]), np.array([one]))["max_ulp"] == 2
+
+
+def test_keras_accuracy_on_this_backend_and_the_per_backend_table() -> None:
+    """actlab.keras is never less accurate than Keras' own op (on the in-process backend);
+    a backend that could not run shows n/a in every row, visibly."""
+    pytest.importorskip("actlab.keras")
+    measured = keras_accuracy()
+    assert set(measured["entries"]) == set(actlab.names())
+    for name, entry in measured["entries"].items():
+        if entry["native"] is not None:
+            assert entry["actlab"] <= entry["native"], name
+    table = keras_backends_table(
+        {measured["backend"]: measured, "jax": {"error": "ImportError: no jax"}}
+    ).splitlines()
+    assert len(table) == 2 + len(actlab.names())
+    assert all(line.endswith("| n/a |") for line in table[2:])

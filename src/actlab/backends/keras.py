@@ -11,7 +11,8 @@ at the catalog's parameters, where it has one (measured in ``docs/frameworks.md`
 written here:
 
 * softplus(beta): ``(relu(b x) + log1p(exp(-|b x|))) / b`` (never overflows);
-* mish: ``x * tanh(softplus(x))`` with that softplus; silu(beta): ``x * sigmoid(b x)``;
+* mish: ``x * n / (n + 2)`` with ``n = e^x (e^x + 2)`` in ``exp(-|x|)`` form;
+* silu(beta): ``x * sigmoid(b x)``;
 * gelu_tanh: ``x * sigmoid(2u)``, equal to ``x/2 (1 + tanh u)`` without its cancellation;
 * squareplus: ``b / (2 (sqrt(x^2 + b) - x))`` for x < 0, where Keras' own form cancels;
 * sparsemax: the threshold from the k-th cumulative sum (Keras 3.15's own op sums all the
@@ -135,6 +136,14 @@ def _gelu_tanh(x: Any) -> Any:
     return x * ops.sigmoid(2.0 * _SQRT_2_OVER_PI * (t + 0.044715 * t * t * t))
 
 
+def _mish(x: Any) -> Any:
+    """x tanh(softplus(x)) with tanh(softplus(x)) = n / (n + 2), n = e^x (e^x + 2), written
+    with e = exp(-|x|) as the catalog does (``tanh`` of a rounded softplus loses ulps)."""
+    e = ops.exp(-ops.abs(x))
+    n = e * (e + 2)
+    return x * ops.where(x < 0, n / (n + 2), (1 + 2 * e) / (1 + 2 * e + 2 * e * e))
+
+
 def _prelu(x: Any, alpha: Any) -> Any:
     return ops.where(x >= 0, x, alpha * x)
 
@@ -247,7 +256,7 @@ BINDINGS: dict[str, KerasBinding] = {
         _native("keras.activations.silu", lambda p: _A.silu if p["beta"] == 1 else None),
     ),
     "mish": KerasBinding(
-        lambda _p: lambda x: x * ops.tanh(_softplus(x)),
+        lambda _p: _mish,
         _native("keras.activations.mish", lambda _p: _A.mish),
     ),
     "celu": KerasBinding(
