@@ -78,6 +78,12 @@ def _negative(x: jax.Array) -> jax.Array:
     return jnp.where(x > 0, 0.0, x)
 
 
+def _exact(value: jax.Array) -> jax.Array:
+    """``value`` as computed: under ``jit`` XLA would fold ``(x - hi) - lo`` into
+    ``x - (hi + lo)`` with ``hi + lo`` rounded, undoing the split of a constant."""
+    return jax.lax.optimization_barrier(value)
+
+
 def _near_zero(
     d: jax.Array, root: str, coeffs: tuple[str, ...], general: jax.Array, d_lo: Any = 0.0
 ) -> jax.Array:
@@ -85,7 +91,7 @@ def _near_zero(
     ``nm.TAYLOR_RADIUS`` of its zero ``root``, at ``d + d_lo`` (the root split hi + lo in
     ``d``'s dtype, so the distance to it is exact)."""
     hi, lo = nm.const2(np.empty(0, dtype=d.dtype), root)
-    step = jnp.clip((d - hi) + (d_lo - lo), -1.0, 1.0)
+    step = jnp.clip(_exact(d - hi) + (d_lo - lo), -1.0, 1.0)
     series = jnp.zeros_like(step)
     for c in reversed(coeffs):
         series = (series + float(c)) * step
