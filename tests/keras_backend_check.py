@@ -12,7 +12,8 @@ Imports Keras first (actlab.keras must keep the backend Keras chose), then check
   ``alpha`` renamed ``negative_slope``);
 * ``monitor``: actlab.keras.Monitor's findings and summary on two small models trained from
   the same NumPy-drawn weights on the same batches (dead units, a linear pair, vanishing
-  gradients through sigmoids; SELU with the wrong init and plain dropout).
+  gradients through sigmoids; SELU with the wrong init and plain dropout, and an activation
+  no catalog entry computes).
 
 Writes plain JSON (lists of floats); the test compares them with the catalog and across
 backends.
@@ -183,6 +184,11 @@ def _glorot(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return rng.uniform(-limit, limit, size=shape).astype(np.float32)
 
 
+def _unlisted(x):
+    """An elementwise activation in no catalog: x tanh(x)^3 + x / 4."""
+    return x * keras.ops.tanh(x) ** 3 + x / 4
+
+
 def monitor() -> dict:
     """Fit two models from fixed weights (Glorot-uniform kernels drawn by NumPy, the
     layers' own constant biases) on the digits, and record what the monitor says."""
@@ -206,6 +212,8 @@ def monitor() -> dict:
             # random masks (the runs stay comparable step by step)
             keras.layers.Dropout(0.0, name="drop"),
             keras.layers.Dense(32, activation="selu", name="selu1"),
+            # no catalog entry computes this: max |f'| by the backend's own autodiff
+            keras.layers.Dense(16, activation=_unlisted, name="unlisted"),
             keras.layers.Dense(10, activation="softmax", name="out"),
         ],
     }

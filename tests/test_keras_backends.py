@@ -124,6 +124,8 @@ def test_the_monitor_says_the_same_on_every_backend(runs) -> None:
     kinds = {label: {f["kind"] for f in m["findings"]} for label, m in reference.items()}
     assert kinds["dead_linear_vanishing"] >= {"dead_units", "linear_collapse", "vanishing_gradient"}
     assert "selu_misuse" in kinds["selu"]
+    (unlisted,) = [la for la in reference["selu"]["summary"].splitlines() if "unlisted" in la]
+    assert "unknown elementwise" in unlisted
     for backend, monitor in done.items():
         for label, seen in monitor.items():
             expected = reference[label]
