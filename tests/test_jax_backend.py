@@ -12,6 +12,7 @@ import pytest
 
 import actlab
 from actlab.backends.differences import GRID
+from actlab.catalog import build
 
 try:
     import jax
@@ -125,19 +126,25 @@ def test_kinks_follow_the_catalogs_convention() -> None:
         np.testing.assert_allclose(grads, expected, rtol=1.2e-7, atol=0, err_msg=spec)
 
 
-def test_softmax_is_jitted_vmapped_and_its_jvp_is_the_catalogs() -> None:
+VECTOR = [n for n in actlab.names() if actlab.get(n).is_vector]
+
+
+def test_vector_and_gated_entries_are_jitted_vmapped_and_their_jvp_is_the_catalogs() -> None:
     rng = np.random.default_rng(0)
-    x = rng.normal(scale=5, size=(4, 3, 5)).astype(np.float32)
+    x = rng.normal(scale=5, size=(4, 4, 6)).astype(np.float32)
     v = rng.normal(size=x.shape).astype(np.float32)
-    np.testing.assert_allclose(
-        jax.jit(jax.vmap(aj.get("softmax")))(x), actlab.get("softmax")(x), rtol=1e-6, atol=1e-7
-    )
-    for axis in (-1, 1):
-        spec = f"softmax(axis={axis})"
-        act, f = actlab.get(spec), aj.get(spec)
-        np.testing.assert_allclose(jax.jit(f)(x), act(x), rtol=1e-6, atol=1e-7)
-        _, tangent = jax.jvp(f, (x,), (v,))
-        np.testing.assert_allclose(tangent, act.jvp(x, v), rtol=1e-5, atol=1e-6)
+    for name in VECTOR:
+        for axis in (-1, 1):
+            act = build(name, {"axis": axis})
+            f = aj.get(act)
+            np.testing.assert_allclose(jax.jit(f)(x), act(x), rtol=1e-5, atol=1e-6, err_msg=name)
+            _, tangent = jax.jvp(f, (x,), (v,))
+            np.testing.assert_allclose(
+                tangent, act.jvp(x, v), rtol=1e-4, atol=1e-5, err_msg=f"{name} axis={axis}"
+            )
+        np.testing.assert_allclose(
+            jax.jit(jax.vmap(aj.get(name)))(x), actlab.get(name)(x), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_functional_gives_pure_apply_and_learnable_params() -> None:

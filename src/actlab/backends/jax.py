@@ -27,9 +27,10 @@ import numpy as np
 from jax.scipy.special import ndtr
 
 from actlab.catalog import Activation
+from actlab.catalog import build as build_activation
 from actlab.catalog import get as get_activation
 from actlab.catalog import numerics as nm
-from actlab.catalog.definitions import article, modern
+from actlab.catalog.definitions import article, frontier, modern, smooth
 
 JaxFn = Callable[[jax.Array], jax.Array]
 Params = Mapping[str, Any]
@@ -199,6 +200,135 @@ def _where_positive(x: jax.Array, positive: Any, negative: Any) -> jax.Array:
     return jnp.where(x > 0, positive, negative)
 
 
+def _expm1_minus_x(x: jax.Array) -> jax.Array:
+    """``nm.expm1_minus_x``: e^x - 1 - x for x <= 0, by its series for |x| < 1/2."""
+    t = jnp.clip(x, -0.5, 0.5)
+    s = jnp.ones_like(t)
+    for k in range(24, 2, -1):
+        s = 1 + t * s / k
+    return jnp.where(jnp.abs(x) < 0.5, t * t / 2 * s, jnp.expm1(x) - x)
+
+
+def _two_sum(a: jax.Array, b: Any) -> tuple[jax.Array, jax.Array]:
+    """``nm.two_sum`` (Knuth): s + e = a + b exactly."""
+    total = a + b
+    bb = total - a
+    return total, (a - (total - bb)) + (b - bb)
+
+
+def _star_relu(x: jax.Array, scale: Any, bias: Any) -> jax.Array:
+    """scale relu(x)^2 + bias with relu(x)^2 and the product split exactly (Dekker), as
+    the catalog does: the sum near its zero keeps full relative accuracy."""
+    r = jnp.minimum(jnp.maximum(x, 0), frontier._DEKKER_SAFE)
+    p_hi, p_lo = _two_product(r, r)
+    q_hi, q_lo = _two_product(p_hi, scale)
+    total, err = _two_sum(q_hi, bias)
+    return total + (err + (q_lo + scale * p_lo))
+
+
+def _xielu(x: jax.Array, alpha_p: Any, alpha_n: Any, beta: float) -> jax.Array:
+    """The catalog's xielu: near the negative zero r of the x <= 0 branch (numbers, as in
+    get(spec)) A (e^d - 1) + (beta - alpha_n) d, d = x - r; learned (array) alphas use the
+    direct form alpha_n (e^x - 1 - x) + beta x."""
+    xp, xn = jnp.maximum(x, 0), jnp.minimum(x, 0)
+    positive = xp * (alpha_p * xp + beta)
+    direct = alpha_n * _expm1_minus_x(xn) + beta * xn
+    if beta == 0 or not isinstance(alpha_n, (int, float)):
+        return jnp.where(x > 0, positive, direct)
+    root, big_a, _ = frontier._xielu_roots(alpha_n, beta)
+    r_hi, r_lo = nm.const2(np.empty(0, dtype=x.dtype), root)
+    near = x < r_hi / 2
+    d = jnp.where(near, _exact(x - r_hi) - r_lo, 0)
+    shifted = float(big_a) * jnp.expm1(d) + (beta - alpha_n) * d
+    direct = alpha_n * _expm1_minus_x(jnp.where(near, 0, xn)) + beta * jnp.where(near, 0, xn)
+    return jnp.where(x > 0, positive, jnp.where(near, shifted, direct))
+
+
+def _xielu_grad(x: jax.Array, alpha_p: float, alpha_n: float, beta: float) -> jax.Array:
+    positive = 2 * alpha_p * jnp.maximum(x, 0) + beta
+    if beta > 0:
+        _, _, zero = frontier._xielu_roots(alpha_n, beta)
+        z_hi, z_lo = nm.const2(np.empty(0, dtype=x.dtype), zero)
+        negative = (alpha_n - beta) * jnp.expm1(_exact(jnp.minimum(x, 0) - z_hi) - z_lo)
+    else:
+        negative = alpha_n * jnp.expm1(jnp.minimum(x, 0))
+    return jnp.where(x > 0, positive, negative)
+
+
+def _tanh_shrink(x: jax.Array) -> jax.Array:
+    """x - tanh(x), by the catalog's series for |x| < 0.25 (the difference cancels)."""
+    t = jnp.clip(x, -smooth._TANH_SHRINK_SWITCH, smooth._TANH_SHRINK_SWITCH)
+    t2 = t * t
+    series = jnp.zeros_like(t)
+    for c in reversed(smooth._TANH_SHRINK_SERIES):
+        series = (series + float(c)) * t2
+    return jnp.where(jnp.abs(x) < smooth._TANH_SHRINK_SWITCH, series * t, x - jnp.tanh(x))
+
+
+def _squareplus_parts(x: jax.Array, b: float) -> tuple[jax.Array, jax.Array]:
+    h = jnp.hypot(x, jnp.sqrt(jnp.asarray(b, dtype=x.dtype)))
+    return h, jnp.where(x < 0, h / 2 - x / 2, 1)
+
+
+def _squareplus(x: jax.Array, b: float) -> jax.Array:
+    h, gap = _squareplus_parts(x, b)
+    return jnp.where(x >= 0, x / 2 + h / 2, (b / 4) / gap)
+
+
+def _reduce_pi(x: jax.Array, a: float, offset: str) -> jax.Array:
+    """``nm.reduce_pi`` for ``|a x|`` below its Cody-Waite limit (~6000 in float32, 2e8 in
+    float64): t = a x + offset - k pi with a x split exactly, so sin^2(t) keeps its digits
+    where it is tiny; beyond the limit, a x + offset rounded (the catalog reduces those in
+    exact decimal arithmetic)."""
+    p1, p2, p3, limit = (float(v) for v in nm._pi_pieces(np.dtype(x.dtype)))
+    moderate = jnp.abs(x) < (limit * 3.0) / abs(a)
+    hi, lo = _two_product(jnp.where(moderate, x, 0), a)
+    off_hi, off_lo = (float(v) for v in nm.const2(np.empty(0, dtype=x.dtype), offset))
+    k = jnp.rint((hi + off_hi) / p1)
+    s2, e2 = _two_sum(hi - k * p1, -(k * p2))
+    s3, e3 = _two_sum(s2, off_hi)
+    t = s3 + (((e2 + e3) + (lo + off_lo)) - k * p3)
+    return jnp.where(moderate, t, a * x + off_hi)
+
+
+def _snake(x: jax.Array, frequency: Any) -> jax.Array:
+    """x + sin^2(a x) / a, the argument reduced exactly for a fixed (number) frequency."""
+    if isinstance(frequency, (int, float)):
+        small = jnp.abs(x) < 2.0 ** (jnp.finfo(x.dtype).nmant + 3) / frequency
+        s = jnp.sin(_reduce_pi(jnp.where(small, x, 0), frequency, "0"))
+        return jnp.where(small, x + s * s / frequency, x)
+    s = jnp.sin(frequency * x)
+    return x + s * s / frequency
+
+
+def _sparsemax(x: jax.Array, axis: int) -> jax.Array:
+    """Martins & Astudillo 2016, algorithm 1 (the catalog's)."""
+    moved = jnp.moveaxis(x, axis, -1)
+    z = -jnp.sort(-moved, axis=-1)
+    j = jnp.arange(1, z.shape[-1] + 1, dtype=x.dtype)
+    cumulative = jnp.cumsum(z, axis=-1)
+    k = jnp.sum(1 + j * z > cumulative, axis=-1, keepdims=True)
+    tau = (jnp.take_along_axis(cumulative, k - 1, axis=-1) - 1) / k.astype(x.dtype)
+    return jnp.moveaxis(jnp.maximum(moved - tau, 0), -1, axis)
+
+
+def _gated(p: Params, gate: JaxFn) -> JaxFn:
+    """``a * gate(b)`` for the halves (value, gate) of the input along ``axis``."""
+    axis = int(p["axis"])
+
+    def apply(x: jax.Array) -> jax.Array:
+        a, b = jnp.split(x, 2, axis=axis)
+        return a * gate(b)
+
+    return apply
+
+
+def _gated_entry(name: str) -> Builder:
+    """A gated entry: its gate is an elementwise entry with its own JAX binding (and custom
+    derivative), applied to the gate half."""
+    return lambda p: _gated(p, get(build_activation(name, dict(p)).gate))
+
+
 def _fixed(value: Callable[[jax.Array], Any]) -> Builder:
     return lambda _p: value
 
@@ -294,6 +424,74 @@ BINDINGS: dict[str, JaxBinding] = {
         None,
         ("jax.nn.softmax", lambda p: lambda x: _N.softmax(x, axis=int(p["axis"]))),
     ),
+    "hard_tanh": JaxBinding(
+        lambda p: lambda x: jnp.clip(x, p["min_val"], p["max_val"]),
+        lambda p: lambda x: jnp.where((x > p["min_val"]) & (x < p["max_val"]), 1.0, 0.0),
+        (
+            "jax.nn.hard_tanh",
+            lambda p: _N.hard_tanh if (p["min_val"], p["max_val"]) == (-1, 1) else None,
+        ),
+    ),
+    "hard_shrink": JaxBinding(lambda p: lambda x: jnp.where(jnp.abs(x) > p["lambd"], x, 0.0)),
+    "soft_shrink": JaxBinding(
+        lambda p: (
+            lambda x: jnp.where(
+                x > p["lambd"], x - p["lambd"], jnp.where(x < -p["lambd"], x + p["lambd"], 0.0)
+            )
+        )
+    ),
+    "threshold": JaxBinding(lambda p: lambda x: jnp.where(x > p["threshold"], x, p["value"])),
+    "sparse_plus": JaxBinding(
+        _fixed(
+            lambda x: jnp.where(
+                x >= 1, x, jnp.where(x <= -1, 0.0, (jnp.clip(x, -1, 1) + 1) ** 2 / 4)
+            )
+        ),
+        None,
+        ("jax.nn.sparse_plus", _fixed(_N.sparse_plus)),
+    ),
+    "sparse_sigmoid": JaxBinding(
+        _fixed(lambda x: jnp.clip(x + 1, 0, 2) / 2),
+        _fixed(lambda x: jnp.where((x > -1) & (x < 1), 0.5, 0.0)),
+        ("jax.nn.sparse_sigmoid", _fixed(_N.sparse_sigmoid)),
+    ),
+    "rrelu": JaxBinding(
+        lambda p: lambda x: jnp.where(x >= 0, x, (p["lower"] + p["upper"]) / 2 * x),
+        lambda p: lambda x: jnp.where(x > 0, 1.0, (p["lower"] + p["upper"]) / 2),
+    ),
+    "exponential": JaxBinding(_fixed(jnp.exp), None, ("jax.numpy.exp", _fixed(jnp.exp))),
+    "tanh_shrink": JaxBinding(_fixed(_tanh_shrink), _fixed(lambda x: jnp.tanh(x) ** 2)),
+    "squareplus": JaxBinding(
+        lambda p: lambda x: _squareplus(x, p["b"]),
+        None,
+        ("jax.nn.squareplus", lambda p: lambda x: _N.squareplus(x, b=p["b"])),
+    ),
+    "relu2": JaxBinding(_fixed(lambda x: jnp.square(jnp.maximum(x, 0)))),
+    "star_relu": JaxBinding(lambda p: lambda x: _star_relu(x, p["scale"], p["bias"])),
+    "xielu": JaxBinding(
+        lambda p: lambda x: _xielu(x, p["alpha_p"], p["alpha_n"], p["beta"]),
+        lambda p: lambda x: _xielu_grad(x, p["alpha_p"], p["alpha_n"], p["beta"]),
+    ),
+    "snake": JaxBinding(
+        lambda p: lambda x: _snake(x, p["frequency"]),
+        lambda p: lambda x: 2 * jnp.sin(_reduce_pi(x, p["frequency"], frontier._QUARTER_PI)) ** 2,
+    ),
+    "log_softmax": JaxBinding(
+        lambda p: lambda x: _N.log_softmax(x, axis=int(p["axis"])),
+        None,
+        ("jax.nn.log_softmax", lambda p: lambda x: _N.log_softmax(x, axis=int(p["axis"]))),
+    ),
+    "softmin": JaxBinding(lambda p: lambda x: _N.softmax(-x, axis=int(p["axis"]))),
+    "sparsemax": JaxBinding(lambda p: lambda x: _sparsemax(x, int(p["axis"]))),
+    "glu": JaxBinding(
+        _gated_entry("glu"),
+        None,
+        ("jax.nn.glu", lambda p: lambda x: _N.glu(x, axis=int(p["axis"]))),
+    ),
+    "swiglu": JaxBinding(_gated_entry("swiglu")),
+    "geglu": JaxBinding(_gated_entry("geglu")),
+    "reglu": JaxBinding(_gated_entry("reglu")),
+    "bilinear": JaxBinding(_gated_entry("bilinear")),
 }
 
 
