@@ -1,8 +1,10 @@
-"""How far PyTorch's and Keras' own versions of each entry are from the catalog, measured.
+"""How far PyTorch's, Keras' and JAX's own versions of each entry are from the catalog,
+measured.
 
 For one spec, :func:`framework_differences` evaluates the catalog (the reference, correctly
-rounded to float32), torch's native op, Keras 3's native op (on its torch backend) and
-actlab's own torch backend on :data:`GRID` in float32, at the spec's parameters, and
+rounded to float32), torch's native op, Keras 3's native op (on the backend Keras chose),
+actlab's own torch backend, jax.nn's op and actlab.jax (also in float64) on :data:`GRID`
+in float32, at the spec's parameters, and
 reports for each the maximum absolute difference and the maximum difference in units in the
 last place (ULP: the number of float32 values between the two results). Default-parameter
 differences (which the grid cannot show, since it uses the same parameters everywhere) come
