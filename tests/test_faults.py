@@ -379,6 +379,17 @@ def test_read_only_locations_are_one_line_errors(tmp_path, unfinished):
 # --- signals ------------------------------------------------------------------------
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _as_from_a_terminal() -> None:
+    """In the child: Ctrl-C and SIGTERM as a terminal's shell leaves them (default action,
+    not blocked). A test worker may pass on an ignored or blocked SIGINT, which an exec'd
+    program inherits (and Python then rightly leaves ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 def _actlab(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "actlab.cli", *args],
@@ -386,7 +397,19 @@ def _actlab(*args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
+        preexec_fn=_as_from_a_terminal,
     )
+
+
+@pytest.fixture
+def interactive_signals():
+    """This process's Ctrl-C and SIGTERM as an interactive Python has them, whatever an
+    earlier test in the same worker left behind; restored afterwards."""
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    yield
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    signal.signal(signal.SIGINT, handler)
 
 
 @pytest.mark.slow
@@ -431,7 +454,9 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path):
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_swallowed_on_its_way_is_still_reported(monkeypatch, capsys, signum, status):
+def test_a_signal_swallowed_on_its_way_is_still_reported(
+    monkeypatch, capsys, interactive_signals, signum, status
+):
     """Python raises a signal's KeyboardInterrupt at the next bytecode, which may be in a
     finalizer or a library's catch-all that swallows it (the start-up test above once
     ended with status 0 that way): the command then finishes, and says it was stopped."""
