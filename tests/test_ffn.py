@@ -358,3 +358,25 @@ def test_an_ffn_run_on_the_corpus_extends_its_seeds_as_if_it_had_them_all(tmp_pa
 
     assert table(extended) == table(whole)
     assert {c.widths[0] for c in whole.candidates} == {8}  # match="width" kept
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"match": "flops"}, "match='flops' must be one of ('params', 'width')"),
+        ({"d_model": 0}, "d_model=0 must be >= 1"),
+        ({"heads": 0}, "heads=0 must be >= 1"),
+        ({"d_model": 30, "heads": 4}, "d_model=30 must be a multiple of heads=4"),
+    ],
+)
+def test_the_run_and_the_engine_refuse_a_bad_shape_alike(settings, message):
+    """One rule (actlab.catalog.widths.check_shape) for the run's config and the engine's."""
+    from actlab.comparison import CompareConfig
+
+    for config in (
+        lambda: CompareConfig(model="ffn", **settings),
+        lambda: TrainConfig(model="ffn", **settings),
+    ):
+        with pytest.raises(ValueError) as err:
+            config()
+        assert str(err.value) == message

@@ -452,7 +452,6 @@ class ActlabActivation(keras.layers.Layer):
         return cls(**config)
 
 
-
 def get(spec: str | Activation) -> ActlabActivation:
     """A Keras layer for ``spec``, usable as ``Dense(..., activation=get(spec))`` or as a
     layer of ``keras.Sequential``. Raises :class:`actlab.SpecError` for a bad spec."""

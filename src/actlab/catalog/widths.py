@@ -39,3 +39,23 @@ def candidate_widths(activation: Activation, widths: Sequence[int], match: str) 
     if activation.width_factor == 1 or match == "width":
         return tuple(int(w) for w in widths)
     return tuple(gated_width(w) for w in widths)
+
+
+def check_shape(match: str, d_model: int, heads: int) -> None:
+    """The layer-shape settings every config shares (the run's and the engine's): the
+    gated-width rule ``match`` and the ffn model's ``d_model`` split over ``heads``
+    attention heads. Raises ``ValueError`` naming the bad value."""
+    problems = (
+        (match not in MATCHES, "match", match, f"must be one of {MATCHES}"),
+        (d_model < 1, "d_model", d_model, "must be >= 1"),
+        (heads < 1, "heads", heads, "must be >= 1"),
+        (
+            heads >= 1 and d_model % heads != 0,
+            "d_model",
+            d_model,
+            f"must be a multiple of heads={heads}",
+        ),
+    )
+    for bad, name, value, problem in problems:
+        if bad:
+            raise ValueError(f"{name}={value!r} {problem}")

@@ -10,7 +10,7 @@ from typing import Any
 from actlab.analysis.sequential import Design
 from actlab.analysis.stats import MIN_SEEDS_TO_CONCLUDE
 from actlab.catalog import get_many
-from actlab.catalog.widths import MATCHES
+from actlab.catalog.widths import check_shape
 from actlab.store import RunDir, RunDirError
 from actlab.store.errors import one_line
 
@@ -176,15 +176,7 @@ class CompareConfig:
             self.model,
             "must be mlp, cnn, ffn, or your own nn.Module (Python API)",
         )
-        _check(self.match in MATCHES, "match", self.match, f"must be one of {MATCHES}")
-        _check(self.d_model >= 1, "d_model", self.d_model, "must be >= 1")
-        _check(self.heads >= 1, "heads", self.heads, "must be >= 1")
-        _check(
-            self.d_model % self.heads == 0,
-            "d_model",
-            self.d_model,
-            f"must be a multiple of heads={self.heads}",
-        )
+        check_shape(self.match, self.d_model, self.heads)
         _check(
             self.optimizer in ("adam", "sgd"), "optimizer", self.optimizer, "must be adam or sgd"
         )

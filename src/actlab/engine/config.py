@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import torch
 
-from actlab.catalog.widths import MATCHES
+from actlab.catalog.widths import check_shape
 
 INIT_CHOICES = ("auto", "he", "lecun", "glorot")
 MODELS = ("mlp", "cnn", "ffn")
@@ -50,15 +50,7 @@ class TrainConfig:
         self.hidden = tuple(int(h) for h in self.hidden)
         self.channels = tuple(int(c) for c in self.channels)
         _check(self.model in MODELS, "model", self.model, f"must be one of {MODELS}")
-        _check(self.match in MATCHES, "match", self.match, f"must be one of {MATCHES}")
-        _check(self.d_model >= 1, "d_model", self.d_model, "must be >= 1")
-        _check(self.heads >= 1, "heads", self.heads, "must be >= 1")
-        _check(
-            self.d_model % self.heads == 0,
-            "d_model",
-            self.d_model,
-            f"must be a multiple of heads={self.heads}",
-        )
+        check_shape(self.match, self.d_model, self.heads)
         _check(
             self.optimizer in ("adam", "sgd"),
             "optimizer",
