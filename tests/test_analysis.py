@@ -549,3 +549,80 @@ def test_report_refuses_an_unknown_schema_in_one_line(tmp_path, capsys):
     assert main(["report", str(run)]) == 2
     err = capsys.readouterr().err.strip()
     assert "has schema 'actlab.results/9'" in err and "\n" not in err
+
+
+# --- a lower-is-better metric: bits per character ------------------------------------------
+
+
+def _bpc_records(spec, vals, *, accuracy=0.5):
+    """Next-character candidates whose validation bits per character are ``vals``
+    (stored, as the engine stores them, as a loss in nats: bpc x ln 2)."""
+    return [
+        CandidateResult.from_dict(
+            {
+                "activation": spec,
+                "seed": seed,
+                "status": "ok",
+                "test_metric": accuracy,
+                "test_loss": (v + 0.01) * math.log(2),
+                "test_bpc": v + 0.01,
+                "history": {"val_loss": [3.0, v * math.log(2)], "val_metric": [0.1, accuracy]},
+            }
+        )
+        for seed, v in enumerate(vals)
+    ]
+
+
+def test_bits_per_character_rank_lowest_first_and_are_worded_lower():
+    recs = (
+        _bpc_records("relu", [1.60, 1.61, 1.59, 1.62, 1.60], accuracy=0.9)
+        + _bpc_records("gelu", [1.50, 1.51, 1.49, 1.50, 1.52], accuracy=0.4)
+        + _bpc_records("tanh", [1.70, 1.69, 1.71, 1.72, 1.70], accuracy=0.95)
+    )
+    a = analyse_group("g", recs, metric="bpc", n_val=10_000, n_eval=10_000)
+    assert [r.activation for r in a.ranking.rows] == ["gelu", "relu", "tanh"]
+    # test values are the recorded test bits per character; accuracy rides along
+    assert a.ranking.row("gelu").test.mean == pytest.approx(1.514)
+    assert a.ranking.row("tanh").test_accuracy.mean == pytest.approx(0.95)
+    assert a.verdicts.leader == "gelu" and a.recommendation.activation == "gelu"
+    relu = a.verdicts.of("relu")
+    assert relu.verdict is Verdict.WORSE and relu.difference == pytest.approx(0.100)
+    assert relu.ci_low > 0  # the leader's advantage: positive when it did better
+    assert a.verdicts.margin.rule == "default: 0.005 bits per character"
+    assert a.headline == (
+        "Use gelu: every other activation is worse by more than 0.0050 bits per character."
+    )
+    assert a.reasons[0].startswith(
+        "Lowest mean validation bits per character (lower is better): gelu 1.5040"
+    )
+    assert "Leader: lowest mean validation bits per character" in a.method
+    text = " ".join([a.text(), a.method])
+    assert "higher" not in text.lower() and "highest" not in text.lower()
+    assert "test_accuracy" in a.ranking.row("gelu").to_dict()
+    assert "test_accuracy" not in _analyse(_records("elu", [0.9] * 3)).ranking.rows[0].to_dict()
+
+
+def test_the_identity_baseline_gap_is_worded_as_lower_bits_per_character():
+    recs = _bpc_records("relu", [1.50, 1.51, 1.49]) + _bpc_records("identity", [1.80] * 3)
+    a = analyse_group("g", recs, metric="bpc", n_val=10_000, n_eval=10_000)
+    assert any(
+        "non-linearity is worth 0.3000 lower validation bits per character here" in r
+        for r in a.reasons
+    )
+
+
+def test_mirrored_scores_give_mirrored_verdicts_through_judge():
+    """The same seeds judged as a higher-is-better ``x`` and a lower-is-better ``-x``: the
+    same leader, verdicts, differences (the leader's advantage), intervals and p-values."""
+    rng = np.random.default_rng(3)
+    truth = np.array([[0.0], [-0.001], [-0.03], [0.002]])
+    x = rng.normal(0, 0.01, 8) + truth + rng.normal(0, 0.001, (4, 8))
+    names = ["a", "b", "c", "d"]
+    up = MetricScale("m", -math.inf, math.inf, 1e-6)
+    down = MetricScale("m", -math.inf, math.inf, 1e-6, higher_is_better=False)
+    order = np.argsort(-x.mean(axis=1), kind="stable")
+    kw = dict(margin=Margin.given(0.01), design=Design.fixed(8))
+    v_up = judge([names[i] for i in order], x[order], scale=up, **kw)
+    v_down = judge([names[i] for i in order], -x[order], scale=down, **kw)
+    assert v_up.comparisons == v_down.comparisons and v_up.leader == v_down.leader
+    assert {c.verdict for c in v_up.comparisons} >= {Verdict.WORSE, Verdict.EQUIVALENT}

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from actlab.analysis.stats import bits_per_character
 from actlab.catalog import get
 from actlab.catalog.widths import candidate_widths, gated_width
 from actlab.cli import main
@@ -188,7 +189,7 @@ def test_corpus_is_fixed_and_its_windows_predict_the_next_character():
     whole = np.concatenate([splits.X_train, splits.X_val, splits.X_test]).reshape(-1)
     assert "".join(chars[whole]) == corpus[: whole.size]
     assert splits.summary()["n_test"] == splits.y_test.size
-    assert math.isclose(text.bits_per_character(math.log(2)), 1.0)
+    assert math.isclose(bits_per_character(math.log(2)), 1.0)
 
 
 @pytest.mark.parametrize(
@@ -216,8 +217,29 @@ def test_cli_ffn_on_the_corpus_records_bits_per_character_and_shapes(tmp_path, c
     )  # fmt: skip
     stdout = capsys.readouterr().out
     assert code == 0
-    assert "bits per character" in stdout
+    assert "ranked by validation bpc (lower is better)" in stdout
+    assert "the ranking above is by next-character accuracy" not in stdout  # no footnote
     results = json.loads((out / "results.json").read_text())
+    # ranked by bits per character, lowest first, with accuracy beside it
+    (analysis,) = results["analysis"]["groups"].values()
+    ranking = analysis["ranking"]
+    assert ranking["metric"] == "bpc"
+    val = [r["val"]["mean"] for r in ranking["rows"]]
+    assert val == sorted(val)
+    for row in ranking["rows"]:
+        tests = [
+            c["test_bpc"] for c in results["candidates"] if c["activation"] == row["activation"]
+        ]
+        assert math.isclose(row["test"]["mean"], sum(tests) / len(tests))
+        accuracy = [
+            c["test_metric"] for c in results["candidates"] if c["activation"] == row["activation"]
+        ]
+        assert math.isclose(row["test_accuracy"]["mean"], sum(accuracy) / len(accuracy))
+        first = [c for c in results["candidates"] if c["activation"] == row["activation"]]
+        assert math.isclose(
+            row["val_by_seed"][str(first[0]["seed"])],
+            first[0]["history"]["val_loss"][-1] / math.log(2),
+        )
     config = json.loads((out / "config.json").read_text())
     assert config["model"] == "ffn" and config["match"] == "params" and config["d_model"] == 8
     v = len(results["data"]["splits"]["class_labels"])

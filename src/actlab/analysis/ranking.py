@@ -4,8 +4,15 @@ Each candidate is a :class:`~actlab.engine.CandidateResult` (one activation x se
 validation score of a candidate is its validation metric after the last epoch it trained,
 or at its best epoch if it stopped early (the engine restores those weights and tests
 them); a diverged candidate has none. Activations are ordered by mean validation
-score over their seeds, equal means in catalog order (:func:`catalog_key`); those with
-fewer than 3 finished seeds come after the others (when some have 3), as they cannot lead.
+score over their seeds, best first (highest, or lowest where lower is better:
+:meth:`~actlab.analysis.stats.MetricScale.oriented`), equal means in catalog order
+(:func:`catalog_key`); those with fewer than 3 finished seeds come after the others (when
+some have 3), as they cannot lead.
+
+The metric is the candidate's recorded one (``val_metric`` per epoch, ``test_metric``:
+accuracy or R^2), except bits per character (``bpc``, next-character prediction), which is
+read from the losses (``val_loss / ln 2`` per epoch, ``test_bpc``): :func:`validation_curve`
+and :func:`test_value` are the one place that reads a candidate's metric.
 """
 
 from __future__ import annotations
@@ -19,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from actlab import health
-from actlab.analysis.stats import MIN_SEEDS_TO_CONCLUDE, MetricScale, Summary, summarize
+from actlab.analysis.stats import (
+    BPC,
+    MIN_SEEDS_TO_CONCLUDE,
+    MetricScale,
+    Summary,
+    bits_per_character,
+    summarize,
+)
 from actlab.catalog import SpecError, get
 from actlab.catalog.registry import names
 
@@ -45,10 +59,26 @@ def _last_finite(values: Sequence[float]) -> float:
     return math.nan
 
 
-def _selected_val(rec: CandidateResult) -> float:
+def validation_curve(rec: CandidateResult, metric: str) -> list[float]:
+    """The candidate's validation ``metric`` per epoch (NaN after it was frozen)."""
+    if metric == BPC:
+        return [bits_per_character(v) for v in rec.history.get("val_loss", [])]
+    return list(rec.history.get("val_metric", []))
+
+
+def test_value(rec: CandidateResult, metric: str) -> float:
+    """The candidate's test ``metric`` (NaN for a diverged one)."""
+    if metric == BPC:
+        return float(
+            rec.test_bpc if rec.test_bpc is not None else bits_per_character(rec.test_loss)
+        )
+    return float(rec.test_metric)
+
+
+def _selected_val(rec: CandidateResult, metric: str) -> float:
     """Validation metric of the weights the candidate ends with: its best epoch when it
     stopped early (those weights are restored), else its last trained epoch."""
-    values = rec.history.get("val_metric", [])
+    values = validation_curve(rec, metric)
     best = rec.best_epoch
     if rec.stopped_epoch is not None and best is not None and 1 <= best <= len(values):
         chosen = values[best - 1]
@@ -88,6 +118,9 @@ class ActivationSummary:
     saturated_fraction: float = math.nan
     cost: float | None = None
     """Measured forward+backward time of the activation relative to relu (None: unmeasured)."""
+    test_accuracy: Summary | None = None
+    """Test accuracy over seeds when the ranked metric is another one of a classification
+    (bits per character): a secondary column; None otherwise."""
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -122,6 +155,7 @@ class ActivationSummary:
             "saturated_fraction": self.saturated_fraction,
             "health_problems": list(self.problems),
             "cost": self.cost,
+            **({"test_accuracy": self.test_accuracy.to_dict()} if self.test_accuracy else {}),
         }
 
 
@@ -132,6 +166,11 @@ class Ranking:
     metric: str
     level: float
     rows: list[ActivationSummary] = field(default_factory=list)
+
+    @property
+    def scale(self) -> MetricScale:
+        """The metric's range and direction (its resolution is not needed here)."""
+        return MetricScale.of(self.metric)
 
     @property
     def best(self) -> ActivationSummary | None:
@@ -169,6 +208,7 @@ def _summarise_activation(
 ) -> ActivationSummary:
     val_by_seed: dict[int, float] = {}
     test_by_seed: dict[int, float] = {}
+    accuracy_by_seed: dict[int, float] = {}
     ratios, norms, dead, saturated = [], [], [], []
     diverged = 0
     for rec in sorted(records, key=lambda r: r.seed):
@@ -176,9 +216,11 @@ def _summarise_activation(
             diverged += 1
             val_by_seed[rec.seed] = math.nan
             test_by_seed[rec.seed] = math.nan
+            accuracy_by_seed[rec.seed] = math.nan
             continue
-        val_by_seed[rec.seed] = _selected_val(rec)
-        test_by_seed[rec.seed] = float(rec.test_metric)
+        val_by_seed[rec.seed] = _selected_val(rec, scale.name)
+        test_by_seed[rec.seed] = test_value(rec, scale.name)
+        accuracy_by_seed[rec.seed] = float(rec.test_metric)
         history = rec.history
         grads = _layer_values(history, "grad_norm")
         if len(grads) >= 2:
@@ -211,6 +253,11 @@ def _summarise_activation(
         dead_fraction=mean(dead),
         saturated_fraction=mean(saturated),
         cost=cost,
+        test_accuracy=(
+            summarize(list(accuracy_by_seed.values()), level, MetricScale.of("accuracy"))
+            if scale.name == BPC
+            else None
+        ),
     )
 
 
@@ -237,7 +284,7 @@ def rank(
         key=lambda r: (
             not math.isfinite(r.val.mean),
             enough and r.val.n < MIN_SEEDS_TO_CONCLUDE,
-            -r.val.mean if math.isfinite(r.val.mean) else 0.0,
+            -scale.oriented(r.val.mean) if math.isfinite(r.val.mean) else 0.0,
             catalog_key(r.activation),
         )
     )

@@ -3,7 +3,9 @@ one-sided t-tests against a margin, and power.
 
 Notation: candidate ``a``'s metric on seed ``s`` is ``x_as``; seed ``s`` gives every
 candidate the same initial weights and minibatch order, so candidates are compared through
-the paired differences ``d_s = x_as - x_bs`` over the seeds both finished.
+the paired differences ``d_s = x_as - x_bs`` over the seeds both finished. Tests take
+``x`` oriented so that larger is better: a lower-is-better metric (bits per character)
+enters as ``-x`` (:meth:`MetricScale.oriented`), so ``d_s`` is always ``a``'s advantage.
 
 * **Resolution.** A metric measured on ``N`` evaluation samples (accuracy) moves in steps
   of ``h = 1/N``; a regression metric (R^2, computed in float32) in steps of float32's
@@ -13,7 +15,7 @@ the paired differences ``d_s = x_as - x_bs`` over the seeds both finished.
   ``+-h/2``), ``h / sqrt(6)`` for a difference of two. Larger spreads are used as measured.
 * **Intervals** (:func:`summarize`): two-sided Student-t, ``mean +- t_{1-a/2, n-1} s /
   sqrt(n)``, intersected with the metric's possible range (accuracy in [0, 1], R^2 at most
-  1). The true mean lies in that range, so the intersection keeps the coverage.
+  1, bits per character at least 0). The true mean lies in that range, so the intersection keeps the coverage.
 * **Tests against a margin** (:func:`p_greater`): ``P(T_{n-1} >= (dbar - m) / se)``, the
   one-sided p-value of "the difference is at most ``m``". The two one-sided tests (TOST)
   of equivalence within ``+-m`` combine ``p_greater(d, -m)`` and ``p_greater(-d, -m)``.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize, special, stats
@@ -43,24 +46,61 @@ SEEDS_LIMIT = 100_000
 """Seed counts beyond this are reported as "more than" it."""
 
 FLOAT32_RESOLUTION = float(np.finfo(np.float32).eps)
+BPC = "bpc"
+"""The metric of next-character prediction: bits per character, lower is better."""
+METRIC_LABELS = {BPC: "bits per character"}
+"""A metric's name in prose where it differs from its short name."""
+
+
+def bits_per_character(loss: float) -> float:
+    """Cross-entropy per character in nats -> bits per character: ``loss / ln 2``."""
+    return loss / math.log(2)
 
 
 @dataclass(frozen=True)
 class MetricScale:
-    """What values a metric can take: its range ``[low, high]`` and its resolution."""
+    """What values a metric can take: its range ``[low, high]``, its resolution, and its
+    direction. This is the one place a metric's direction is stated: ``higher_is_better``
+    is False for bits per character (a loss), True for accuracy and R^2. Every consumer
+    orients values through :meth:`oriented` (``x`` or ``-x``), so that the ranking, the
+    leader and the verdicts always compare "better" as "larger oriented value"."""
 
     name: str
     low: float
     high: float
     resolution: float
+    higher_is_better: bool = True
 
     @classmethod
     def of(cls, metric: str, n_eval: int | None = None) -> MetricScale:
-        """Accuracy on ``n_eval`` samples (resolution ``1/n_eval``) or R^2 (float32)."""
+        """Accuracy on ``n_eval`` samples (resolution ``1/n_eval``), bits per character
+        (``bpc``: cross-entropy / ln 2, in ``[0, inf)``, float32; lower is better) or R^2
+        (float32)."""
         if metric == "accuracy":
             resolution = 1.0 / n_eval if n_eval else FLOAT32_RESOLUTION
             return cls(metric, 0.0, 1.0, resolution)
+        if metric == BPC:
+            return cls(metric, 0.0, math.inf, FLOAT32_RESOLUTION, higher_is_better=False)
         return cls(metric, -math.inf, 1.0, FLOAT32_RESOLUTION)
+
+    @property
+    def label(self) -> str:
+        """The metric in prose: ``bits per character`` for ``bpc``, else its name."""
+        return METRIC_LABELS.get(self.name, self.name)
+
+    @property
+    def better(self) -> str:
+        """Which way is better, in one word: ``higher`` or ``lower``."""
+        return "higher" if self.higher_is_better else "lower"
+
+    @property
+    def best(self) -> str:
+        """The superlative of :attr:`better`: ``highest`` or ``lowest``."""
+        return "highest" if self.higher_is_better else "lowest"
+
+    def oriented(self, x: Any) -> Any:
+        """``x`` where higher is better, ``-x`` where lower is (so larger is better)."""
+        return x if self.higher_is_better else -x
 
     @property
     def value_sd_floor(self) -> float:

@@ -1,8 +1,11 @@
 """Verdicts: every candidate against the leader, decided once, with a known error rate.
 
-The *leader* is the candidate with the highest mean validation metric (among those with at
-least 3 finished seeds, when some have that many). Each other candidate
-gets one verdict from the paired differences ``d_s = leader_s - candidate_s``:
+The *leader* is the candidate with the best mean validation metric (the highest, or the
+lowest for a lower-is-better metric such as bits per character; among those with at least
+3 finished seeds, when some have that many). Each other candidate gets one verdict from
+the paired differences ``d_s = leader_s - candidate_s`` of the oriented metric
+(:meth:`~actlab.analysis.stats.MetricScale.oriented`: ``candidate_s - leader_s`` for a
+lower-is-better one), so ``d_s > 0`` always means the leader did better:
 
 * ``worse``: the leader is better by more than the margin ``m``: the one-sided test of
   "``E[d] <= m``" rejects after the family-wise adjustment. (This implies both that the
@@ -58,7 +61,7 @@ from actlab.analysis.stats import (
 Adjustment = Literal["holm", "bonferroni"]
 ADJUSTMENTS: tuple[str, ...] = ("holm", "bonferroni")
 DEFAULT_MARGIN_POINTS = 0.005
-"""Half a percentage point of accuracy (or 0.005 of R^2)."""
+"""Half a percentage point of accuracy (or 0.005 of R^2, or of bits per character)."""
 
 
 class Verdict(str, enum.Enum):
@@ -89,7 +92,8 @@ class Margin:
     @classmethod
     def default(cls, scale: MetricScale, n_eval: int | None) -> Margin:
         """The larger of 0.5 points and one evaluation sample's worth of accuracy
-        (``1 / n`` of the smaller of the validation and test sets); 0.005 for R^2."""
+        (``1 / n`` of the smaller of the validation and test sets); 0.005 for R^2 and for
+        bits per character."""
         if scale.name == "accuracy" and n_eval:
             one = 1.0 / n_eval
             return cls(
@@ -97,6 +101,8 @@ class Margin:
                 f"default: the larger of 0.5 points and one sample of the {n_eval}-sample "
                 f"evaluation set (1/{n_eval} = {one:.4f})",
             )
+        if not scale.higher_is_better:
+            return cls(DEFAULT_MARGIN_POINTS, f"default: {DEFAULT_MARGIN_POINTS} {scale.label}")
         return cls(DEFAULT_MARGIN_POINTS, f"default: 0.5 points of {scale.name}")
 
     @classmethod
@@ -120,7 +126,8 @@ class Decisions:
     paired: np.ndarray
     """Seeds pairing the candidate with the leader."""
     difference: np.ndarray
-    """Mean of leader minus candidate over the paired seeds."""
+    """Mean of the leader's advantage over the candidate (oriented: leader minus candidate,
+    or candidate minus leader where lower is better) over the paired seeds."""
     sd: np.ndarray
     """Spread of those differences (floored)."""
     p_worse: np.ndarray
@@ -193,14 +200,18 @@ def decide(
     design: Design,
     sd_floor: float = 0.0,
     adjustment: Adjustment = "holm",
+    higher_is_better: bool = True,
 ) -> Decisions:
     """Run the verdict procedure on ``scores`` shaped ``[..., K, S]`` (candidates x seeds in
-    seed order; NaN: diverged). Looks at the design's seed counts up to ``S``; a run stops
+    seed order; NaN: diverged); with ``higher_is_better`` false, on ``-scores`` (the leader
+    has the lowest mean, differences are candidate minus leader). Looks at the design's seed counts up to ``S``; a run stops
     at the first look where every candidate is resolved. With no look due yet (``S`` below
     the first), nothing is tested and the verdicts are those of ``S`` seeds untested."""
     if adjustment not in ADJUSTMENTS:
         raise ValueError(f"adjustment must be one of {ADJUSTMENTS}, got {adjustment!r}")
     x = np.asarray(scores, dtype=float)
+    if not higher_is_better:
+        x = -x
     *lead_axes, k, s = x.shape
     lead = tuple(lead_axes)
     due = design.looks_up_to(s)
@@ -313,8 +324,8 @@ def _family_step(
 
 
 def _leader(scores: np.ndarray) -> np.ndarray:
-    """Index of the highest mean over finite seeds among the candidates with at least
-    :data:`MIN_SEEDS_TO_CONCLUDE` of them (any with one, if none has that many); the first
+    """Index of the highest mean (of oriented scores) over finite seeds among the
+    candidates with at least :data:`MIN_SEEDS_TO_CONCLUDE` of them (any with one, if none has that many); the first
     on ties, 0 if no candidate has a result. A candidate that diverged on all but two
     lucky seeds does not lead."""
     finite = np.isfinite(scores)
@@ -367,7 +378,9 @@ class PowerNote:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One candidate against the leader (leader minus candidate, paired by seed)."""
+    """One candidate against the leader, paired by seed. ``difference`` and its interval
+    are the leader's advantage in the metric's units (leader minus candidate, or candidate
+    minus leader for a lower-is-better metric): positive when the leader did better."""
 
     activation: str
     verdict: Verdict
@@ -474,6 +487,7 @@ def judge(
         design=design,
         sd_floor=scale.difference_sd_floor,
         adjustment=adjustment,
+        higher_is_better=scale.higher_is_better,
     )
     seeds = int(d.seeds)
     family_w = int(d.family_worse) or k * (k - 1)

@@ -12,7 +12,13 @@ from actlab import health
 from actlab.analysis.ranking import Ranking
 from actlab.analysis.recommend import BASELINE, MEANINGFUL_SPEEDUP, Recommendation, Rule
 from actlab.analysis.sequential import SPENDING
-from actlab.analysis.stats import INTERVAL_METHOD, MIN_SEEDS_TO_CONCLUDE, SEEDS_LIMIT, Summary
+from actlab.analysis.stats import (
+    INTERVAL_METHOD,
+    MIN_SEEDS_TO_CONCLUDE,
+    SEEDS_LIMIT,
+    MetricScale,
+    Summary,
+)
 from actlab.analysis.verdicts import Comparison, Verdict, Verdicts
 
 
@@ -26,13 +32,23 @@ def value(x: float) -> str:
 
 
 def difference(x: float, metric: str, *, signed: bool = False, unit: bool = True) -> str:
-    """A difference of metric values: in points (hundredths) for accuracy."""
+    """A difference of metric values: in points (hundredths) for accuracy, with the
+    metric's name for a lower-is-better one (bits per character)."""
     if not math.isfinite(x):
         return "n/a"
     sign = "+" if signed else ""
     if metric == "accuracy":
         return f"{100 * x:{sign}.2f}" + (" points" if unit else "")
-    return f"{x:{sign}.4f}"
+    scale = MetricScale.of(metric)
+    named = unit and not scale.higher_is_better
+    return f"{x:{sign}.4f}" + (f" {scale.label}" if named else "")
+
+
+def leader_rule(metric: str) -> str:
+    """How the leader is chosen: ``highest mean validation accuracy``, ``lowest mean
+    validation bits per character``."""
+    scale = MetricScale.of(metric)
+    return f"{scale.best} mean validation {scale.label}"
 
 
 def unit(metric: str) -> str:
@@ -252,8 +268,11 @@ def reasons(ranking: Ranking, v: Verdicts, rec: Recommendation) -> list[str]:
     if v.leader is None:
         return ["Every candidate diverged or produced no metric."]
     leader = ranking.row(v.leader)
+    rule = leader_rule(v.metric)
+    scale = MetricScale.of(v.metric)
+    lower = "" if scale.higher_is_better else " (lower is better)"
     out = [
-        f"Highest mean validation {v.metric}: {v.leader} {summary(leader.val, v.level)} over "
+        f"{rule[0].upper()}{rule[1:]}{lower}: {v.leader} {summary(leader.val, v.level)} over "
         f"{plural(leader.val.n, 'seed')}; test {value(leader.test.mean)}."
     ]
     out += [comparison(c, v) for c in v.comparisons if c.verdict is not Verdict.LEADER]
@@ -273,11 +292,15 @@ def reasons(ranking: Ranking, v: Verdicts, rec: Recommendation) -> list[str]:
         and identity.activation != v.leader
         and math.isfinite(identity.val.mean)
     ):
-        gap = leader.val.mean - identity.val.mean
+        gap = scale.oriented(leader.val.mean - identity.val.mean)
+        worth = (
+            f"{difference(gap, v.metric, signed=True)} in validation {v.metric}"
+            if scale.higher_is_better
+            else f"{difference(gap, v.metric, unit=False)} {scale.better} validation {scale.label}"
+        )
         out.append(
             f"The no-activation baseline (identity) reaches {identity.val.mean:.4f}: "
-            f"non-linearity is worth {difference(gap, v.metric, signed=True)} in validation "
-            f"{v.metric} here."
+            f"non-linearity is worth {worth} here."
         )
     return out
 
@@ -344,7 +367,7 @@ def method(v: Verdicts) -> str:
     margin = difference(v.margin.value, v.metric)
     adjustment = {"holm": "Holm's step-down", "bonferroni": "Bonferroni"}[v.adjustment]
     text = (
-        f"Leader: highest mean validation {v.metric} (selected on validation, test reported). "
+        f"Leader: {leader_rule(v.metric)} (selected on validation, test reported). "
         f"Verdicts compare each candidate with the leader, paired by seed (same seed = same "
         f"initial weights and batches), over {plural(v.seeds, 'seed')}. Worse: a one-sided "
         f"paired t-test shows the leader ahead by more than the margin of {margin} "

@@ -24,15 +24,12 @@ def _epoch_seconds(result: Any, group: str) -> float | None:
 
 def shape_lines(result: Any, group: str) -> list[str]:
     """Where candidates differ in shape (gated activations next to plain ones): each
-    activation's widths and parameter count, and the match rule; on the text corpus each
-    activation's bits per character (test, mean over its seeds)."""
+    activation's widths and parameter count, and the match rule."""
     records = [c for c in result.candidates if c.group == group]
     by_act: dict[str, dict[str, Any]] = {}
     for c in records:
-        entry = by_act.setdefault(c.activation, {"shape": c.widths, "bpc": []})
+        entry = by_act.setdefault(c.activation, {"shape": c.widths})
         entry["params"] = c.parameters
-        if c.test_bpc is not None and math.isfinite(c.test_bpc):
-            entry["bpc"].append(c.test_bpc)
     lines = []
     shapes = {(str(e["shape"]), e["params"]) for e in by_act.values()}
     if len(shapes) > 1:
@@ -47,13 +44,6 @@ def shape_lines(result: Any, group: str) -> list[str]:
             for a, e in by_act.items()
         ]
         lines.append(f"widths ({rule}): " + ", ".join(parts))
-    bpc = {a: sum(e["bpc"]) / len(e["bpc"]) for a, e in by_act.items() if e["bpc"]}
-    if bpc:
-        ordered = sorted(bpc, key=bpc.__getitem__)
-        lines.append(
-            "bits per character (test, mean over seeds; lower is better; the ranking above "
-            "is by next-character accuracy): " + ", ".join(f"{a} {bpc[a]:.3f}" for a in ordered)
-        )
     return lines
 
 

@@ -211,8 +211,11 @@ def verdict_table(
     ranking, v = analysis.ranking, analysis.verdicts
     metric = v.metric
     level = f"{v.level:.0%}"
+    direction = "" if ranking.scale.higher_is_better else " (lower is better)"
+    accuracy = any(r.test_accuracy is not None for r in ranking.rows)
     title = (
-        f"{analysis.group}: ranked by validation {metric}, {words.plural(v.seeds, 'seed')}; "
+        f"{analysis.group}: ranked by validation {metric}{direction}, "
+        f"{words.plural(v.seeds, 'seed')}; "
         f"verdicts against {v.leader}, margin {words.difference(v.margin.value, metric)}, "
         f"{v.adjustment.capitalize()}-adjusted over every pair, alpha {v.alpha:g}"
     )
@@ -222,6 +225,7 @@ def verdict_table(
         ("activation", "left"),
         (f"val {metric} ({level} CI)", "right"),
         (f"test {metric}", "right"),
+        *((("test accuracy", "right"),) if accuracy else ()),
         (f"behind leader, {words.unit(metric)} ({level} CI)", "right"),
         ("verdict", "left"),
         ("p / adjusted p", "left"),
@@ -245,6 +249,11 @@ def verdict_table(
             r.activation,
             words.summary(r.val, v.level, short=True),
             words.value(r.test.mean),
+            *(
+                (words.value(r.test_accuracy.mean if r.test_accuracy else math.nan),)
+                if accuracy
+                else ()
+            ),
             behind,
             f"[{style}]{words.verdict_label(c)}[/{style}]",
             words.adjusted_p(c),

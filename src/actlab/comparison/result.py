@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from actlab.analysis import AnalysisSettings, GroupAnalysis, Ranking, Recommendation, analyse_group
+from actlab.analysis.stats import BPC
 from actlab.comparison.config import AutoSeeds
 from actlab.engine.results import CandidateResult
 from actlab.store.run_dir import READABLE_SCHEMAS, RESULTS_SCHEMA, json_safe
@@ -42,6 +43,13 @@ class CompareResult:
 
     @property
     def metric(self) -> str:
+        """The ranked metric: ``bpc`` (bits per character, lower is better) for
+        next-character prediction on the text corpus, else ``accuracy`` for a
+        classification and ``r2`` for a regression."""
+        from actlab.data.text import is_text
+
+        if is_text(self.data.get("name")):
+            return BPC
         return "accuracy" if self.data.get("task", "classification") == "classification" else "r2"
 
     def group_names(self) -> list[str]:
@@ -124,7 +132,10 @@ class CompareResult:
         return json.dumps(json_safe(self.to_dict()), indent=indent, allow_nan=False)
 
     def summary(self) -> list[dict[str, Any]]:
-        """One flat row per group x activation, ready for ``pandas.DataFrame(...)``."""
+        """One flat row per group x activation, ready for ``pandas.DataFrame(...)``: the
+        ranked metric's columns are named after it (``test_bpc_mean`` on the text corpus,
+        where ``test_accuracy_mean`` is added beside it); ``behind_leader`` is the leader's
+        advantage (positive: the leader did better, whichever way the metric points)."""
         rows = []
         metric = self.metric
         for g in self.group_names():
@@ -144,6 +155,11 @@ class CompareResult:
                         f"test_{metric}_std": r.test.std,
                         f"test_{metric}_ci_low": r.test.ci_low,
                         f"test_{metric}_ci_high": r.test.ci_high,
+                        **(
+                            {"test_accuracy_mean": r.test_accuracy.mean}
+                            if r.test_accuracy is not None
+                            else {}
+                        ),
                         "verdict": c.verdict.value,
                         "behind_leader": c.difference,
                         "behind_ci_low": c.ci_low,

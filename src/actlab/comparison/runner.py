@@ -442,14 +442,14 @@ def _train_group(
         if checkpoints is not None:  # keep every finished epoch (Ctrl-C, an error)
             checkpoints.flush()
         raise
-    from actlab.data import text
+    from actlab.analysis.stats import BPC, bits_per_character
 
-    per_character = text.is_text(result.data.get("name"))
+    per_character = result.metric == BPC
     result.candidates.extend(
         dataclasses.replace(
             o,
             group=group,
-            test_bpc=text.bits_per_character(o.test_loss) if per_character else None,
+            test_bpc=bits_per_character(o.test_loss) if per_character else None,
         )
         for o in outcomes
     )

@@ -6,14 +6,15 @@ characters as token ids ``x [T]`` and the next character at every position ``y [
 (``y[t] = x[t + 1]``). The windows are split in text order, train first, then
 validation, then test: a random split would put the neighbours of test text, and text
 that recurs across windows, into training. The loss is the mean cross-entropy per
-predicted character in nats; bits per character = loss / ln 2.
+predicted character in nats; the metric is bits per character = loss / ln 2
+(:func:`actlab.analysis.stats.bits_per_character`), lower is better; accuracy per
+character is recorded beside it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +41,6 @@ SOURCE = (
 def is_text(name: Any) -> bool:
     """Whether ``name`` names the text corpus (``"text"``, ``"text(context=32)"``)."""
     return isinstance(name, str) and name.split("(")[0].strip().lower() == TEXT_NAME
-
-
-def bits_per_character(loss: float) -> float:
-    """Cross-entropy per character in nats -> bits per character."""
-    return loss / math.log(2)
 
 
 @dataclass(frozen=True)
@@ -123,8 +119,8 @@ class TextCorpus:
             "source": self.source,
             "notes": [
                 f"{len(self.text)} characters, next-character prediction over windows of "
-                f"{self.context}; metric: accuracy per character; bits per character = "
-                "test loss / ln 2",
+                f"{self.context}; metric: bits per character (loss / ln 2, lower is "
+                "better); accuracy per character beside it",
                 "sha256 " + hashlib.sha256(self.text.encode()).hexdigest()[:16],
             ],
             "missing_values": 0,
