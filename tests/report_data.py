@@ -153,3 +153,31 @@ def all_diverged_result(seeds: int = 2, epochs: int = 5) -> CompareResult:
                     [math.nan] * len(v) if isinstance(v, list) else math.nan for v in values
                 ]
     return result
+
+
+def text_result(seeds: int = 3, epochs: int = 8) -> CompareResult:
+    """A next-character run on the text corpus (``--model ffn``), ranked by bits per
+    character: relu and tanh at the plain width 128, swiglu resized by ``--match params``
+    to round(2/3 x 128) = 85 units (its parameter count matched). Built from
+    :func:`synthetic_result`'s histories with elu's renamed swiglu; ``test_bpc`` is
+    ``test_loss / ln 2`` as the runner records it."""
+    base = synthetic_result(("relu", "elu", "tanh"), seeds=seeds, epochs=epochs)
+    payload = base.to_dict()
+    rename = {"elu": "swiglu"}
+    for c in payload["candidates"]:
+        c["activation"] = rename.get(c["activation"], c["activation"])
+        gated = c["activation"] == "swiglu"
+        c["widths"] = [85, 85] if gated else [128, 128]
+        c["parameters"] = 50_001 if gated else 50_000
+        loss = c["test_loss"]
+        c["test_bpc"] = None if loss is None else loss / math.log(2)
+    payload["config"].update(
+        data="text(chars=5000)",
+        model="ffn",
+        match="params",
+        activations=[rename.get(a, a) for a in payload["config"]["activations"]],
+    )
+    payload["costs"] = {rename.get(a, a): v for a, v in payload["costs"].items()}
+    payload["data"] = {**payload["data"], "name": "text(chars=5000)"}
+    payload.pop("analysis")
+    return CompareResult.from_dict(json.loads(json.dumps(payload, default=str)))

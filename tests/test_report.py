@@ -35,7 +35,7 @@ from actlab.report.page import (
     table,
 )
 from actlab.report.palette import colours
-from report_data import DIVERGED, all_diverged_result, synthetic_result
+from report_data import DIVERGED, all_diverged_result, synthetic_result, text_result
 
 DEFAULT_ACTIVATIONS = (
     "sigmoid",
@@ -385,3 +385,55 @@ def test_degenerate_runs_still_give_a_report(tmp_path: Path, case: str) -> None:
     assert sorted(_placed(document)) == sorted(page_data(document)["figures"])
     if "diverged" in case:
         assert "No recommendation" in document
+
+
+# --- a text run: ranked by bits per character, gated widths shown --------------------------
+
+
+def test_a_text_run_reports_bits_per_character_lower_is_better_and_gated_widths(
+    tmp_path: Path,
+) -> None:
+    result = text_result()
+    assert result.metric == "bpc"
+    document = write_report(result, tmp_path / "report.html").read_text(encoding="utf-8")
+    ranking = _section(document, "ranking")
+    for header in (
+        "validation bits per character (lower is better) (mean, 95% CI)",
+        "test bits per character (mean, 95% CI)",
+        "test accuracy (mean, 95% CI)",
+        "widths (parameters)",
+    ):
+        assert html.escape(header) in ranking, header
+    assert "85x85 (50,001)" in ranking and "128x128 (50,000)" in ranking
+    assert "matched parameters: a gated layer" in html.unescape(ranking)
+    recommendation = html.unescape(_section(document, "recommendation"))
+    assert "Lowest mean validation bits per character (lower is better)" in recommendation
+    assert "higher" not in recommendation.lower()
+
+    data = _group(result)
+    palette = colours(data.activations)
+    val, accuracy, _ = charts.curves_figure(data, palette)
+    assert val["title"] == "Validation bits per character (lower is better)"
+    assert val["ylabel"] == "bits per character"
+    assert accuracy["title"] == "Validation accuracy (higher is better)"
+    tanh = next(s for s in val["series"] if s["key"] == "tanh")
+    recs = [r for r in result.candidates if r.activation == "tanh"]
+    np.testing.assert_allclose(
+        tanh["seeds"], [np.array(r.history["val_loss"]) / math.log(2) for r in recs]
+    )
+    (strip,) = charts.strip_figure(data, palette, result.ranking())
+    assert (
+        strip["title"].endswith("(lower is better)")
+        and strip["ylabel"] == "test bits per character"
+    )
+    best = strip["series"][0]
+    assert best["mean"] == pytest.approx(
+        np.mean([r.test_bpc for r in result.candidates if r.activation == best["key"]])
+    )
+    assert [c["label"] for c in strip["series"]] == [r.activation for r in result.ranking().rows]
+
+
+def test_an_accuracy_run_shows_no_widths_and_no_lower_is_better(one_group) -> None:
+    result, document = one_group
+    assert result.shapes(result.group_names()[0]) == {}
+    assert "widths (parameters)" not in document and "lower is better" not in document

@@ -18,7 +18,7 @@ import pytest
 from actlab.report.html import write_report
 from actlab.report.palette import colours
 from conftest import assert_every_figure_drawn
-from report_data import DIVERGED, all_diverged_result, synthetic_result
+from report_data import DIVERGED, all_diverged_result, synthetic_result, text_result
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -213,6 +213,24 @@ def test_degenerate_runs_render_without_errors(browser_page, tmp_path: Path, cas
     if case == "one seed":
         assert_every_figure_drawn(opened.page)
         assert opened.page.locator(".legend input.show-seeds").count() == 0
+
+
+def test_a_text_run_draws_bits_per_character_lower_is_better_and_gated_widths(
+    browser_page, tmp_path: Path
+) -> None:
+    opened = browser_page(write_report(text_result(), tmp_path / "report.html"))
+    page = opened.page
+    assert_every_figure_drawn(page)
+    _keep(opened, "report-screenshot-text.png")
+    curves = page.locator('figure[data-figure^="curves-"] .panel-title').all_inner_texts()
+    assert curves[0] == "Validation bits per character (lower is better)"
+    assert curves[1] == "Validation accuracy (higher is better)"
+    headers = page.locator("#ranking th").all_inner_texts()
+    assert "widths (parameters)" in headers
+    assert any(h.startswith("validation bits per character (lower is better)") for h in headers)
+    row = page.locator("#ranking tbody tr", has_text="swiglu").inner_text()
+    assert "85x85 (50,001)" in row
+    assert opened.errors == [] and opened.outside_requests() == []
 
 
 def test_the_page_width_follows_the_window(browser_page, report_file: Path) -> None:

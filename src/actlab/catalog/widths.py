@@ -24,6 +24,11 @@ from collections.abc import Sequence
 from actlab.catalog.base import Activation
 
 MATCHES = ("params", "width")
+MATCH_RULES = {
+    "params": "matched parameters: a gated layer's width is round(2/3 x) the plain width",
+    "width": "matched width: a gated layer has the plain width (and projects to twice it)",
+}
+"""Each ``match`` rule in words, for the views that show candidates' widths."""
 
 
 def gated_width(width: int) -> int:

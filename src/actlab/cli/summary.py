@@ -25,26 +25,17 @@ def _epoch_seconds(result: Any, group: str) -> float | None:
 def shape_lines(result: Any, group: str) -> list[str]:
     """Where candidates differ in shape (gated activations next to plain ones): each
     activation's widths and parameter count, and the match rule."""
-    records = [c for c in result.candidates if c.group == group]
-    by_act: dict[str, dict[str, Any]] = {}
-    for c in records:
-        entry = by_act.setdefault(c.activation, {"shape": c.widths})
-        entry["params"] = c.parameters
-    lines = []
-    shapes = {(str(e["shape"]), e["params"]) for e in by_act.values()}
-    if len(shapes) > 1:
-        match = result.config.get("match", "params")
-        rule = (
-            "matched parameters: a gated layer's width is round(2/3 x) the plain width"
-            if match == "params"
-            else "matched width: a gated layer has the plain width (and projects to twice it)"
-        )
-        parts = [
-            f"{a} {'x'.join(map(str, e['shape']))} ({e['params'] or 0:,} parameters)"
-            for a, e in by_act.items()
-        ]
-        lines.append(f"widths ({rule}): " + ", ".join(parts))
-    return lines
+    from actlab.catalog.widths import MATCH_RULES
+
+    shapes = result.shapes(group)
+    if not shapes:
+        return []
+    rule = MATCH_RULES[result.config.get("match", "params")]
+    parts = [
+        f"{a} {'x'.join(map(str, widths))} ({params or 0:,} parameters)"
+        for a, (widths, params) in shapes.items()
+    ]
+    return [f"widths ({rule}): " + ", ".join(parts)]
 
 
 def print_summary(result: Any) -> None:

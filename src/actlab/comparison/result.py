@@ -103,6 +103,18 @@ class CompareResult:
         where = record.get("device")
         return "; ".join(counted) + (f", on {where}" if where else "")
 
+    def shapes(self, group: str) -> dict[str, tuple[list[int], int | None]]:
+        """Each activation's layer widths and parameter count in ``group`` when they differ
+        between activations (gated candidates resized by ``--match``); empty when every
+        candidate has the same shape. The rule that sized them is
+        ``actlab.catalog.widths.MATCH_RULES[config["match"]]``."""
+        by_act: dict[str, tuple[list[int], int | None]] = {}
+        for c in self.candidates:
+            if c.group == group:
+                by_act.setdefault(c.activation, (list(c.widths), c.parameters))
+        distinct = {(tuple(w), p) for w, p in by_act.values()}
+        return by_act if len(distinct) > 1 else {}
+
     def recommendation(self, group: str | None = None) -> Recommendation:
         return self.analyse(group).recommendation
 

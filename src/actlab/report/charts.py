@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from actlab.analysis.ranking import validation_curve
+from actlab.analysis.stats import BPC, MetricScale
+
 if TYPE_CHECKING:
     from actlab.analysis import Ranking
     from actlab.catalog import Activation
@@ -30,6 +33,8 @@ EPOCH_TIME_COLOUR = "#2b5fa8"
 """The stacked epoch's time belongs to no activation: the page's accent colour."""
 FUNCTION_POINTS = 241
 """Points on [-6, 6] at which the report draws each activation and its derivative."""
+METRIC = "metric"
+"""The :meth:`GroupData.series` key of the ranked metric's validation curve."""
 
 
 def _finite(values: Any) -> np.ndarray:
@@ -224,10 +229,16 @@ class GroupData:
         )
 
     def series(self, act: str, key: str, *, ok_only: bool = False) -> np.ndarray:
+        """``[seed, epoch]`` of a history entry; ``key`` :data:`METRIC` is the ranked
+        metric's validation curve (:func:`actlab.analysis.ranking.validation_curve`: bits
+        per character from the validation loss on the text corpus)."""
         recs = self.ok(act) if ok_only else self.records[act]
         out = np.full((len(recs), self.epochs), np.nan)
         for i, rec in enumerate(recs):
-            row = np.array(rec.history.get(key, []), dtype=float)
+            values = (
+                validation_curve(rec, self.metric) if key == METRIC else rec.history.get(key, [])
+            )
+            row = np.array(values, dtype=float)
             out[i, : row.size] = row
         return out
 
@@ -267,16 +278,23 @@ class GroupData:
 
 def metric_label(metric: str) -> str:
     """The metric as an axis calls it (short: a y axis is only as long as the panel)."""
-    return "accuracy" if metric == "accuracy" else "R²"
+    if metric in ("accuracy", BPC):
+        return MetricScale.of(metric).label
+    return "R²"
+
+
+def direction(metric: str) -> str:
+    """`` (lower is better)`` for a lower-is-better metric, else nothing."""
+    scale = MetricScale.of(metric)
+    return "" if scale.higher_is_better else f" ({scale.better} is better)"
 
 
 def _diverged_points(data: GroupData, act: str, key: str) -> list[tuple[float, float]]:
     """(epoch, value) of each diverged seed's last finite value of ``key``."""
     out = []
-    for rec in data.records[act]:
+    for rec, values in zip(data.records[act], data.series(act, key), strict=True):
         if not rec.diverged:
             continue
-        values = np.array(rec.history.get(key, []), dtype=float)
         finite = np.where(np.isfinite(values))[0]
         if finite.size:
             out.append((float(finite[-1] + 1), float(values[finite[-1]])))
@@ -285,12 +303,27 @@ def _diverged_points(data: GroupData, act: str, key: str) -> list[tuple[float, f
 
 def curves_figure(data: GroupData, palette: Mapping[str, str]) -> list[Panel]:
     """Validation metric, validation loss and training loss over epochs (log scale for the
-    losses when they are positive)."""
+    losses when they are positive). Where the ranked metric is bits per character (the
+    validation loss / ln 2, lower is better), its panel replaces the validation loss's,
+    and validation accuracy is drawn beside it."""
     epochs = np.arange(1, data.epochs + 1)
     panels = []
+    scale = MetricScale.of(data.metric)
+    ranked = (
+        METRIC,
+        f"Validation {'metric' if scale.higher_is_better else scale.label} "
+        f"({scale.better} is better)",
+        metric_label(data.metric),
+        False,
+    )
+    middle = (
+        ("val_metric", "Validation accuracy (higher is better)", "accuracy", False)
+        if data.metric == BPC
+        else ("val_loss", "Validation loss", "validation loss", None)
+    )
     for key, title, ylabel, log in (
-        ("val_metric", "Validation metric (higher is better)", metric_label(data.metric), False),
-        ("val_loss", "Validation loss", "validation loss", None),
+        ranked,
+        middle,
         ("train_loss", "Training loss", "training loss", None),
     ):
         items = [
@@ -328,7 +361,7 @@ def strip_figure(data: GroupData, palette: Mapping[str, str], ranking: Ranking) 
         )
     return [
         strip(
-            f"Test metric per seed ({ranking.n_seeds} seeds)",
+            f"Test metric per seed ({ranking.n_seeds} seeds){direction(data.metric)}",
             "activation (ranked on validation metric, best left)",
             f"test {metric_label(data.metric)}",
             columns,
@@ -518,7 +551,8 @@ def depth_figure(
             )
         panels.append(
             lines(
-                f"{which.capitalize()} metric vs depth (mean, band: CI)",
+                f"{which.capitalize()} metric vs depth (mean, band: CI)"
+                f"{direction(ordered[0][0].metric)}",
                 "depth (number of hidden layers, log scale)",
                 f"{which} {metric_label(ordered[0][0].metric)}",
                 depths,

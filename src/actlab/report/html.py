@@ -17,7 +17,9 @@ from typing import Any
 
 from actlab import health
 from actlab.analysis import GroupAnalysis, Verdict, words
+from actlab.analysis.stats import BPC
 from actlab.catalog import SpecError, get
+from actlab.catalog.widths import MATCH_RULES
 from actlab.comparison.result import CompareResult
 from actlab.report import charts
 from actlab.report.charts import GroupData, Panel
@@ -122,16 +124,27 @@ def _swatch(act: str, palette: Mapping[str, str]) -> Markup:
     return Markup(f'<span class="swatch" style="background:{palette[act]}"></span>{_esc(act)}')
 
 
-def ranking_table(analysis: GroupAnalysis, palette: Mapping[str, str]) -> str:
-    """The ranking with every verdict, leader first; rows with diverged seeds highlighted."""
+def ranking_table(
+    analysis: GroupAnalysis,
+    palette: Mapping[str, str],
+    shapes: Mapping[str, tuple[list[int], int | None]] | None = None,
+) -> str:
+    """The ranking with every verdict, leader first; rows with diverged seeds highlighted.
+    Bits per character (lower is better) are labelled so, with test accuracy beside them;
+    ``shapes`` (:meth:`CompareResult.shapes`: gated candidates resized by ``--match``) add
+    each activation's layer widths and parameter count."""
     ranking, v = analysis.ranking, analysis.verdicts
     metric = v.metric
     level = f"{v.level:.0%}"
+    accuracy = any(r.test_accuracy is not None for r in ranking.rows)
+    named = charts.metric_label(metric) if metric == BPC else metric
     headers = [
         "rank",
         "activation",
-        f"validation {metric} (mean, {level} CI)",
-        f"test {metric} (mean, {level} CI)",
+        *(["widths (parameters)"] if shapes else []),
+        f"validation {named}{charts.direction(metric)} (mean, {level} CI)",
+        f"test {named} (mean, {level} CI)",
+        *([f"test accuracy (mean, {level} CI)"] if accuracy else []),
         f"behind the leader (paired, {level} CI)",
         "verdict",
         "p, adjusted",
@@ -147,12 +160,22 @@ def ranking_table(analysis: GroupAnalysis, palette: Mapping[str, str]) -> str:
         seeds: Any = f"{ok} / {r.seeds}"
         if r.diverged:
             seeds = Markup(f'{_esc(seeds)} <span class="badge bad">{r.diverged} diverged</span>')
+        shape = []
+        if shapes:
+            widths, params = shapes.get(r.activation, ([], None))
+            shape = [f"{'x'.join(map(str, widths)) or '—'} ({params or 0:,})"]
         rows.append(
             [
                 r.rank,
                 _swatch(r.activation, palette),
+                *shape,
                 _fmt_summary(r.val),
                 _fmt_summary(r.test),
+                *(
+                    [_fmt_summary(r.test_accuracy) if r.test_accuracy else "n/a"]
+                    if accuracy
+                    else []
+                ),
                 _behind(analysis, r.activation),
                 _verdict_badge(analysis, r.activation),
                 words.adjusted_p(v.of(r.activation)),
@@ -176,6 +199,18 @@ def _method_note(analysis: GroupAnalysis) -> str:
         "forward+backward time of the activation alone, relative to relu."
     )
     return f'<p class="note">{_esc(text)}</p>'
+
+
+def _widths_note(result: CompareResult, group: str) -> str:
+    """How the widths column came about, when candidates differ in shape."""
+    if not result.shapes(group):
+        return ""
+    rule = MATCH_RULES[result.config.get("match", "params")]
+    return (
+        f'<p class="note">Widths: output units of each hidden layer or FFN block ({_esc(rule)}; '
+        "a gated layer projects to twice its width, value and gate); parameters: each "
+        "candidate's trainable values.</p>"
+    )
 
 
 def _recommendation_html(analysis: GroupAnalysis, several: bool) -> str:
@@ -271,7 +306,9 @@ def build_report(result: CompareResult) -> str:
         _recommendation_html(analyses[g], several) for g in names
     ) + _diverged_callout(datas, several)
     table_html = "".join(
-        (f"<h3>{_esc(g)}</h3>" if several else "") + ranking_table(analyses[g], palette)
+        (f"<h3>{_esc(g)}</h3>" if several else "")
+        + ranking_table(analyses[g], palette, result.shapes(g))
+        + _widths_note(result, g)
         for g in names
     ) + _method_note(analyses[names[0]])
 

@@ -48,7 +48,7 @@ def compare_html(result: CompareResult) -> str:
         parts.append(
             report._recommendation_html(analysis, several)
             + (f"<h3>{html.escape(g)}</h3>" if several else "")
-            + report.ranking_table(analysis, palette)
+            + report.ranking_table(analysis, palette, result.shapes(g))
             + chart(f"curves-{g}", "Mean over seeds; band: the lowest to the highest seed.")
             + chart(f"strip-{g}", "One dot per seed; diamond: the mean with its interval.")
         )
