@@ -20,12 +20,14 @@ import actlab.sweep.executors as executors
 from actlab.comparison.runner import run_comparison
 from actlab.sweep import GridError, load_grid, sweep
 from actlab.sweep.analysis import (
+    DatasetSummary,
     aggregate,
     average_ranks,
     cliques,
     critical_difference,
     friedman,
     holm,
+    oriented_scores,
     pairwise,
     signed_rank_p,
 )
@@ -177,6 +179,23 @@ def test_aggregate_orders_ranks_and_finds_cliques() -> None:
     assert cliques([1.0, 1.5, 3.0, 3.2], 1.0) == [(0, 1), (2, 3)]
     two = aggregate(["a", "b"], SCORES[:, :2])
     assert two.friedman_p is None and "needs >= 3 activations" in two.friedman_note
+
+
+def test_bits_per_character_rank_lowest_first_across_datasets() -> None:
+    """A text dataset (bits per character, lower is better) beside accuracy ones: its
+    scores enter the ranks negated, so the lowest bpc ranks 1 there, and the aggregate is
+    that of the same data given as a higher-is-better score."""
+    acts = ["a", "b", "c"]
+    summaries = [
+        DatasetSummary(f"d{i}", "accuracy", [], dict(zip(acts, row, strict=True)))
+        for i, row in enumerate(SCORES[:3])
+    ]
+    bpc = {"a": 1.40, "b": 1.45, "c": 1.50}  # a best, as in SCORES' last row
+    summaries.append(DatasetSummary("text", "bpc", [], bpc))
+    matrix = oriented_scores(summaries, acts)
+    np.testing.assert_array_equal(matrix[3], [-1.40, -1.45, -1.50])
+    np.testing.assert_allclose(average_ranks(matrix), average_ranks(SCORES))
+    assert aggregate(acts, matrix).average_ranks == aggregate(acts, SCORES).average_ranks
 
 
 def test_holm_by_hand() -> None:

@@ -2,9 +2,11 @@
 Friedman test and the Nemenyi critical difference, and the metric against depth.
 
 Scores. For dataset ``i`` and activation ``j`` the score ``s_ij`` is the mean test metric
-(accuracy, or R^2 for regression; higher is better) over the dataset's model shapes and
-the seeds. Diverged candidates count as missing; an activation with no finite score on a
-dataset ranks last there.
+(accuracy, or R^2 for regression, or bits per character for next-character prediction)
+over the dataset's model shapes and the seeds. Ranks and tests use it oriented so that
+higher is better (:func:`oriented_scores`: bits per character negated), so datasets of
+either direction mix. Diverged candidates count as missing; an activation with no finite
+score on a dataset ranks last there.
 
 Ranks. Within each dataset the activations are ranked by score, 1 = best, ties sharing
 the average of their ranks; ``R_j`` is activation ``j``'s mean rank over the ``N``
@@ -43,6 +45,7 @@ import numpy as np
 from scipy import stats
 
 from actlab.analysis import Verdict
+from actlab.analysis.stats import MetricScale
 from actlab.comparison.result import CompareResult
 from actlab.sweep.grid import Group
 
@@ -353,9 +356,18 @@ def analyze(
         by_depth[dataset] = {
             a: {d: _nanmean(v) for d, v in sorted(depth_scores[a].items())} for a in activations
         }
-    matrix = np.array([[s.scores[a] for a in activations] for s in summaries], dtype=float)
+    matrix = oriented_scores(summaries, activations)
     agg = aggregate(activations, matrix, alpha) if summaries else _empty(alpha)
     return SweepAnalysis(summaries, agg, by_depth)
+
+
+def oriented_scores(summaries: Sequence[DatasetSummary], activations: Sequence[str]) -> np.ndarray:
+    """``[dataset, activation]`` mean test scores, each dataset's oriented by its metric
+    (:meth:`~actlab.analysis.stats.MetricScale.oriented`) so that higher is better."""
+    return np.array(
+        [[MetricScale.of(s.metric).oriented(s.scores[a]) for a in activations] for s in summaries],
+        dtype=float,
+    ).reshape(len(summaries), len(activations))
 
 
 def _empty(alpha: float) -> AggregateRanking:

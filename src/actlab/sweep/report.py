@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import math
 
-from actlab.report.charts import Panel, lines, series
+from actlab.report.charts import Panel, direction, lines, series
 from actlab.report.page import Legend, Section, callout, chart, render_page, table
 from actlab.report.palette import colours
 from actlab.sweep.analysis import AggregateRanking, SweepAnalysis
@@ -84,7 +84,8 @@ def depth_figure(
         )
         for name, points in by_activation.items()
     ]
-    return [lines(dataset, "depth (hidden layers)", f"test {metric}", depths, items)]
+    title = dataset + direction(metric)
+    return [lines(title, "depth (hidden layers)", f"test {metric}", depths, items)]
 
 
 def _p(value: float | None) -> str:
