@@ -128,3 +128,63 @@ def test_every_catalog_entry_evaluates_without_torch() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) >= 41
+
+
+RECORDER = """
+import importlib.abc, sys
+
+WATCHED = set(sys.argv[1].split(","))
+
+class Recorder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name in WATCHED or name.split(".")[0] in WATCHED:
+            print(f"IMPORT {name}", file=sys.stderr, flush=True)
+        return None
+
+sys.meta_path.insert(0, Recorder())
+from actlab.cli import main
+
+sys.exit(main(sys.argv[2:]))
+"""
+"""Runs ``actlab ARGS`` and writes ``IMPORT name`` to stderr, in order among the command's
+own stderr lines (its progress), whenever a watched package is first looked up."""
+
+NEVER_ON_THE_COMPARE_PATH = ("torch._dynamo", "sympy")
+"""What a compare must not import: ``torch._dynamo`` (~2 s; ``torch.optim``'s
+``Optimizer`` imports it, so the engine steps the fused kernels itself) and sympy
+(~0.3 s; torch's ``grad_outputs`` check imports it)."""
+
+
+def _recorded(
+    *args: str, watched: tuple[str, ...]
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", RECORDER, ",".join(watched), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return done, done.stderr.splitlines()
+
+
+def test_a_compare_imports_neither_dynamo_nor_sympy(tmp_path: Path) -> None:
+    """The whole default path (data, cost measurement, training with probes, checkpoints,
+    analysis, report) on a small run; a control shows the recorder sees torch."""
+    done, lines = _recorded(
+        "compare",
+        "--out",
+        str(tmp_path / "run"),
+        "--epochs",
+        "2",
+        "--seeds",
+        "2",
+        "--activations",
+        "relu,tanh,swiglu",
+        watched=(*NEVER_ON_THE_COMPARE_PATH, "torch"),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imports = [line.removeprefix("IMPORT ") for line in lines if line.startswith("IMPORT ")]
+    assert "torch" in imports
+    assert not [m for m in imports if m.startswith(NEVER_ON_THE_COMPARE_PATH)]
+    assert (tmp_path / "run" / "report.html").exists()

@@ -315,3 +315,21 @@ def test_activation_costs_are_measured_relative_to_relu():
     assert costs["relu"]["relative_to_relu"] == 1.0
     assert costs["elu(alpha=0.5)"]["seconds"] > 0
     assert torch.get_num_threads() == threads  # timed on one thread, then restored
+
+
+@pytest.mark.parametrize("spec", ["elu(alpha=0.5)", "swiglu"])
+def test_the_cost_timers_backward_is_the_activations_backward(spec):
+    """The timed pass seeds the backward with ``_Seed`` (no sympy import): the gradient
+    that reaches the input is exactly ``out.backward(grad)``'s, for a gated entry too."""
+    import torch
+
+    from actlab.backends.torch import functional
+    from actlab.comparison.cost import _Seed
+
+    fn, gen = functional(spec), torch.Generator().manual_seed(0)
+    x, grad = torch.randn(64, generator=gen) * 3, torch.randn(64, generator=gen)
+    a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    out = fn(a)
+    out.backward(grad[: out.numel()].view_as(out))
+    _Seed.apply(fn(b), grad[: out.numel()].view_as(out)).backward()
+    assert a.grad is not None and torch.equal(a.grad, b.grad)

@@ -3,6 +3,7 @@ NumPy derivatives), the masked optimizer and input validation."""
 
 from __future__ import annotations
 
+import copy
 import math
 from types import SimpleNamespace
 
@@ -319,6 +320,100 @@ def test_stacked_optimizer_accepts_non_contiguous_gradients():
     plain.grad = g.clone()
     torch.optim.Adam([plain], lr=1e-3).step()
     torch.testing.assert_close(stacked.detach(), plain.detach(), rtol=1e-6, atol=1e-9)
+
+
+def _torch_oracle(kind: str, params: list[torch.Tensor], **kw) -> torch.optim.Optimizer:
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=0.01, fused=True, **kw)
+    return torch.optim.SGD(params, lr=0.01, fused=True, **kw)
+
+
+def _padded_like_the_engine(t: torch.Tensor) -> torch.Tensor:
+    """``t`` flat, zero-padded to a multiple of 64 elements (as the optimizer holds it)."""
+    out = torch.zeros(t.numel() + (-t.numel()) % 64, dtype=t.dtype)
+    out[: t.numel()] = t.reshape(-1)
+    return out
+
+
+@pytest.mark.parametrize(("kind", "momentum"), [("adam", 0.9), ("sgd", 0.9), ("sgd", 0.0)])
+def test_the_stacked_optimizer_is_torch_optims_fused_step_bit_for_bit(kind, momentum):
+    """The kernels called directly equal ``torch.optim``'s fused Adam / SGD (stepping the
+    same zero-padded buffers): parameters and state, over steps, as float32 and float64."""
+    gen = torch.Generator().manual_seed(2)
+    for dtype in (torch.float32, torch.float64):
+        shapes = [(3, 5, 7), (3, 8, 8), (3, 1, 7)]
+        start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+        ours = [t.clone().requires_grad_(True) for t in start]
+        theirs = [_padded_like_the_engine(t).requires_grad_(True) for t in start]
+        opt = StackedOptimizer(ours, kind, lr=0.01, momentum=momentum)
+        extra = {} if kind == "adam" else {"momentum": momentum}
+        oracle = _torch_oracle(kind, theirs, **extra)
+        for _ in range(7):
+            grads = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+            opt.step(grads, None)
+            for t, g in zip(theirs, grads, strict=True):
+                t.grad = _padded_like_the_engine(g)
+            oracle.step()
+        for a, b in zip(ours, theirs, strict=True):
+            assert torch.equal(a.detach(), b.detach()[: a.numel()].view(a.shape))
+        mine, reference = opt.state_dict()["state"], oracle.state_dict()["state"]
+        assert mine.keys() == reference.keys()
+        for i, entry in reference.items():
+            assert mine[i].keys() == {k for k, v in entry.items() if v is not None}
+            for name, value in mine[i].items():
+                expected = entry[name] if name == "step" else entry[name][: ours[i].numel()]
+                assert value.dtype == expected.dtype
+                assert torch.equal(value.reshape(-1), expected.reshape(-1))
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_the_stacked_optimizer_resumes_from_a_torch_optim_state(kind):
+    """A checkpoint written when the engine stepped through ``torch.optim`` (its
+    ``state_dict``, moments unpadded) continues exactly as ``torch.optim`` would have;
+    the optimizer's own ``state_dict`` is a snapshot that later steps do not change."""
+    gen = torch.Generator().manual_seed(3)
+    shapes = [(4, 3, 5), (4, 16, 4)]
+    start = [torch.randn(s, generator=gen) for s in shapes]
+    grads = [[torch.randn(s, generator=gen) for s in shapes] for _ in range(6)]
+    theirs = [_padded_like_the_engine(t).requires_grad_(True) for t in start]
+    oracle = _torch_oracle(kind, theirs, **({} if kind == "adam" else {"momentum": 0.9}))
+
+    def oracle_step(gs: list[torch.Tensor]) -> None:
+        for t, g in zip(theirs, gs, strict=True):
+            t.grad = _padded_like_the_engine(g)
+        oracle.step()
+
+    for gs in grads[:3]:
+        oracle_step(gs)
+    saved = oracle.state_dict()
+    checkpoint = {
+        "param_groups": saved["param_groups"],
+        "state": {
+            i: {
+                k: v if k == "step" else v[: start[i].numel()].view(shapes[i]).clone()
+                for k, v in entry.items()
+            }
+            for i, entry in saved["state"].items()
+        },
+    }
+    ours = [
+        t.detach()[: s.numel()].view(s.shape).clone().requires_grad_(True)
+        for t, s in zip(theirs, start, strict=True)
+    ]
+    opt = StackedOptimizer(ours, kind, lr=0.01, momentum=0.9)
+    opt.load_state_dict(checkpoint)
+    snapshot = opt.state_dict()
+    before = copy.deepcopy(snapshot)
+    for gs in grads[3:]:
+        opt.step(gs, None)
+        oracle_step(gs)
+    for a, t in zip(ours, theirs, strict=True):
+        assert torch.equal(a.detach(), t.detach()[: a.numel()].view(a.shape))
+    assert snapshot["state"].keys() == before["state"].keys() == {0, 1}
+    for i, entry in before["state"].items():
+        for name, value in entry.items():
+            assert torch.equal(snapshot["state"][i][name], value)
+            assert not torch.equal(opt.state_dict()["state"][i][name], value)
 
 
 @pytest.mark.parametrize("bias", [True, False])

@@ -1,15 +1,26 @@
-"""Stacked optimizers: ``torch.optim`` Adam / SGD (fused kernels) over the stacked
+"""Stacked optimizers: Adam / SGD stepped by torch's fused kernels (``torch._fused_adam_``,
+``torch._fused_sgd_``, the kernels ``torch.optim``'s ``fused=True`` runs) over the stacked
 parameters, with a per-candidate freeze mask.
+
+The kernels are called directly, not through ``torch.optim``: its ``Optimizer`` imports
+``torch._dynamo`` on first use (``torch._disable_dynamo``), about 2 s of start-up on a
+CPU-only machine, more than a default ``actlab compare`` trains for. The arithmetic is the
+same kernel's, so the parameters and the state equal ``torch.optim.Adam(fused=True)`` /
+``SGD(fused=True)`` bit for bit (``tests/test_engine_parts.py``), and
+:meth:`StackedOptimizer.state_dict` has ``torch.optim``'s layout (checkpoints written
+before load unchanged).
 
 Adam and SGD are elementwise, so one optimizer over ``[M, ...]`` parameters gives every
 candidate exactly the update it would get alone (the step count is shared, and equal).
 Weight decay is the L2 term added to the gradient, as in ``torch.optim.Adam`` / ``SGD``
-(not AdamW's decoupled decay); it is added here, before masking, so the optimizer itself
+(not AdamW's decoupled decay); it is added here, before masking, so the kernel itself
 runs with ``weight_decay=0`` and the arithmetic is the same.
 
-* Adam (``t`` = step, ``g`` = grad + wd * p): ``m = b1 m + (1-b1) g``,
-  ``v = b2 v + (1-b2) g^2``, ``p -= lr / (1-b1^t) * m / (sqrt(v) / sqrt(1-b2^t) + eps)``.
-* SGD with momentum ``mu`` (no dampening, no Nesterov): ``buf = mu buf + g``, ``p -= lr buf``.
+* Adam (``t`` = step, ``g`` = grad + wd * p, ``b1, b2, eps`` = torch's defaults 0.9,
+  0.999, 1e-8): ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g^2``,
+  ``p -= lr / (1-b1^t) * m / (sqrt(v) / sqrt(1-b2^t) + eps)``.
+* SGD with momentum ``mu`` (no dampening, no Nesterov): ``buf = mu buf + g`` (``buf = g``
+  at the first step), ``p -= lr buf``; without momentum ``p -= lr g``.
 
 Freezing: a candidate whose ``active`` entry is false must not move at all, though its
 momentum would keep moving it under a zero gradient. Before every step its gradient
@@ -34,7 +45,6 @@ stores the state unpadded, in the parameters' shapes.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,13 +67,17 @@ def _padded(p: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         buffer[:n] = p.reshape(-1)
     p.data = buffer[:n].view(p.shape)
-    buffer.grad = torch.zeros_like(buffer)  # its padding's gradient stays 0
     return buffer
 
 
 def candidate_mask(active: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``active [M]`` reshaped to broadcast against ``like [M, ...]``."""
     return active.view(-1, *([1] * (like.dim() - 1)))
+
+
+BETAS = (0.9, 0.999)
+EPS = 1e-8
+"""Adam's ``betas`` and ``eps``: ``torch.optim.Adam``'s defaults."""
 
 
 class StackedOptimizer:
@@ -88,76 +102,153 @@ class StackedOptimizer:
             raise ValueError(f"momentum={momentum!r} must be in [0, 1)")
         self.params = list(params)
         self.buffers = [_padded(p) for p in self.params]
+        self._grad_buffers = [None if b is p else torch.zeros_like(b) for p, b in self._pairs()]
+        """Per padded parameter, the padded gradient it is copied into (padding stays 0)."""
         self.kind = kind
+        self.lr = float(lr)
+        self.momentum = float(momentum)
         self.weight_decay = weight_decay
-        if kind == "adam":
-            self.torch_optimizer: torch.optim.Optimizer = torch.optim.Adam(
-                self.buffers, lr=lr, fused=True
-            )
-        else:
-            self.torch_optimizer = torch.optim.SGD(
-                self.buffers, lr=lr, momentum=momentum, fused=True
-            )
+        self.state: list[dict[str, torch.Tensor]] = [{} for _ in self.buffers]
+        """Per buffer, ``torch.optim``'s state entry: Adam's ``step`` (a float32 scalar
+        tensor, as the fused kernel wants it), ``exp_avg``, ``exp_avg_sq``; SGD's
+        ``momentum_buffer`` (none without momentum). Empty before the first step."""
+
+    def _pairs(self) -> zip[tuple[torch.Tensor, torch.Tensor]]:
+        return zip(self.params, self.buffers, strict=True)
 
     @torch.no_grad()
     def step(self, grads: Sequence[torch.Tensor], active: torch.Tensor | None) -> None:
         """One update, from ``grads`` (one per parameter), of the candidates where
         ``active [M]`` is true; the others stay exactly as they are. ``active=None``
         means every candidate is active and its gradients finite (no masking needed)."""
-        state = self.torch_optimizer.state
         key = MOMENT_KEY[self.kind]
-        for p, buffer, g in zip(self.params, self.buffers, grads, strict=True):
+        stepped = []
+        for p, buffer, scratch, g, state in zip(
+            self.params, self.buffers, self._grad_buffers, grads, self.state, strict=True
+        ):
             n = p.numel()
             # Contiguous, or copied in logical order: torch's fused CPU kernels (2.13) read
             # a non-contiguous gradient (a vmap backward yields transposed layouts) in
             # memory order. Reproducer: docs/upstream/torch-fused-cpu-optimizers-non-contiguous-grad.md
-            if buffer is p:
+            if scratch is None:
                 grad = g.contiguous()
             else:
-                grad = buffer.grad
+                grad = scratch
                 grad[:n] = g.reshape(-1)
             if self.weight_decay:  # over the whole (padded) buffer: no scalar tail
                 grad = grad.add(buffer, alpha=self.weight_decay)
             if active is not None:
                 mask = candidate_mask(active, p)
                 masked = torch.where(mask, grad.reshape(-1)[:n].view(p.shape), 0.0)
-                if buffer is p:
+                if scratch is None:
                     grad = masked
                 else:
                     grad[:n] = masked.reshape(-1)
-                moment = state.get(buffer, {}).get(key)
+                moment = state.get(key)
                 if moment is not None:
                     moment.reshape(-1)[:n].view(p.shape).mul_(mask)
-            buffer.grad = grad
-        self.torch_optimizer.step()
-        for p, buffer in zip(self.params, self.buffers, strict=True):
-            if buffer is p:  # a padded buffer keeps its gradient buffer
-                p.grad = None
+            stepped.append(grad)
+        for indices in _groups(self.buffers).values():
+            if self.kind == "adam":
+                self._adam(indices, stepped)
+            else:
+                self._sgd(indices, stepped)
+
+    def _adam(self, indices: list[int], grads: list[torch.Tensor]) -> None:
+        """``torch.optim.Adam(fused=True)``'s step on the buffers ``indices`` (one device
+        and dtype)."""
+        for i in indices:
+            if not self.state[i]:
+                b = self.buffers[i]
+                self.state[i] = {
+                    "step": torch.zeros((), dtype=torch.float32, device=b.device),
+                    "exp_avg": torch.zeros_like(b, memory_format=torch.preserve_format),
+                    "exp_avg_sq": torch.zeros_like(b, memory_format=torch.preserve_format),
+                }
+        states = [self.state[i] for i in indices]
+        steps = [s["step"] for s in states]
+        torch._foreach_add_(steps, 1)
+        torch._fused_adam_(
+            [self.buffers[i] for i in indices],
+            [grads[i] for i in indices],
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [],
+            steps,
+            lr=self.lr,
+            beta1=BETAS[0],
+            beta2=BETAS[1],
+            weight_decay=0.0,
+            eps=EPS,
+            amsgrad=False,
+            maximize=False,
+        )
+
+    def _sgd(self, indices: list[int], grads: list[torch.Tensor]) -> None:
+        """``torch.optim.SGD(fused=True)``'s step on the buffers ``indices`` (one device
+        and dtype): the kernel copies the gradient into a fresh momentum buffer at the
+        first step."""
+        first = self.momentum != 0 and not any(self.state[i] for i in indices)
+        if first:
+            for i in indices:
+                self.state[i] = {"momentum_buffer": torch.empty_like(grads[i])}
+        torch._fused_sgd_(
+            [self.buffers[i] for i in indices],
+            [grads[i] for i in indices],
+            [self.state[i]["momentum_buffer"] for i in indices] if self.momentum else [],
+            weight_decay=0.0,
+            momentum=self.momentum,
+            lr=self.lr,
+            dampening=0.0,
+            nesterov=False,
+            maximize=False,
+            is_first_step=first,
+        )
+
+    def _hyper(self) -> dict[str, Any]:
+        """The hyperparameters as ``torch.optim`` lists them in a param group."""
+        if self.kind == "adam":
+            return {"lr": self.lr, "betas": BETAS, "eps": EPS, "weight_decay": 0.0}
+        return {"lr": self.lr, "momentum": self.momentum, "dampening": 0.0, "weight_decay": 0.0}
 
     def state_dict(self) -> dict[str, Any]:
-        """A snapshot of the optimizer's state (``torch.optim``'s own ``state_dict`` holds
-        the live moment tensors, which the next step changes)."""
-        state = self.torch_optimizer.state_dict()
+        """A snapshot of the optimizer's state, unpadded, in ``torch.optim``'s layout:
+        ``{"state": {index: {name: tensor}}, "param_groups": [{..., "params": [...]}]}``."""
         return {
             "state": {
-                key: {
-                    name: self._unpad(key, value) if isinstance(value, torch.Tensor) else value
-                    for name, value in entry.items()
-                }
-                for key, entry in state["state"].items()
+                i: {name: self._unpad(i, value) for name, value in entry.items()}
+                for i, entry in enumerate(self.state)
+                if entry
             },
-            "param_groups": copy.deepcopy(state["param_groups"]),
+            "param_groups": [
+                {**self._hyper(), "fused": True, "params": list(range(len(self.buffers)))}
+            ],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        padded = {
-            key: {
-                name: self._pad(key, value) if isinstance(value, torch.Tensor) else value
-                for name, value in entry.items()
-            }
-            for key, entry in state["state"].items()
-        }
-        self.torch_optimizer.load_state_dict({**state, "state": padded})
+        """Restore a :meth:`state_dict` (or ``torch.optim``'s own, of the same parameters):
+        moments padded and cast to their buffer's device and dtype, the step count a
+        float32 scalar on the buffer's device, as the kernel wants it."""
+        entries = state["state"]
+        unknown = set(entries) - set(range(len(self.buffers)))
+        if unknown:
+            raise ValueError(
+                f"optimizer state has entries {sorted(unknown)} for {len(self.buffers)} parameters"
+            )
+        self.state = [{} for _ in self.buffers]
+        for i, entry in entries.items():
+            buffer = self.buffers[i]
+            loaded: dict[str, torch.Tensor] = {}
+            for name, value in entry.items():
+                if value is None:  # torch.optim's SGD without momentum
+                    continue
+                if name == "step":
+                    loaded[name] = torch.tensor(
+                        float(value), dtype=torch.float32, device=buffer.device
+                    )
+                else:
+                    loaded[name] = self._pad(i, value).to(buffer.device, buffer.dtype)
+            self.state[i] = loaded
 
     def _unpad(self, index: int, value: torch.Tensor) -> torch.Tensor:
         """A copy of a state tensor in its parameter's shape (a step count as it is)."""
@@ -167,9 +258,18 @@ class StackedOptimizer:
         return value.reshape(-1)[: p.numel()].view(p.shape).clone()
 
     def _pad(self, index: int, value: torch.Tensor) -> torch.Tensor:
+        """A copy of an unpadded state tensor in its padded buffer's shape."""
         p, buffer = self.params[index], self.buffers[index]
         if value.shape != p.shape or buffer is p:
-            return value
+            return value.clone()
         out = torch.zeros(buffer.shape, dtype=value.dtype, device=value.device)
         out[: p.numel()] = value.reshape(-1)
         return out
+
+
+def _groups(tensors: Sequence[torch.Tensor]) -> dict[tuple[torch.device, torch.dtype], list[int]]:
+    """Indices of ``tensors`` by device and dtype (a fused kernel call takes one of each)."""
+    out: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+    for i, t in enumerate(tensors):
+        out.setdefault((t.device, t.dtype), []).append(i)
+    return out

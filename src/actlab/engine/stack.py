@@ -153,7 +153,9 @@ class Stack(ABC):
             units_last = zs.movedim(2, -1) if part.activation.width_factor > 1 else zs
             with torch.enable_grad():
                 out = fn(units_last)
-                (d,) = torch.autograd.grad(out, zs, torch.ones_like(out))
+                # out.sum(), not grad_outputs=ones: the same d (sum's backward hands f's
+                # backward ones), and torch's grad_outputs check imports sympy (~0.3 s)
+                (d,) = torch.autograd.grad(out.sum(), zs)
             parts.append(d)
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
