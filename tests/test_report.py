@@ -437,3 +437,22 @@ def test_an_accuracy_run_shows_no_widths_and_no_lower_is_better(one_group) -> No
     result, document = one_group
     assert result.shapes(result.group_names()[0]) == {}
     assert "widths (parameters)" not in document and "lower is better" not in document
+
+
+def test_a_text_run_in_pandas_rows_and_the_console_widths_line() -> None:
+    from actlab.cli.summary import shape_lines
+
+    result = text_result()
+    rows = result.summary()
+    assert [r["activation"] for r in rows] == [r.activation for r in result.ranking().rows]
+    val = [r["val_bpc_mean"] for r in rows if r["diverged"] == 0]  # relu lost a seed: last
+    assert val == sorted(val) and rows[-1]["activation"] == "relu"
+    assert all("test_bpc_mean" in r and "test_accuracy_mean" in r for r in rows)
+    assert all(r["behind_leader"] > 0 for r in rows[1:] if math.isfinite(r["behind_leader"]))
+    group = result.group_names()[0]
+    assert shape_lines(result, group) == [
+        "widths (matched parameters: a gated layer's width is round(2/3 x) the plain width): "
+        "relu 128x128 (50,000 parameters), swiglu 85x85 (50,001 parameters), "
+        "tanh 128x128 (50,000 parameters)"
+    ]
+    assert shape_lines(synthetic_result(), synthetic_result().group_names()[0]) == []

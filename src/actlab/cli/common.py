@@ -38,7 +38,7 @@ margin_option = click.option(
     "--margin",
     type=click.FloatRange(min=0),
     help="Practical margin of the verdicts, in the metric's units (0.01 = 1 point of "
-    "accuracy): 'worse' needs the leader ahead by more, 'equivalent' a difference within "
+    "accuracy, or 0.01 bits per character on text): 'worse' needs the leader ahead by more, 'equivalent' a difference within "
     "it. [default: the larger of 0.005 and one evaluation sample's worth]",
 )
 """``--margin`` of ``compare`` and ``report``."""

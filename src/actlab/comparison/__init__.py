@@ -67,8 +67,9 @@ def compare(
     the leader or ``max_seeds`` (default 30) is reached, with group-sequential boundaries
     that keep the verdicts' error rates (:mod:`actlab.analysis.sequential`).
     ``data="text"`` (``"text(context=64, chars=200000)"``) is the embedded corpus for
-    next-character prediction (:mod:`actlab.data.text`; ``model="ffn"``, and each
-    candidate's bits per character are recorded as ``test_bpc``). ``model``: ``"mlp"``,
+    next-character prediction (:mod:`actlab.data.text`; ``model="ffn"``), ranked by bits
+    per character, lower is better (each candidate's ``test_bpc``; accuracy beside it).
+    ``model``: ``"mlp"``,
     ``"cnn"`` (image-shaped data, ``channels`` conv widths), ``"ffn"`` (transformer-style
     pre-norm residual blocks, :mod:`actlab.engine.ffn`: ``d_model`` wide, ``heads``
     attention heads on token sequences, ``hidden`` the FFN width of each block), or your
