@@ -215,7 +215,8 @@ def test_cli_ffn_on_the_corpus_records_bits_per_character_and_shapes(tmp_path, c
             "--d-model", "8", "--heads", "2", "--out", str(out),
         ]
     )  # fmt: skip
-    stdout = capsys.readouterr().out
+    captured = capsys.readouterr()
+    stdout = captured.out
     assert code == 0
     assert "ranked by validation bpc (lower is better)" in stdout
     assert "the ranking above is by next-character accuracy" not in stdout  # no footnote
@@ -226,6 +227,8 @@ def test_cli_ffn_on_the_corpus_records_bits_per_character_and_shapes(tmp_path, c
     assert ranking["metric"] == "bpc"
     val = [r["val"]["mean"] for r in ranking["rows"]]
     assert val == sorted(val)
+    # the progress line's best is the lowest validation bpc too
+    assert f"best val bpc {val[0]:.4f} ({ranking['rows'][0]['activation']})" in captured.err
     for row in ranking["rows"]:
         tests = [
             c["test_bpc"] for c in results["candidates"] if c["activation"] == row["activation"]

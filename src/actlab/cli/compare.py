@@ -176,7 +176,9 @@ def command(**opts: Any) -> int:
 
         torch.set_num_threads(opts["threads"])
     plan = {g: (config.epochs, group_cost(w)) for g, w in config.groups().items()}
-    metric = "accuracy" if config.task != "regression" else "r2"
+    from actlab.comparison.result import metric_of
+
+    metric = metric_of(config.data, config.task)
     try:
         with RichProgress(plan, metric) as bar:
             result = run_comparison(

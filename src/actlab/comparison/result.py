@@ -16,6 +16,17 @@ from actlab.engine.results import CandidateResult
 from actlab.store.run_dir import READABLE_SCHEMAS, RESULTS_SCHEMA, json_safe
 
 
+def metric_of(data: Any, task: str | None) -> str:
+    """The metric a run on ``data`` (its name or spec) ranks by: ``bpc`` (bits per
+    character, lower is better) for next-character prediction on the text corpus, else
+    ``r2`` for a regression and ``accuracy`` for a classification."""
+    from actlab.data.text import is_text
+
+    if is_text(data):
+        return BPC
+    return "r2" if task == "regression" else "accuracy"
+
+
 @dataclass
 class CompareResult:
     """Everything a comparison produced.
@@ -43,14 +54,8 @@ class CompareResult:
 
     @property
     def metric(self) -> str:
-        """The ranked metric: ``bpc`` (bits per character, lower is better) for
-        next-character prediction on the text corpus, else ``accuracy`` for a
-        classification and ``r2`` for a regression."""
-        from actlab.data.text import is_text
-
-        if is_text(self.data.get("name")):
-            return BPC
-        return "accuracy" if self.data.get("task", "classification") == "classification" else "r2"
+        """The ranked metric (:func:`metric_of` the data)."""
+        return metric_of(self.data.get("name"), self.data.get("task", "classification"))
 
     def group_names(self) -> list[str]:
         return list(self.groups)

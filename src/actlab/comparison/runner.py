@@ -430,11 +430,12 @@ def _train_group(
     label = group if seeds[0] == min(config.seeds) else f"{group} +seeds {seeds[0]}-{seeds[-1]}"
     progress.group_started(label, config.epochs, trainer.epochs_done)
     checkpoints = Checkpointer(run, group) if run is not None else None
+    metric = result.metric
 
     def on_epoch(report: Any) -> None:
         if checkpoints is not None:
             checkpoints.epoch_done(trainer.state_dict())
-        progress.epoch_done(label, trainer.epochs_done, {"best": report.best})
+        progress.epoch_done(label, trainer.epochs_done, {"best": _best(trainer, report, metric)})
 
     try:
         outcomes = trainer.run(on_epoch=on_epoch)
@@ -458,6 +459,26 @@ def _train_group(
     if run is not None:
         run.write_results(result.to_dict())
         run.drop_checkpoint(group)
+
+
+def _best(trainer: Any, report: Any, metric: str) -> tuple[str, float] | None:
+    """The epoch's best activation for the progress line: the trainer's (highest mean
+    validation metric) unless the ranked metric is bits per character, then the lowest
+    mean validation bits per character (from each active candidate's validation loss)."""
+    from actlab.analysis.stats import BPC, bits_per_character
+
+    if metric != BPC:
+        return report.best
+    by_activation: dict[str, list[float]] = {}
+    for c, hist in zip(trainer.candidates, trainer.history, strict=True):
+        loss = hist["val_loss"][-1] if hist["val_loss"] else float("nan")
+        if np.isfinite(loss):
+            by_activation.setdefault(c.activation.spec, []).append(bits_per_character(loss))
+    if not by_activation:
+        return None
+    means = {a: sum(v) / len(v) for a, v in by_activation.items()}
+    spec = min(means, key=means.__getitem__)
+    return spec, means[spec]
 
 
 def _same_model(config: CompareConfig, trainer: Any) -> CompareConfig:
