@@ -12,6 +12,9 @@ import pytest
 import torch
 from torch import nn
 
+import actlab.torch
+from actlab.backends.torch import LearnableActivation
+from actlab.backends.torch.modules import initial_raw, learnable_params
 from actlab.engine import EPOCH_PHASES, StackedMLP, StackedTrainer, TrainConfig, batch_order
 from actlab.store.checkpoint import read_checkpoint, write_checkpoint
 from actlab.store.run_dir import json_safe
@@ -25,6 +28,23 @@ NATIVE = {
     "identity": nn.Identity,
     "leaky_relu": lambda: nn.LeakyReLU(0.01),
 }
+
+
+LEARNABLE = ["relu", "prelu", "star_relu", "xielu(alpha_p=0.5, alpha_n=0.9)", "snake"]
+"""Every learnable entry (xielu's alphas apart, each kept above its own bound), and a
+fixed one in the same stack."""
+
+
+def activation_module(activation, dtype) -> nn.Module:
+    """torch's own module, or for a learnable entry the torch binding's module (its
+    parameters ``nn.Parameter``s of ``dtype``, trained by the plain loop's optimizer)."""
+    if not activation.learnable:
+        return NATIVE[activation.name]()
+    module = actlab.torch.get(activation).to(dtype)
+    with torch.no_grad():  # the start in dtype, not float32's rounding of it converted
+        for p in learnable_params(activation):
+            getattr(module, module.parameter_name(p.name)).fill_(initial_raw(activation, p))
+    return module
 
 
 def blobs(n=96, features=5, classes=3, seed=0, task="classification"):
@@ -84,7 +104,7 @@ def reference_mlp(trainer, index):
             lin.bias.copy_(b.reshape(-1))
         layers.append(lin)
         if i < len(params) // 2 - 1:
-            layers.append(NATIVE[c.activation.name]())
+            layers.append(activation_module(c.activation, w.dtype))
     return nn.Sequential(*layers)
 
 
@@ -98,7 +118,7 @@ def reference_cnn(trainer, index):
         with torch.no_grad():
             conv.weight.copy_(w)
             conv.bias.copy_(b)
-        layers += [conv, NATIVE[c.activation.name]()]
+        layers += [conv, activation_module(c.activation, w.dtype)]
     w, b = p[-2], p[-1]
     head = nn.Linear(w.shape[0], w.shape[1], dtype=w.dtype)
     with torch.no_grad():
@@ -129,37 +149,74 @@ def train_alone(model, trainer, index):
 
 
 def assert_same_weights(trainer, index, model, atol):
-    """Stacked ``W [in, out]`` / ``b [1, out]`` against nn.Linear's ``[out, in]`` / ``[out]``."""
-    for s, a in zip(trainer.net.params, model.parameters(), strict=True):
+    """Stacked ``W [in, out]`` / ``b [1, out]`` against nn.Linear's ``[out, in]`` / ``[out]``,
+    and any learnable activation parameters (:func:`assert_same_learned`)."""
+    linear = [p for m in model if isinstance(m, nn.Linear) for p in m.parameters()]
+    for s, a in zip(trainer.net.params, linear, strict=True):
         a = a.detach()
         a = a.T if a.dim() == 2 else a.reshape(1, -1)
         torch.testing.assert_close(s[index].detach(), a, atol=atol, rtol=0)
+    assert_same_learned(trainer.net.learned()[index], model, atol)
+
+
+def assert_same_learned(stacked, model, atol):
+    """A stacked candidate's learned activation values (``{name: [per layer]}``) against
+    the plain model's learnable modules, layer by layer; none on either side for a fixed
+    activation."""
+    modules = [m for m in model.modules() if isinstance(m, LearnableActivation)]
+    plain: dict[str, list[float]] = {}
+    for m in modules:
+        for name, value in m.learned().items():
+            plain.setdefault(name, []).append(value)
+    assert stacked.keys() == plain.keys()
+    for name, values in plain.items():
+        np.testing.assert_allclose(stacked[name], values, atol=atol, rtol=0, err_msg=name)
 
 
 @pytest.mark.parametrize(
-    ("optimizer", "extra", "task"),
+    ("optimizer", "extra", "task", "activations"),
     [
-        ("adam", {}, "classification"),
-        ("adam", {"weight_decay": 1e-2}, "regression"),
-        ("sgd", {"momentum": 0.9, "weight_decay": 1e-3, "lr": 0.05}, "classification"),
+        ("adam", {}, "classification", ["relu", "tanh", "selu"]),
+        ("adam", {"weight_decay": 1e-2}, "regression", ["relu", "tanh", "selu"]),
+        ("sgd", {"momentum": 0.9, "weight_decay": 1e-3, "lr": 0.05}, "classification",
+         ["relu", "tanh", "selu"]),
+        ("adam", {"lr": 0.01}, "classification", LEARNABLE),
+        ("sgd", {"momentum": 0.9, "weight_decay": 1e-3, "lr": 0.01}, "regression", LEARNABLE),
     ],
-)
-def test_stacked_candidate_equals_plain_torch_loop(optimizer, extra, task):
+)  # fmt: skip
+def test_stacked_candidate_equals_plain_torch_loop(optimizer, extra, task, activations):
+    """Weights, and a learnable activation's parameters per layer, equal those of the
+    candidate trained alone (torch's module, or the torch binding's learnable one)."""
     splits = blobs(task=task)
     cfg = TrainConfig(
         hidden=(8, 6), optimizer=optimizer, batch_size=16, epochs=3, dtype=torch.float64, **extra
     )
-    trainer = StackedTrainer(splits, activations=["relu", "tanh", "selu"], seeds=[0, 3], config=cfg)
+    trainer = StackedTrainer(splits, activations=activations, seeds=[0, 3], config=cfg)
     models = {i: reference_mlp(trainer, i) for i in range(len(trainer.candidates))}
     trainer.run()
     for i, model in models.items():
         assert_same_weights(trainer, i, train_alone(model, trainer, i), atol=1e-10)
+    assert_learned_moved(trainer)
 
 
-def test_stacked_cnn_candidate_equals_plain_torch_loop():
+def assert_learned_moved(trainer, at_least=1e-4):
+    """Every learnable activation parameter of every candidate and layer left its start
+    by more than ``at_least``."""
+    for c, learned in zip(trainer.candidates, trainer.net.learned(), strict=True):
+        assert learned.keys() == set(c.activation.learnable)
+        for name, values in learned.items():
+            start = c.activation.params[name]
+            moved = [abs(v - start) > at_least for v in values]
+            assert all(moved), (c.activation.spec, name, values)
+
+
+@pytest.mark.parametrize("activations", [["elu", "sigmoid"], ["prelu", "snake(frequency=2)"]])
+def test_stacked_cnn_candidate_equals_plain_torch_loop(activations):
     splits = digits_images()
-    cfg = TrainConfig(model="cnn", channels=(3, 4), batch_size=32, epochs=1, dtype=torch.float64)
-    trainer = StackedTrainer(splits, activations=["elu", "sigmoid"], seeds=[1, 2], config=cfg)
+    cfg = TrainConfig(
+        model="cnn", channels=(3, 4), batch_size=32, epochs=1, lr=0.01, dtype=torch.float64
+    )
+    trainer = StackedTrainer(splits, activations=activations, seeds=[1, 2], config=cfg)
     models = {i: reference_cnn(trainer, i) for i in range(4)}
     trainer.run()
     for i, model in models.items():
@@ -175,6 +232,7 @@ def test_stacked_cnn_candidate_equals_plain_torch_loop():
                 p[2 * k + 1][i].detach(), layer.bias.detach(), atol=1e-10, rtol=0
             )
         torch.testing.assert_close(p[-2][i].detach(), head.weight.detach().T, atol=1e-10, rtol=0)
+        assert_same_learned(trainer.net.learned()[i], alone, atol=1e-10)
 
 
 def test_float32_stack_matches_plain_loop_to_float_tolerance():
@@ -278,9 +336,12 @@ def test_resume_after_epoch_k_equals_an_uninterrupted_run(tmp_path, patience):
         cfg = TrainConfig(
             hidden=(8, 8), lr=0.02, batch_size=16, epochs=epochs, early_stopping=patience
         )
-        return StackedTrainer(splits, activations=["relu", "elu"], seeds=[0, 1], config=cfg)
+        return StackedTrainer(
+            splits, activations=["relu", "elu", "prelu", "xielu"], seeds=[0, 1], config=cfg
+        )
 
     whole = trainer(6).run()
+    assert whole[4].learned["alpha"] != [0.25, 0.25]  # learned, and resumed below
     first = trainer(3)
     first.run()
     write_checkpoint(tmp_path / "state.safetensors", first.state_dict())  # through the disk
@@ -293,6 +354,64 @@ def test_resume_after_epoch_k_equals_an_uninterrupted_run(tmp_path, patience):
         da["history"].pop("epoch_time")
         db["history"].pop("epoch_time")
         assert da == db
+
+
+def test_a_learnable_candidate_alone_equals_it_inside_a_larger_stack():
+    """Its weights, its learned parameters and its results do not depend on which
+    candidates share its stack (float64: a stack of one multiplies through another kernel
+    path, equal to rounding)."""
+    splits = blobs()
+    cfg = TrainConfig(hidden=(8, 6), batch_size=16, epochs=3, lr=0.01, dtype=torch.float64)
+    alone = StackedTrainer(splits, activations=["xielu"], seeds=[1], config=cfg)
+    crowd = StackedTrainer(
+        splits, activations=["relu", "prelu", "xielu", "snake"], seeds=[0, 1], config=cfg
+    )
+    mine, theirs = alone.run()[0], crowd.run()[5]
+    assert (theirs.activation, theirs.seed) == ("xielu", 1)
+    for a, b in zip(_params(alone, 0), _params(crowd, 5), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+    assert mine.learned.keys() == theirs.learned.keys() == {"alpha_p", "alpha_n"}
+    for name, values in mine.learned.items():
+        np.testing.assert_allclose(values, theirs.learned[name], atol=1e-12, rtol=0)
+        assert all(abs(v - 0.8) > 1e-4 for v in values)
+    for key in ("train_loss", "val_loss", "val_metric", "grad_norm", "dead_fraction"):
+        np.testing.assert_allclose(mine.history[key], theirs.history[key], rtol=1e-9, atol=1e-12)
+    assert mine.test_loss == pytest.approx(theirs.test_loss, rel=1e-9)
+
+
+def test_a_learnable_candidate_diverging_mid_run_is_frozen_and_touches_no_other():
+    """A NaN in one candidate's learned scale after epoch 1: it is frozen with all its
+    trained values (weights and learned parameters, despite Adam's momentum), and every
+    other candidate, learnable ones included, trains exactly as in a clean run."""
+    splits = blobs()
+    cfg = TrainConfig(hidden=(8,), batch_size=16, epochs=3, lr=0.01)
+    acts = ["prelu", "star_relu", "snake"]
+    clean = StackedTrainer(splits, activations=acts, seeds=[0, 1], config=cfg)
+    hurt = StackedTrainer(splits, activations=acts, seeds=[0, 1], config=cfg)
+    frozen = {}
+
+    def trained(trainer, index):
+        stack = trainer.net
+        return [
+            t[index - start].detach().clone()
+            for t, (start, stop) in zip(stack.trained, stack.trained_rows, strict=True)
+            if start <= index < stop
+        ]
+
+    def inject(report):
+        if report.epoch == 1:
+            with torch.no_grad():
+                hurt.net.activations.raw[0][1]["scale"][1, 0] = math.nan  # star_relu, seed 1
+            frozen["values"] = trained(hurt, 3)
+
+    clean.run()
+    results = hurt.run(on_epoch=inject)
+    assert (results[3].status, results[3].diverged_epoch) == ("diverged", 2)
+    for a, b in zip(frozen["values"], trained(hurt, 3), strict=True):
+        torch.testing.assert_close(a, b, atol=0, rtol=0, equal_nan=True)
+    for i in (0, 1, 2, 4, 5):
+        for a, b in zip(trained(clean, i), trained(hurt, i), strict=True):
+            assert torch.equal(a, b)
 
 
 def test_state_dict_is_a_snapshot_that_later_training_leaves_alone(tmp_path):

@@ -28,6 +28,7 @@ from actlab.data.corpus import generate
 from actlab.data.errors import DataError
 from actlab.engine import StackedTrainer, TrainConfig, batch_order
 from actlab.engine.metrics import candidate_loss, evaluate
+from test_engine import activation_module, assert_learned_moved, assert_same_learned
 
 NATIVE = {"relu": torch.relu, "tanh": torch.tanh, "gelu": F.gelu}
 
@@ -58,7 +59,10 @@ def feature_splits(n=60, features=4, classes=3, seed=0):
 
 
 def reference_forward(p, x, *, tokens, attention, heads, blocks, act):
-    """One candidate's model, written out plainly (see actlab.engine.ffn's docstring)."""
+    """One candidate's model, written out plainly (see actlab.engine.ffn's docstring);
+    ``act`` is one function, or a list of one module per block (a learnable one's own
+    parameters)."""
+    acts = iter(act if isinstance(act, list) else [act] * blocks)
     p = iter(p)
     if tokens:
         emb, pos = next(p), next(p)
@@ -87,7 +91,7 @@ def reference_forward(p, x, *, tokens, attention, heads, blocks, act):
             h = h + mixed @ out
         u = norm(h)
         w1, b1, w2, b2 = next(p), next(p), next(p), next(p)
-        h = h + act(u @ w1 + b1) @ w2 + b2
+        h = h + next(acts)(u @ w1 + b1) @ w2 + b2
     u = norm(h)
     w, b = next(p), next(p)
     out = u @ w + b
@@ -101,7 +105,8 @@ def train_alone(trainer, index, act, *, heads, blocks):
     params = [nn.Parameter(q[index].detach().clone()) for q in stack.params]
     cfg, c = trainer.config, trainer.candidates[index]
     x, y = trainer.data.train
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    modules = act if isinstance(act, list) else []
+    opt = torch.optim.Adam([*params, *(q for m in modules for q in m.parameters())], lr=cfg.lr)
     for epoch in range(1, cfg.epochs + 1):
         order = batch_order(c.seed, epoch, x.shape[0])
         for start in range(0, x.shape[0], cfg.batch_size):
@@ -133,6 +138,29 @@ def test_stacked_ffn_candidate_equals_a_plain_torch_loop(sequences):
     for i, params in alone.items():
         for stacked, plain in zip(trainer.net.params, params, strict=True):
             torch.testing.assert_close(stacked[i].detach(), plain.detach(), atol=1e-10, rtol=0)
+
+
+def test_learnable_ffn_candidates_equal_a_plain_torch_loop():
+    """Each block's learnable activation parameters (the torch binding's module per block
+    in the plain loop) train as alone, and move."""
+    cfg = TrainConfig(
+        model="ffn", hidden=(6, 5), d_model=4, heads=2, batch_size=8, epochs=2, lr=0.01,
+        dtype=torch.float64,
+    )  # fmt: skip
+    trainer = StackedTrainer(
+        token_splits(), activations=["prelu", "star_relu", "xielu"], seeds=[0], config=cfg
+    )
+    acts = {
+        i: [activation_module(c.activation, torch.float64) for _ in range(2)]
+        for i, c in enumerate(trainer.candidates)
+    }
+    alone = {i: train_alone(trainer, i, acts[i], heads=2, blocks=2) for i in acts}
+    trainer.run()
+    for i, params in alone.items():
+        for stacked, plain in zip(trainer.net.params, params, strict=True):
+            torch.testing.assert_close(stacked[i].detach(), plain.detach(), atol=1e-10, rtol=0)
+        assert_same_learned(trainer.net.learned()[i], nn.Sequential(*acts[i]), atol=1e-10)
+    assert_learned_moved(trainer)
 
 
 def test_sequence_loss_and_accuracy_are_over_every_position():

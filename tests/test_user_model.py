@@ -23,6 +23,7 @@ from actlab.engine import StackedTrainer, TrainConfig, UserModel, batch_order, r
 from actlab.engine.user_stack import build_model
 from actlab.store.run_dir import json_safe
 from actlab.torch import swap_activations
+from test_engine import assert_learned_moved, assert_same_learned
 
 
 @pytest.fixture
@@ -152,8 +153,8 @@ def plain_loop(factory, spec: str, seed: int, trainer: StackedTrainer) -> nn.Mod
 
 
 def assert_equals_plain_loop(trainer: StackedTrainer, results, factory) -> None:
-    """Per candidate: weights, batch norm statistics, test loss and accuracy, and the
-    early-stopping epochs are those of :func:`plain_loop`."""
+    """Per candidate: weights, learnable activation parameters, batch norm statistics,
+    test loss and accuracy, and the early-stopping epochs are those of :func:`plain_loop`."""
     stack = trainer.stacks[0]
     x_test, y_test = trainer.data.test
     for i, c in enumerate(trainer.candidates):
@@ -166,6 +167,7 @@ def assert_equals_plain_loop(trainer: StackedTrainer, results, factory) -> None:
             torch.testing.assert_close(value[i].detach(), net.get_parameter(name).detach())
         for name, value in zip(stack.buffer_names, stack.buffers, strict=True):
             torch.testing.assert_close(value[i], net.get_buffer(name))  # batch norm statistics
+        assert_same_learned(results[i].learned, net, atol=1e-9)
         with torch.no_grad():
             out = net(x_test.reshape(len(x_test), *stack.input_shape))
         accuracy = (out.argmax(1) == y_test).double().mean().item()
@@ -194,6 +196,21 @@ def test_every_candidate_equals_a_plain_pytorch_loop(float64_default, name):
     # one history entry per epoch and site; the probes name the activation modules
     assert all(len(r.history["dead_fraction"]) == 2 for r in results)
     assert len(stack.site_names) == len(results[0].history["act_std"][0])
+
+
+def test_learnable_activations_in_a_user_model_equal_a_plain_pytorch_loop(float64_default):
+    """The swapped-in activations' own parameters (one set per replaced module, as the
+    torch binding's modules that a plain swap installs) train as in the plain loop."""
+    cfg = TrainConfig(epochs=2, batch_size=40, lr=0.01, dtype=torch.float64)
+    trainer = StackedTrainer(
+        digits(120), activations=["prelu", "xielu", "relu"], seeds=[0, 3], config=cfg,
+        model=UserModel(mlp),
+    )  # fmt: skip
+    results = trainer.run()
+    assert trainer.stacks[0].training().kind == "vmap"
+    assert_equals_plain_loop(trainer, results, mlp)
+    assert_learned_moved(trainer, at_least=1e-9)  # xielu's alpha_n in layer 1 barely moves
+    assert [r.parameters for r in results[::2]] == [1_406 + 2, 1_406 + 4, 1_406]
 
 
 def test_early_stopping_on_a_user_model_stops_as_a_plain_loop_would(float64_default):
@@ -248,7 +265,7 @@ def test_a_model_that_cannot_vmap_runs_one_at_a_time_with_the_same_results(
 ):
     splits = digits(120)
     cfg = TrainConfig(epochs=2, batch_size=40, dtype=torch.float64)
-    kwargs = dict(activations=["elu", "tanh"], seeds=[0, 1], config=cfg)
+    kwargs = dict(activations=["elu", "snake"], seeds=[0, 1], config=cfg)
     with pytest.warns(UserWarning, match="one at a time: torch.func.vmap cannot run"):
         actlab.compare(small_digits, model=branchy, activations=["elu"], seeds=1, epochs=1)
     fallback = StackedTrainer(splits, model=UserModel(branchy), **kwargs)
@@ -260,6 +277,9 @@ def test_a_model_that_cannot_vmap_runs_one_at_a_time_with_the_same_results(
     for a, b in zip(looped, vmapped.run(), strict=True):
         assert a.test_loss == pytest.approx(b.test_loss, rel=1e-9)
         assert np.allclose(a.history["grad_norm"], b.history["grad_norm"], rtol=1e-8)
+        assert a.learned.keys() == b.learned.keys()
+        for name, values in a.learned.items():  # snake's frequency, learned either way
+            assert np.allclose(values, b.learned[name], rtol=1e-9) and values != [1.0]
 
 
 def unbranched() -> nn.Module:
@@ -290,7 +310,7 @@ def _records(result):
 
 
 def test_an_interrupted_user_model_run_resumes_to_the_same_results(tmp_path):
-    kwargs = dict(model=resnetish, activations=["relu", "tanh"], seeds=1, epochs=3, batch_size=20)
+    kwargs = dict(model=resnetish, activations=["relu", "prelu"], seeds=1, epochs=3, batch_size=20)
     x, y = images(digits(60))
     whole = actlab.compare((x, y), **kwargs)
     run = tmp_path / "run"

@@ -119,6 +119,7 @@ class StackedFFN(Stack):
             for layer, (shape, std) in enumerate(specs)
         ]
         self.buffers = []
+        self.activations.learn(self.site_names, dtype, device)
 
     def _std(self, scheme: str, fan_in: int, fan_out: int) -> list[float]:
         return [init_std(scheme, fan_in, fan_out)] * len(self)
@@ -176,7 +177,7 @@ class StackedFFN(Stack):
                 h = h + self._attend(self._norm(h, p[0], p[1]), p[2], p[3])
                 p = p[4:]
             z = torch.baddbmm(p[3], self._norm(h, p[0], p[1]), p[2])
-            a = self.activate(z, dim=0)
+            a = self.activate(z, dim=0, owner=i)
             if capture:
                 captured.append(
                     (z.view(m, b, t, -1).transpose(2, 3), a.view(m, b, t, -1).transpose(2, 3))

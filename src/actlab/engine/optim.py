@@ -82,7 +82,8 @@ EPS = 1e-8
 
 class StackedOptimizer:
     """``kind`` = ``"adam"`` (``betas``, ``eps`` at torch's defaults) or ``"sgd"`` (with
-    ``momentum``) over ``params`` (each ``[M, ...]``)."""
+    ``momentum``) over ``params`` (each ``[M, ...]``, or where ``rows`` says so, the
+    candidates ``[start, stop)`` of ``M`` only: an activation's learnable parameters)."""
 
     def __init__(
         self,
@@ -91,6 +92,7 @@ class StackedOptimizer:
         lr: float = 1e-3,
         momentum: float = 0.9,
         weight_decay: float = 0.0,
+        rows: Sequence[tuple[int, int]] | None = None,
     ) -> None:
         if kind not in MOMENT_KEY:
             raise ValueError(f"optimizer={kind!r} must be one of {tuple(MOMENT_KEY)}")
@@ -101,6 +103,9 @@ class StackedOptimizer:
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum={momentum!r} must be in [0, 1)")
         self.params = list(params)
+        self.rows = [None] * len(self.params) if rows is None else [slice(*r) for r in rows]
+        if len(self.rows) != len(self.params):
+            raise ValueError(f"rows has {len(self.rows)} entries for {len(self.params)} params")
         self.buffers = [_padded(p) for p in self.params]
         self._grad_buffers = [None if b is p else torch.zeros_like(b) for p, b in self._pairs()]
         """Per padded parameter, the padded gradient it is copied into (padding stays 0)."""
@@ -123,8 +128,8 @@ class StackedOptimizer:
         means every candidate is active and its gradients finite (no masking needed)."""
         key = MOMENT_KEY[self.kind]
         stepped = []
-        for p, buffer, scratch, g, state in zip(
-            self.params, self.buffers, self._grad_buffers, grads, self.state, strict=True
+        for p, rows, buffer, scratch, g, state in zip(
+            self.params, self.rows, self.buffers, self._grad_buffers, grads, self.state, strict=True
         ):
             n = p.numel()
             # Contiguous, or copied in logical order: torch's fused CPU kernels (2.13) read
@@ -138,7 +143,7 @@ class StackedOptimizer:
             if self.weight_decay:  # over the whole (padded) buffer: no scalar tail
                 grad = grad.add(buffer, alpha=self.weight_decay)
             if active is not None:
-                mask = candidate_mask(active, p)
+                mask = candidate_mask(active if rows is None else active[rows], p)
                 masked = torch.where(mask, grad.reshape(-1)[:n].view(p.shape), 0.0)
                 if scratch is None:
                     grad = masked

@@ -157,8 +157,8 @@ def probe(
             )
         finite &= ok
         grads = list(part) if grads is None else [g + q for g, q in zip(grads, part, strict=True)]
-        for tally, (z, a) in zip(tallies, captured, strict=True):
-            tally.add(stack.derivative(z), a, flat)
+        for site, (tally, (z, a)) in enumerate(zip(tallies, captured, strict=True)):
+            tally.add(stack.derivative(z, site), a, flat)
     assert grads is not None
     norms = iter(grads)
     rows = []

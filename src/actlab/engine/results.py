@@ -71,6 +71,11 @@ class CandidateResult:
     activation's layer projects to twice as many); empty for a CNN or a user's model."""
     parameters: int | None = None
     """Its trainable values."""
+    learned: dict[str, list[float]] = field(default_factory=dict)
+    """A learnable activation's parameters at the end (the weights ``test_metric`` comes
+    from), by name, one value per hidden layer / FFN block / activation module in order,
+    e.g. ``{"alpha": [0.21, 0.17]}`` for prelu (:mod:`actlab.engine.activations`); empty
+    for an activation without learnable parameters."""
     test_bpc: float | None = None
     """Next-character prediction (the text corpus): bits per character on the test part,
     ``test_loss / ln 2``; ``None`` on other tasks (NaN for a diverged candidate)."""
@@ -100,6 +105,9 @@ class CandidateResult:
             if key in values:
                 values[key] = _number(values[key])
         values["seed"] = int(values["seed"])
+        values["learned"] = {
+            name: _numbers(list(v)) for name, v in (values.get("learned") or {}).items()
+        }
         values["history"] = {
             key: [_numbers(v) for v in per_epoch]
             for key, per_epoch in (values.get("history") or {}).items()

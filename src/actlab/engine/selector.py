@@ -22,66 +22,80 @@ from typing import Any
 import torch
 from torch import nn
 
-from actlab.engine.candidates import ActivationSlice
-from actlab.engine.stack import TensorFn
+from actlab.engine.activations import StackActivations, TensorFn
 
 
 class Layout:
-    """What every selector of one stack shares: the activation slices and their
-    functions, whether the stack runs its candidates one at a time and which one runs
-    now, and, while probing, the list that collects each site's ``(name, z, f(z))`` with
-    the candidate axis first."""
+    """What every selector of one stack shares: the stack's activations (with their
+    learnable parameters, one owner per selector), whether the stack runs its candidates
+    one at a time and which one runs now, and, while probing, the list that collects each
+    site's ``(name, z, f(z))`` with the candidate axis first."""
 
-    def __init__(self, slices: Sequence[ActivationSlice], fns: Sequence[TensorFn]) -> None:
-        self.slices = list(slices)
-        self.fns = list(fns)
+    def __init__(self, activations: StackActivations) -> None:
+        self.activations = activations
+        self.owners: dict[str, int] = {}
+        """Each selector's site name -> its owner index in ``activations``."""
         self.current = 0
         self.one_at_a_time = False
         self.captured: list[tuple[str, torch.Tensor, torch.Tensor]] | None = None
 
-    def fn_of(self, candidate: int) -> TensorFn:
-        for part, fn in zip(self.slices, self.fns, strict=True):
-            if part.start <= candidate < part.stop:
-                return fn
-        raise IndexError(f"candidate {candidate} is outside the stack")
+    def tensors(self, site: str) -> list[torch.Tensor]:
+        """The learnable parameters the selector at ``site`` uses (empty if none)."""
+        owner = self.owners.get(site)
+        return [] if owner is None else self.activations.owner_tensors(owner)
 
-    def stacked(self, z: torch.Tensor) -> torch.Tensor:
-        """Each activation on its slice of ``z [M, ...]``."""
-        if len(self.slices) == 1:
-            return self.fns[0](z)
-        parts = z.split([s.stop - s.start for s in self.slices])
-        return torch.cat([fn(part) for fn, part in zip(self.fns, parts, strict=True)])
+    def fn_of(
+        self, candidate: int, site: str, tensors: Sequence[torch.Tensor] | None = None
+    ) -> TensorFn:
+        """Candidate ``candidate``'s activation at ``site``, alone (``tensors`` in place
+        of :meth:`tensors`)."""
+        return self.activations.alone(candidate, self.owners.get(site, 0), tensors)
+
+    def stacked(self, z: torch.Tensor, site: str, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Each activation on its slice of ``z [M, ...]`` (``tensors``: the site's
+        learnable parameters, :meth:`tensors`)."""
+        return self.activations.apply(z, 0, self.owners.get(site, 0), tensors)
 
 
 class _Select(torch.autograd.Function):
     """``f_m(z)`` for candidate ``m``: the vmap rule slices the stack; outside vmap the
-    current candidate's function, differentiated by recomputing it in backward."""
+    current candidate's function, differentiated by recomputing it in backward. The
+    site's learnable activation parameters come in as ``params`` (not vmapped: each
+    holds every candidate's row), so their gradients flow either way."""
 
     @staticmethod
-    def forward(z: torch.Tensor, layout: Layout, site: str) -> torch.Tensor:
-        return layout.fn_of(layout.current)(z)
+    def forward(z: torch.Tensor, layout: Layout, site: str, *params: torch.Tensor) -> torch.Tensor:
+        return layout.fn_of(layout.current, site)(z)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
-        z, layout, _ = inputs
-        ctx.save_for_backward(z)
-        ctx.fn = layout.fn_of(layout.current)
+        z, layout, site, *params = inputs
+        ctx.save_for_backward(z, *params)
+        ctx.layout, ctx.site, ctx.current = layout, site, layout.current
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        (z,) = ctx.saved_tensors
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        z, *params = ctx.saved_tensors
         with torch.enable_grad():
-            leaf = z.detach().requires_grad_(True)
-            (dz,) = torch.autograd.grad(ctx.fn(leaf), leaf, grad)
-        return dz, None, None
+            leaves = [t.detach().requires_grad_(True) for t in (z, *params)]
+            fn = ctx.layout.fn_of(ctx.current, ctx.site, leaves[1:])
+            grads = torch.autograd.grad(
+                fn(leaves[0]), leaves, grad, allow_unused=True, materialize_grads=True
+            )
+        return grads[0], None, None, *grads[1:]
 
     @staticmethod
     def vmap(
-        info: Any, in_dims: tuple[int | None, ...], z: torch.Tensor, layout: Layout, site: str
+        info: Any,
+        in_dims: tuple[int | None, ...],
+        z: torch.Tensor,
+        layout: Layout,
+        site: str,
+        *params: torch.Tensor,
     ) -> tuple[torch.Tensor, int]:
         dim = in_dims[0]
         z = z.expand(info.batch_size, *z.shape) if dim is None else z.movedim(dim, 0)
-        out = layout.stacked(z)
+        out = layout.stacked(z, site, params)
         if layout.captured is not None:
             layout.captured.append((site, z, out))
         return out, 0
@@ -97,10 +111,10 @@ class Selector(nn.Module):
         self.site = site
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        out = _Select.apply(z, self.layout, self.site)
+        out = _Select.apply(z, self.layout, self.site, *self.layout.tensors(self.site))
         if self.layout.captured is not None and self.layout.one_at_a_time:
             self.layout.captured.append((self.site, z.unsqueeze(0), out.unsqueeze(0)))
         return out
 
     def extra_repr(self) -> str:
-        return ", ".join(s.activation.spec for s in self.layout.slices)
+        return ", ".join(s.activation.spec for s in self.layout.activations.slices)

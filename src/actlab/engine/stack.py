@@ -11,10 +11,12 @@ divergence, early stopping, checkpoints, probes and history. Several stacks, wit
 different weight shapes, can step in lockstep in one trainer on the same paired seeds
 and batches.
 
-A stack holds its state as tensors with a leading candidate axis: ``params`` (trained by
-gradient) and ``buffers`` (changed by the forward pass in training mode, e.g. batch
-norm's running statistics). Candidate ``m``'s outputs, gradients and buffer updates
-depend on its own slice of them only.
+A stack holds its state as tensors with a leading candidate axis: ``params`` (the
+model's, trained by gradient), the learnable activation parameters
+(:mod:`actlab.engine.activations`; :attr:`Stack.trained` is both, what the trainer
+steps and stores) and ``buffers`` (changed by the forward pass in training mode, e.g.
+batch norm's running statistics). Candidate ``m``'s outputs, gradients and buffer
+updates depend on its own slice of them only.
 
 Probes: with ``capture=True`` the forward pass also returns each *site*'s (a hidden
 activation, in call order) pre-activations and activations ``(z, f(z))`` in the
@@ -24,16 +26,15 @@ canonical probe layout ``[M, B, units, positions]``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from actlab.backends.torch import functional
+from actlab.engine.activations import StackActivations
 from actlab.engine.candidates import ActivationSlice, Candidate, activation_slices
 
-TensorFn = Callable[[torch.Tensor], torch.Tensor]
 Captured = tuple[torch.Tensor, torch.Tensor]
 """A site's ``(pre-activations, activations)``, each ``[M, B, units, positions]``."""
 
@@ -88,7 +89,7 @@ class Stack(ABC):
     def __init__(self, candidates: Sequence[Candidate]) -> None:
         self.candidates = list(candidates)
         self.slices: list[ActivationSlice] = activation_slices(self.candidates)
-        self.fns: list[TensorFn] = [functional(s.activation) for s in self.slices]
+        self.activations = StackActivations(self.slices)
 
     def __len__(self) -> int:
         return len(self.candidates)
@@ -119,36 +120,64 @@ class Stack(ABC):
     def training(self) -> Training:
         """How this stack trains (see :class:`Training`)."""
 
-    def parameter_count(self) -> int:
-        """Trainable values of one candidate."""
-        return sum(p[0].numel() for p in self.params)
+    @property
+    def trained(self) -> list[torch.Tensor]:
+        """Everything trained by gradient: the model's ``params``, then the learnable
+        activation parameters (:attr:`StackActivations.tensors`)."""
+        return [*self.params, *self.activations.tensors]
+
+    @property
+    def trained_rows(self) -> list[tuple[int, int]]:
+        """For each of :attr:`trained`, the candidates ``[start, stop)`` of this stack its
+        leading axis holds: all of them for the model's parameters, an activation's slice
+        for its learnable parameters."""
+        return [(0, len(self))] * len(self.params) + self.activations.rows
+
+    def parameter_count(self, candidate: int = 0) -> int:
+        """Trainable values of candidate ``candidate`` (its activation's learnable
+        parameters included)."""
+        k = self.activations.slice_of(candidate)
+        own = [t for per_owner in self.activations.raw for t in per_owner[k].values()]
+        return sum(p[0].numel() for p in [*self.params, *own])
+
+    def learned(self) -> list[dict[str, list[float]]]:
+        """Per candidate, each learnable activation parameter's value per layer (site
+        owner); empty for an activation without any."""
+        return self.activations.learned()
 
     def signature(self) -> list[tuple[str, tuple[int, ...]]]:
-        """Names and per-candidate shapes of the parameters and buffers: what a stored
-        state must match to be loaded."""
-        return [(f"param {i}", tuple(p.shape[1:])) for i, p in enumerate(self.params)] + [
-            (f"buffer {i}", tuple(b.shape[1:])) for i, b in enumerate(self.buffers)
-        ]
+        """Names and per-candidate shapes of the trained tensors and buffers: what a
+        stored state must match to be loaded."""
+        return (
+            [(f"param {i}", tuple(p.shape[1:])) for i, p in enumerate(self.params)]
+            + self.activations.signature()
+            + [(f"buffer {i}", tuple(b.shape[1:])) for i, b in enumerate(self.buffers)]
+        )
 
     @abstractmethod
     def train(self, mode: bool = True) -> None:
         """Training mode (batch statistics, dropout) or evaluation mode."""
 
-    def activate(self, z: torch.Tensor, dim: int) -> torch.Tensor:
-        """Apply each activation to its candidate slice of ``z`` along ``dim``."""
-        if len(self.slices) == 1:
-            return self.fns[0](z)
-        parts = z.split([s.stop - s.start for s in self.slices], dim=dim)
-        return torch.cat([fn(part) for fn, part in zip(self.fns, parts, strict=True)], dim=dim)
+    def activate(self, z: torch.Tensor, dim: int, owner: int = 0) -> torch.Tensor:
+        """Apply each activation (its learnable parameters at ``owner``) to its candidate
+        slice of ``z`` along ``dim``."""
+        return self.activations.apply(z, dim, owner)
 
-    def derivative(self, z: torch.Tensor) -> torch.Tensor:
-        """``f'(z)`` of each candidate's activation on its slice of ``z [M, ...]``, from
-        autograd of ``sum f(z)`` (exact for elementwise ``f``). For a gated activation
-        ``z`` is in the probe layout ``[M, B, units, positions]``, its units the value and
-        gate halves, and the result is ``d sum f / dz``: ``g(b)`` on the value units,
-        ``a g'(b)`` on the gate units."""
+    def site_owner(self, site: int) -> int:
+        """The owner of the learnable activation parameters that site ``site`` uses: the
+        site itself in the engine's models (one per hidden layer)."""
+        return site
+
+    def derivative(self, z: torch.Tensor, site: int = 0) -> torch.Tensor:
+        """``f'(z)`` of each candidate's activation (with its parameters at ``site``) on
+        its slice of ``z [M, ...]``, from autograd of ``sum f(z)`` (exact for elementwise
+        ``f``). For a gated activation ``z`` is in the probe layout ``[M, B, units,
+        positions]``, its units the value and gate halves, and the result is ``d sum f /
+        dz``: ``g(b)`` on the value units, ``a g'(b)`` on the gate units."""
         parts = []
-        for part, fn in zip(self.slices, self.fns, strict=True):
+        owner = self.site_owner(site)
+        for k, part in enumerate(self.slices):
+            fn = self.activations.fn(k, owner, dim=0)
             zs = z[part.start : part.stop].detach().requires_grad_(True)
             units_last = zs.movedim(2, -1) if part.activation.width_factor > 1 else zs
             with torch.enable_grad():

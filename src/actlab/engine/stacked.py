@@ -29,7 +29,7 @@ from actlab.engine.stack import Captured, Stack, Training, shared_width_factor
 
 class StackedNet(Stack):
     """Shared machinery: parameters ``[W0, b0, W1, b1, ...]``, no buffers, the hidden
-    layers as sites."""
+    layers as sites, each the owner of its learnable activation parameters."""
 
     layers: list[LayerShape]
 
@@ -43,6 +43,7 @@ class StackedNet(Stack):
             for t in pair
         ]
         self.buffers = []
+        self.activations.learn(self.site_names, dtype, device)
 
     @property
     def n_hidden(self) -> int:
@@ -101,7 +102,7 @@ class StackedMLP(StackedNet):
         h = x.flatten(2)
         for i in range(self.n_hidden):
             z = torch.baddbmm(self.params[2 * i + 1], h, self.params[2 * i])
-            h = self.activate(z, dim=0)
+            h = self.activate(z, dim=0, owner=i)
             if capture:
                 captured.append((z.unsqueeze(-1), h.unsqueeze(-1)))
         return torch.baddbmm(self.params[-1], h, self.params[-2]), captured
@@ -164,7 +165,7 @@ class StackedCNN(StackedNet):
                 groups=m,
             )
             z5 = z.view(b, m, weight.shape[1], hh, ww)
-            h5 = self.activate(z5, dim=1)
+            h5 = self.activate(z5, dim=1, owner=i)
             if capture:
                 captured.append((z5.flatten(3).transpose(0, 1), h5.flatten(3).transpose(0, 1)))
             h = h5.view(b, -1, hh, ww)

@@ -205,11 +205,12 @@ class StackedTrainer:
     def _build_optimizer(self, stack: Stack) -> StackedOptimizer:
         cfg = self.config
         return StackedOptimizer(
-            stack.params,
+            stack.trained,
             cfg.optimizer,
             lr=cfg.lr,
             momentum=cfg.momentum,
             weight_decay=cfg.weight_decay,
+            rows=stack.trained_rows,
         )
 
     @property
@@ -285,8 +286,10 @@ class StackedTrainer:
         before = [t.clone() for t in stack.buffers]
         out, _ = stack.forward(xb)
         loss = candidate_loss(out, yb, self.data.task)
-        grads = torch.autograd.grad(loss.sum(), stack.params, materialize_grads=True)
-        gsum = sum(g.flatten(1).sum(1) for g in grads)
+        grads = torch.autograd.grad(loss.sum(), stack.trained, materialize_grads=True)
+        gsum = torch.zeros_like(loss.detach())
+        for g, (start, stop) in zip(grads, stack.trained_rows, strict=True):
+            gsum[start:stop] += g.flatten(1).sum(1)
         finite = torch.isfinite(loss.detach()) & torch.isfinite(gsum)
         self.diverged_step[a:b].masked_fill_(active & ~finite, self.global_step)
         active &= finite
@@ -305,8 +308,8 @@ class StackedTrainer:
         return active.device.type == "cpu" and bool(active.all())
 
     def _state_tensors(self) -> list[list[torch.Tensor]]:
-        """Per stack, everything early stopping restores: parameters and buffers."""
-        return [[*s.params, *s.buffers] for s in self.stacks]
+        """Per stack, everything early stopping restores: trained tensors and buffers."""
+        return [[*s.trained, *s.buffers] for s in self.stacks]
 
     def _early_stop(self, epoch: int, val_loss: torch.Tensor) -> None:
         patience = self.config.early_stopping
@@ -322,11 +325,15 @@ class StackedTrainer:
         stop = active & (self.bad_epochs >= patience)
         device = self.active.device
         with torch.no_grad():
-            for (a, b), now, best in zip(self.spans, state, self.best_state, strict=True):
+            for stack, (a, b), now, best in zip(
+                self.stacks, self.spans, state, self.best_state, strict=True
+            ):
                 keep, restore = improved[a:b].to(device), stop[a:b].to(device)
-                for t, saved in zip(now, best, strict=True):
-                    saved.copy_(torch.where(candidate_mask(keep, t), t, saved))
-                    t.copy_(torch.where(candidate_mask(restore, t), saved, t))
+                rows = [*stack.trained_rows, *[(0, len(stack))] * len(stack.buffers)]
+                for t, saved, (start, end) in zip(now, best, rows, strict=True):
+                    kept, restored = keep[start:end], restore[start:end]
+                    saved.copy_(torch.where(candidate_mask(kept, t), t, saved))
+                    t.copy_(torch.where(candidate_mask(restored, t), saved, t))
         for i in torch.nonzero(improved).flatten().tolist():
             self.best_epoch[i] = epoch
         if stop.any():
@@ -422,8 +429,11 @@ class StackedTrainer:
         step = self.diverged_step.cpu().tolist()
         history = self._history_copy()
         stack_of = [
-            s for s, (a, b) in zip(self.stacks, self.spans, strict=True) for _ in range(a, b)
+            (s, i - a)
+            for s, (a, b) in zip(self.stacks, self.spans, strict=True)
+            for i in range(a, b)
         ]
+        learned = [v for s in self.stacks for v in s.learned()]
         out = []
         for i, c in enumerate(self.candidates):
             diverged = step[i] > 0
@@ -440,8 +450,9 @@ class StackedTrainer:
                     test_metric=math.nan if diverged else float(test_metric[i]),
                     test_loss=math.nan if diverged else float(test_loss[i]),
                     history=history[i],
-                    widths=list(stack_of[i].hidden_widths),
-                    parameters=stack_of[i].parameter_count(),
+                    widths=list(stack_of[i][0].hidden_widths),
+                    parameters=stack_of[i][0].parameter_count(stack_of[i][1]),
+                    learned=learned[i],
                 )
             )
         return out
@@ -465,7 +476,7 @@ class StackedTrainer:
             **self._identity(),
             "epochs_done": self.epochs_done,
             "global_step": self.global_step,
-            "params": [[p.detach().cpu().clone() for p in s.params] for s in self.stacks],
+            "params": [[p.detach().cpu().clone() for p in s.trained] for s in self.stacks],
             "buffers": [[b.detach().cpu().clone() for b in s.buffers] for s in self.stacks],
             "optimizers": [o.state_dict() for o in self.optimizers],
             "active": self.active.cpu().clone(),
@@ -509,7 +520,7 @@ class StackedTrainer:
             for s, params, buffers in zip(
                 self.stacks, state["params"], state["buffers"], strict=True
             ):
-                for p, saved in zip([*s.params, *s.buffers], [*params, *buffers], strict=True):
+                for p, saved in zip([*s.trained, *s.buffers], [*params, *buffers], strict=True):
                     p.copy_(saved)
         for o, saved in zip(self.optimizers, state["optimizers"], strict=True):
             o.load_state_dict(saved)

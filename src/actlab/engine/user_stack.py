@@ -240,7 +240,7 @@ class UserStack(Stack):
     ) -> None:
         super().__init__(candidates)
         device = torch.device(config.device)
-        self.layout = Layout(self.slices, self.fns)
+        self.layout = Layout(self.activations)
         base = bases[self.candidates[0].seed]
         self.input_shape = input_shape(base, data)
         x = data.train[0][:2]
@@ -257,6 +257,9 @@ class UserStack(Stack):
         self.dtype = next(
             (p.dtype for p in self.params if p.is_floating_point()), torch.get_default_dtype()
         )
+        owners = [r.name for r in self.swap.replaced]
+        self.activations.learn(owners, self.dtype, device)
+        self.layout.owners = {name: i for i, name in enumerate(owners)}
         self.unbatched_ops: tuple[str, ...] = ()
         self.reason = self._vmap_choice(data) if vectorize else "vectorize=False"
         self.vectorized = self.reason is None
@@ -387,6 +390,7 @@ class UserStack(Stack):
         finally:
             self.template.train()
         weights = dict(zip(self.param_names, self.params, strict=True))
+        self._site_owners = [self.layout.owners[name] for name, _, _ in captured]
         calls: dict[str, int] = {}
         for name, _, _ in captured:
             calls[name] = calls.get(name, 0) + 1
@@ -461,5 +465,10 @@ class UserStack(Stack):
             self.unbatched_ops,
         )
 
+    def site_owner(self, site: int) -> int:
+        """The selector (replaced activation) that probe site ``site`` calls."""
+        return self._site_owners[site]
+
     def signature(self) -> list[tuple[str, tuple[int, ...]]]:
-        return [(n, tuple(p.shape[1:])) for n, p in zip(self.param_names, self.params, strict=True)]
+        own = [(n, tuple(p.shape[1:])) for n, p in zip(self.param_names, self.params, strict=True)]
+        return own + self.activations.signature()

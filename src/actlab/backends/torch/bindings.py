@@ -42,7 +42,8 @@ class TorchBinding:
     kernels: Kernels | None = None
     """Forward and derivative formulas: the memory-efficient Function's, or a gate's."""
     learned: Callable[[Params], Callable[..., torch.Tensor]] | None = None
-    """For learnable entries: fixed params -> ``(x, **tensor params) -> y``."""
+    """For learnable entries: fixed params -> ``(x, **tensor params) -> y``, the tensors
+    broadcasting against ``x`` (shape ``(1,)`` in a module, ``[M, 1, ...]`` in the engine)."""
     training: Builder | None = None
     """The training-mode function, where it differs (rrelu's random slopes)."""
     naive: Builder | None = None
@@ -56,6 +57,16 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
 
 def _prelu_native(alpha: float) -> TensorFn:
     return lambda x: F.prelu(x, x.new_tensor([alpha]))
+
+
+def _prelu_learned(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """``x`` where ``x > 0``, else ``alpha x``: torch's kernel for one shared slope (a
+    module's), otherwise ``alpha`` broadcast against ``x`` (the engine's stacked slopes,
+    ``[M, 1, ...]``), the same values and gradients."""
+    alpha = alpha.to(x.dtype)
+    if alpha.numel() == 1:
+        return F.prelu(x, alpha.reshape(1))
+    return torch.where(x > 0, x, alpha * x)
 
 
 def _softplus_exact(beta: float) -> TensorFn:
@@ -251,7 +262,7 @@ BINDINGS: dict[str, TorchBinding] = {
                 f"prelu(alpha={float(m.weight.detach()[0])!r})" if m.num_parameters == 1 else None
             )
         },
-        learned=lambda _p: lambda x, alpha: F.prelu(x, alpha.to(x.dtype)),
+        learned=lambda _p: _prelu_learned,
     ),
     "hard_sigmoid": TorchBinding(
         native=lambda _p: F.hardsigmoid,

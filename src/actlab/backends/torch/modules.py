@@ -10,7 +10,7 @@ from torch import nn
 
 from actlab.backends.torch.bindings import TensorFn, binding
 from actlab.backends.torch.functional import functional
-from actlab.catalog import Activation, build
+from actlab.catalog import Activation, Param, build
 from actlab.catalog import get as get_activation
 
 
@@ -50,6 +50,29 @@ class ActivationModule(nn.Module):
         return self.spec
 
 
+def learnable_params(act: Activation) -> list[Param]:
+    """The entry's learnable parameters, in definition order."""
+    return [p for p in act.definition.params if p.learnable]
+
+
+def initial_raw(act: Activation, p: Param) -> float:
+    """The stored value that starts learnable ``p`` at ``act``'s value: the value itself,
+    or for one kept above a bound (``Param.learn_above``) ``raw = softplus^-1(value -
+    bound) = log(expm1(value - bound))``."""
+    value = float(act.params[p.name])
+    if p.learn_above is None:
+        return value
+    return math.log(math.expm1(value - p.lower_bound(act.params)))
+
+
+def constrained(act: Activation, p: Param, raw: torch.Tensor) -> torch.Tensor:
+    """The value the function uses from stored ``raw`` (differentiable): ``raw``, or
+    ``bound + softplus(raw)`` for a parameter kept above a bound."""
+    if p.learn_above is None:
+        return raw
+    return F.softplus(raw) + p.lower_bound(act.params)
+
+
 class LearnableActivation(ActivationModule):
     """An entry with learnable parameters (prelu's slope, star_relu's scale and bias,
     xielu's alphas, snake's frequency): each is an ``nn.Parameter`` of shape ``(1,)``
@@ -67,14 +90,10 @@ class LearnableActivation(ActivationModule):
         self._names = act.learnable
         self._fixed = {k: v for k, v in act.params.items() if k not in self._names}
         self._learned_fn = learned(self._fixed)
-        for p in act.definition.params:
-            if p.learnable:
-                value = float(act.params[p.name])
-                if p.learn_above is not None:  # softplus^-1(value - bound)
-                    value = math.log(math.expm1(value - p.lower_bound(act.params)))
-                self.register_parameter(
-                    self.parameter_name(p.name), nn.Parameter(torch.tensor([value]))
-                )
+        for p in learnable_params(act):
+            self.register_parameter(
+                self.parameter_name(p.name), nn.Parameter(torch.tensor([initial_raw(act, p)]))
+            )
 
     def parameter_name(self, name: str) -> str:
         """The attribute of the ``nn.Parameter`` storing ``name`` (``<name>_raw`` for a
@@ -85,16 +104,11 @@ class LearnableActivation(ActivationModule):
     def values(self) -> dict[str, torch.Tensor]:
         """The parameters as the function uses them (``bound + softplus(raw)`` for a
         bounded one), differentiable."""
-        out = {}
-        for p in self.activation.definition.params:
-            if p.learnable:
-                raw = getattr(self, self.parameter_name(p.name))
-                out[p.name] = (
-                    raw
-                    if p.learn_above is None
-                    else F.softplus(raw) + p.lower_bound(self.activation.params)
-                )
-        return out
+        act = self.activation
+        return {
+            p.name: constrained(act, p, getattr(self, self.parameter_name(p.name)))
+            for p in learnable_params(act)
+        }
 
     def learned(self) -> dict[str, float]:
         with torch.no_grad():
