@@ -47,10 +47,12 @@ def test_a_candidate_record_round_trips_through_strict_json_with_its_nans():
         diverged_epoch=2,
         diverged_step=7,
         history={"val_metric": [0.5, math.nan], "grad_norm": [[1.0, 2.0], [math.nan, math.inf]]},
+        learned={"alpha": [0.2, math.nan]},
     )
     text = json.dumps(json_safe(record.to_dict()), allow_nan=False)
     back = CandidateResult.from_dict(json.loads(text))
     assert math.isnan(back.test_metric) and math.isnan(back.history["val_metric"][1])
+    assert back.learned["alpha"][0] == 0.2 and math.isnan(back.learned["alpha"][1])
     assert all(math.isnan(v) for v in back.history["grad_norm"][1])  # JSON has no inf
     assert json_safe(back.to_dict()) == json_safe(record.to_dict())
     with pytest.raises(ValueError, match="unknown field"):
@@ -110,7 +112,7 @@ def test_cli_compare_writes_run_directory_and_report(tmp_path, capsys):
         "--data",
         "iris",
         "--activations",
-        "relu,elu",
+        "relu,prelu",
         "--seeds",
         "3",
         "--epochs",
@@ -124,7 +126,15 @@ def test_cli_compare_writes_run_directory_and_report(tmp_path, capsys):
     assert stdout.startswith("Answer: Use ") and "behind leader" in stdout and "verdict" in stdout
     results = json.loads((out / "results.json").read_text())
     assert results["schema"].startswith("actlab.results/")
-    assert results["config"]["activations"] == ["relu", "elu"]
+    assert results["config"]["activations"] == ["relu", "prelu"]
+    learned = [c["learned"] for c in results["candidates"]]
+    assert learned[:3] == [{}] * 3 and all(len(a["alpha"]) == 1 for a in learned[3:])
+    mean = sum(a["alpha"][0] for a in learned[3:]) / 3
+    assert mean != 0.25 and f"prelu alpha={mean:.3g}" in stdout  # learned, and shown
+    assert "learned parameters (end of training, mean over seeds and layers)" in stdout
+    assert "widths (" not in stdout  # a learned slope does not make a different shape
+    page = (out / "report.html").read_text()
+    assert "Learnable parameters at the end of training" in page and f"{mean:.3g}" in page
     assert (out / "report.html").stat().st_size > 10_000
     assert (out / "environment.json").is_file() and not (out / "checkpoints").exists()
     code, stdout, _ = _cli(capsys, "report", str(out))

@@ -38,6 +38,20 @@ def shape_lines(result: Any, group: str) -> list[str]:
     return [f"widths ({rule}): " + ", ".join(parts)]
 
 
+def learned_line(result: Any, group: str) -> str | None:
+    """The group's learned activation parameters, mean over seeds and layers (``None``
+    when no activation learns any)."""
+    learned = result.learned(group)
+    if not learned:
+        return None
+    parts = [
+        f"{act} " + ", ".join(f"{name}={value:.3g}" for name, value in params.items())
+        for act, params in learned.items()
+        if params
+    ]
+    return "learned parameters (end of training, mean over seeds and layers): " + "; ".join(parts)
+
+
 def print_summary(result: Any) -> None:
     """Each group's answer, its verdict table and the evidence, then where the run
     directory is."""
@@ -55,6 +69,9 @@ def print_summary(result: Any) -> None:
             out.print(line)
         for line in shape_lines(result, group):
             out.print(line)
+        learned = learned_line(result, group)
+        if learned is not None:
+            out.print(learned)
     if result.path is not None:
         out.print(f"run directory: {result.path}")
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,11 +115,29 @@ class CompareResult:
         candidate has the same shape. The rule that sized them is
         ``actlab.catalog.widths.MATCH_RULES[config["match"]]``."""
         by_act: dict[str, tuple[list[int], int | None]] = {}
+        weights: set[tuple[tuple[int, ...], int]] = set()
         for c in self.candidates:
             if c.group == group:
                 by_act.setdefault(c.activation, (list(c.widths), c.parameters))
-        distinct = {(tuple(w), p) for w, p in by_act.values()}
-        return by_act if len(distinct) > 1 else {}
+                # a learnable activation's own parameters (a few per layer) are no shape
+                learned = sum(len(v) for v in c.learned.values())
+                weights.add((tuple(c.widths), (c.parameters or 0) - learned))
+        return by_act if len(weights) > 1 else {}
+
+    def learned(self, group: str | None = None) -> dict[str, dict[str, float]]:
+        """Per activation with learnable parameters, each parameter's learned value at the
+        end, the mean over its candidates that did not diverge (of ``group``, or of every
+        group) and over their layers: ``{"prelu": {"alpha": 0.19}}``."""
+        values: dict[str, dict[str, list[float]]] = {}
+        for c in self.candidates:
+            if (group is None or c.group == group) and not c.diverged:
+                for name, per_layer in c.learned.items():
+                    finite = [v for v in per_layer if math.isfinite(v)]
+                    values.setdefault(c.activation, {}).setdefault(name, []).extend(finite)
+        return {
+            act: {name: sum(v) / len(v) for name, v in params.items() if v}
+            for act, params in values.items()
+        }
 
     def recommendation(self, group: str | None = None) -> Recommendation:
         return self.analyse(group).recommendation

@@ -7,9 +7,9 @@ is its torch function (:func:`actlab.backends.torch.functional`) at the spec's v
 
 An entry with learnable parameters (:attr:`actlab.Activation.learnable`: prelu's alpha,
 star_relu's scale and bias, xielu's alpha_p and alpha_n, snake's frequency) learns them in
-every *owner*: a hidden layer of the engine's own models, an activation module of a
-user's model (a module called twice shares its parameters, as a torch module does). Per
-owner and parameter, a slice of ``n`` candidates holds one tensor ``[n, 1]``: row ``i`` is
+every *owner*: a hidden layer of the engine's own models, a replaced activation of a
+user's model (one per call of a module called several times, as
+:func:`actlab.torch.swap_activations` replaces it). Per owner and parameter, a slice of ``n`` candidates holds one tensor ``[n, 1]``: row ``i`` is
 the ``(1,)`` parameter that candidate's own
 :class:`~actlab.backends.torch.LearnableActivation` would hold alone, with the same
 start (the spec's value) and the same storage (``raw``, with value ``bound +

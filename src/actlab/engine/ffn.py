@@ -27,7 +27,8 @@ variance-preserving gain), and the two projections back into the residual stream
 layer-norm gains 1.
 
 The sites (probes) are the FFN activations, in the probe layout ``[M, B, units,
-positions]``.
+positions]``; a learnable activation learns its parameters in each block
+(:mod:`actlab.engine.activations`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ convolutions are one grouped convolution with ``groups = M`` (candidate ``m`` ow
 channels ``[m*C_in, (m+1)*C_in)`` and output channels ``[m*C_out, (m+1)*C_out)``). Each
 activation is applied once per layer to its contiguous slice of candidates; no operation
 mixes two candidates, so candidate ``m``'s outputs and gradients depend on its own
-parameters only.
+parameters only. A learnable activation (prelu, star_relu, xielu, snake) learns its
+parameters in every hidden layer (:mod:`actlab.engine.activations`).
 
 Inputs are ``x [M, B, F]`` (each candidate its own minibatch; the CNN also takes
 ``[M, B, C, H, W]``); outputs ``[M, B, n_out]``

@@ -13,7 +13,9 @@ Building (:meth:`UserModel.build`), before anything is trained or written:
    site that :func:`actlab.torch.swap_activations` selects (found by what it computes,
    modules and functional calls alike; the ``hidden`` role: gates and output squashes
    are left, and the stack records what was left and why); parameters and buffers
-   stacked to ``[M, ...]`` from each candidate's seed.
+   stacked to ``[M, ...]`` from each candidate's seed. A learnable activation's own
+   parameters (prelu's slope, ...) are the stack's, one set per selector
+   (:mod:`actlab.engine.activations`), as the swapped-in torch modules would hold them.
 3. **Checks**, each a one-line ``ValueError`` naming the problem, before the swap: the
    model takes the data (the data's own sample shape; a flat row of an image data set is
    tried as the image ``(C, H, W)`` first), returns a tensor, and outputs

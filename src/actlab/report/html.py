@@ -267,6 +267,25 @@ def _functions_html(
     return out
 
 
+def _learned_html(result: CompareResult) -> str:
+    """What the learnable activations learned (mean over seeds and layers, per group);
+    empty when none learns anything."""
+    rows = [
+        [g, act, ", ".join(f"{name} = {value:.3g}" for name, value in params.items())]
+        for g in result.group_names()
+        for act, params in result.learned(g).items()
+        if params
+    ]
+    if not rows:
+        return ""
+    note = (
+        '<p class="note">Learnable parameters at the end of training, mean over the seeds '
+        "that did not diverge and over the layers (each layer learns its own; results.json "
+        "has every value). The curves above start from the spec's values.</p>"
+    )
+    return note + table(["group", "activation", "learned"], rows)
+
+
 def _per_group(
     datas: list[GroupData],
     name: str,
@@ -400,7 +419,11 @@ def build_report(result: CompareResult) -> str:
             "time",
         ),
         Section("How it trained", _training_html(result, names), "training"),
-        Section("Activation functions", _functions_html(order, palette, figures), "functions"),
+        Section(
+            "Activation functions",
+            _functions_html(order, palette, figures) + _learned_html(result),
+            "functions",
+        ),
         Section("Reproducibility", _reproducibility_html(result), "reproducibility"),
     ]
     data_name = result.data.get("name", "data")
