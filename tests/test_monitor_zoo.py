@@ -12,6 +12,7 @@ from torch import nn
 
 import zoo
 from actlab.diagnose import monitor
+from actlab.diagnose import signals as site_signals
 from actlab.diagnose.sampling import ELEMENT_BUDGET, subsample
 from actlab.engine.probes import layer_signals
 
@@ -161,6 +162,81 @@ def test_subsample_standard_error_covers_the_full_mean() -> None:
         se = float(z.std(unbiased=False)) / math.sqrt(n) * math.sqrt(1 - n / total)
         inside += abs(float(z.mean()) - float(x.mean())) <= 2 * se
     assert 0.9 <= inside / trials <= 0.99
+
+
+def test_the_gather_reads_the_subsample_it_describes_from_any_memory_layout() -> None:
+    # every element kept: the gather is the input with its units first, samples row-major
+    x = torch.randn(4, 3, 2, 5)
+    sub = subsample(tuple(x.shape), 1, x.device)
+    assert (sub.units, sub.samples) == (3, 40)
+    assert torch.equal(sub.gather(x), x.movedim(1, 0).reshape(3, -1))
+    # subsampled: each element's value is its flat position, so the gather shows which
+    # elements it took: distinct units per row, the same sample positions in every row
+    shape = (16, 200, 6, 6)
+    code = torch.arange(math.prod(shape), dtype=torch.float64).view(shape)
+    sub = subsample(shape, 1, code.device)
+    taken = torch.stack(torch.unravel_index(sub.gather(code).long(), shape))  # [4, u, k]
+    assert (sub.units, sub.total_units) == (128, 200) and sub.elements <= ELEMENT_BUDGET
+    assert (taken[1] == taken[1][:, :1]).all() and taken[1][:, 0].unique().numel() == 128
+    rest = taken[[0, 2, 3]]
+    assert (rest == rest[:, :1]).all()  # the same samples for every unit
+    assert rest[:, 0].T.unique(dim=0).shape[0] == sub.samples
+    # strided views (channels-last, a slice of a wider tensor, a transpose) and low
+    # precision read the same elements as a contiguous float32 copy; a later in-place
+    # change of the input does not reach the gathered copy
+    wide = torch.randn(16, 400, 6, 6)
+    views = [
+        wide[:, :200].contiguous().to(memory_format=torch.channels_last),
+        wide[:, 200:],
+        wide[:, :200].transpose(0, 2).contiguous().transpose(0, 2),
+    ]
+    for view in views:
+        assert torch.equal(sub.gather(view), sub.gather(view.contiguous()))
+    half = wide[:, :200].to(torch.bfloat16)
+    got = sub.gather(half)
+    assert got.dtype == torch.float32 and torch.equal(got, sub.gather(half.float()))
+    half.add_(1.0)
+    assert not torch.equal(got, sub.gather(half))
+
+
+@pytest.mark.parametrize("device_kernel", [True, False])
+def test_all_sites_signals_at_once_equal_the_engines_per_layer_signals(
+    device_kernel: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Oracle: :func:`layer_signals` per site, on sites of different shapes with planted
+    dead units (zero derivative on every sample), saturated units (flat on 99 of 100
+    samples) and almost-saturated ones (flat on 98), and a one-element site; both the
+    segment-reduce kernel and the ``index_add_`` path of other devices."""
+    if not device_kernel:
+        monkeypatch.setattr(site_signals, "SEGMENT_REDUCE", frozenset())
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(8, 100), (32, 16), (8, 100), (5, 3), (1, 1), (128, 64)]
+    max_derivatives = [1.0, 0.25, 1.1, float("inf"), 1.0, 1.0]
+    ds, as_ = [], []
+    for j, (u, k) in enumerate(shapes):
+        d = torch.randn(u, k, generator=gen).abs() + 0.05
+        d[: u // 4] = 0.0  # dead
+        if k == 100:
+            d[u // 4, :99] = 1e-4  # saturated
+            d[u // 4 + 1, :98] = 1e-4  # not saturated
+        ds.append(d)
+        as_.append(torch.randn(u, k, generator=gen) * (j + 1) + j)
+    places = site_signals.layout(shapes, max_derivatives, torch.device("cpu"))
+    got = site_signals.signals(
+        torch.cat([d.flatten() for d in ds]), torch.cat([a.flatten() for a in as_]), places
+    )
+    expected = torch.stack(
+        [
+            layer_signals(d[None, None], a[None, None], [m])[:, 0]
+            for d, a, m in zip(ds, as_, max_derivatives, strict=True)
+        ],
+        1,
+    )
+    assert got.shape == (4, len(shapes))
+    torch.testing.assert_close(got, expected.float(), rtol=1e-5, atol=1e-6)
+    assert got[1, 0] == 1 / 8 and got[1, 2] == 1 / 8  # the planted saturated unit, not the 98
+    with pytest.raises(ValueError, match="at least one unit"):
+        site_signals.layout([(3, 0)], [1.0], torch.device("cpu"))
 
 
 def test_torch_signals_against_hand_computed_values() -> None:

@@ -6,13 +6,14 @@ function of the values it differentiates: ``f`` itself for an activation's ``f'(
 for the loss gradient ``model.stateless_call`` + ``model.stateless_compute_loss`` with the
 model's current variable values (nothing of the model's state changes, its loss trackers
 included). The signals themselves are computed from ``f(z)`` and ``f'(z)`` by the one
-torch implementation the PyTorch monitor uses (:func:`actlab.engine.probes.layer_signals`
+torch implementation the PyTorch monitor uses (:func:`actlab.diagnose.signals.signals`
 on the fixed subsample of :mod:`actlab.diagnose.sampling`), so a model gives the same
 findings on every backend.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ import torch
 
 from actlab.backends.keras import keras
 from actlab.diagnose.sampling import Subsample, subsample
-from actlab.engine.probes import layer_signals
+from actlab.diagnose.signals import layout, signals
 
 ops = keras.ops
 ScalarFn = Callable[[list[Any]], Any]
@@ -110,9 +111,10 @@ class KerasOps:
         a_t = torch.from_numpy(numpy(a).astype(np.float32, copy=False))
         d_t = torch.from_numpy(numpy(d).astype(np.float32, copy=False))
         sub = subsample(tuple(a_t.shape), unit_axis, a_t.device)
-        stats = layer_signals(
-            sub.gather(d_t)[None, :, :, None], sub.gather(a_t)[None, :, :, None], [max_derivative]
-        )
+        if sub.elements == 0:
+            return [math.nan] * 4, sub
+        places = layout([(sub.units, sub.samples)], [max_derivative], a_t.device)
+        stats = signals(sub.gather(d_t).flatten(), sub.gather(a_t).flatten(), places)
         return stats[:, 0].double().tolist(), sub
 
     @staticmethod

@@ -18,8 +18,8 @@ layers of residual branches damped by a zero-initialised scale.
 **Every ``every``-th step** (0, N, 2N, ...), each activation site records the signals of
 :mod:`actlab.diagnose.records` on a fixed random subsample of its input
 (:mod:`actlab.diagnose.sampling`: at most 8192 elements), computed in torch on the
-tensors' device in float32 whatever the training dtype (float16, bfloat16, autocast), with
-the engine's implementation (:func:`actlab.engine.probes.layer_signals`); and the weight
+tensors' device in float32 whatever the training dtype (float16, bfloat16, autocast), for
+all sites at once (:mod:`actlab.diagnose.signals`); and the weight
 gradient norm of its feeder. Results stay on the device until they are read (the next
 sampled step, the end of the ``with`` block, or reading :attr:`Monitor.recording`): no
 host copy inside the step. Module sites are watched by temporary module hooks,
@@ -61,13 +61,17 @@ from actlab.diagnose.findings import SELU_INIT_TOLERANCE
 from actlab.diagnose.records import LayerInfo, LayerRecord, NonFinite, Recording, Structure
 from actlab.diagnose.results_view import RecordingResults
 from actlab.diagnose.sampling import Subsample, subsample
-from actlab.engine.probes import layer_signals
+from actlab.diagnose.signals import Layout, layout, signals
 
 DEFAULT_EVERY = 100
 """Record the signals every 100th step (see BENCHMARKS.md, "Monitor overhead": a sampled
 step of a zoo model costs at most ~2x an unsampled one, so every 100th step costs ~1% plus
 the fixed per-step cost of the hooks and NaN screens). Pass a smaller ``every`` for runs of
 only a few hundred steps."""
+
+_Grouping = tuple[
+    dict[str, list[int]], dict[str, dict[tuple[str, int], int]], dict[str, dict[str, int]]
+]
 
 PLAIN_DROPOUT: tuple[type[nn.Module], ...] = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 """Dropout that breaks SELU's self-normalization (alpha-dropout keeps mean and variance)."""
@@ -101,10 +105,10 @@ class _Watch:
     site: ActivationSite
     fn: Callable[[torch.Tensor], torch.Tensor]
     module: nn.Module | None
-    samples: dict[tuple[tuple[int, ...], str], Subsample] = field(default_factory=dict)
+    samples: dict[tuple[tuple[int, ...], torch.device], Subsample] = field(default_factory=dict)
 
     def gather(self, x: torch.Tensor) -> tuple[torch.Tensor, Subsample]:
-        key = (tuple(x.shape), str(x.device))
+        key = (x.shape, x.device)  # a torch.Size is a tuple
         sub = self.samples.get(key)
         if sub is None:
             sub = self.samples[key] = subsample(tuple(x.shape), self.site.unit_axis, x.device)
@@ -140,6 +144,8 @@ class Monitor(RecordingResults):
         self._step0: dict[tuple[Any, ...], tuple[torch.Tensor, Subsample]] = {}
         self._pending: list[tuple[int, list[int], torch.Tensor, list[Subsample]]] = []
         self._norms: list[tuple[int, str, torch.Tensor]] = []
+        self._layouts: dict[tuple[tuple[int, int, int], ...], Layout] = {}
+        self._groups: tuple[list[_Watch], _Grouping] | None = None
         self._by_key: dict[tuple[int, str], LayerRecord] = {}
         self._locating = False
         self._seen: list[tuple[str, str, bool]] = []
@@ -287,7 +293,7 @@ class Monitor(RecordingResults):
             key = (s.module, s.call) if s.kind == "module" else (s.module, s.function, s.call)
             if key in self._step0:
                 z, sub = self._step0[key]
-                w.samples[(tuple(s.shape), str(z.device))] = sub
+                w.samples[(tuple(s.shape), z.device)] = sub
                 captured[i] = (z, sub)
         self._compute(captured)
 
@@ -337,16 +343,7 @@ class Monitor(RecordingResults):
         """Temporary hooks calling ``on_input(i, x)`` (and ``on_output(i, y)``) for every
         call of watched site ``i`` in the next forward pass (``started``: the model's
         forward pass has begun, so its own hooks for this pass have run)."""
-        by_module: dict[str, list[int]] = {}
-        by_owner: dict[str, dict[tuple[str, int], int]] = {}
-        per_forward: dict[str, dict[str, int]] = {}
-        for i, w in enumerate(self._watches):
-            s = w.site
-            if s.kind == "module":
-                by_module.setdefault(s.module, []).append(i)
-            else:
-                by_owner.setdefault(s.module, {})[(s.function or "", s.call)] = i
-                per_forward.setdefault(s.module, {})[s.function or ""] = s.calls
+        by_module, by_owner, per_forward = self._grouping()
         for name, indices in by_module.items():
             module = self._modules[name]
             self._forward_hooks.extend(self._module_hooks(module, indices, on_input, on_output))
@@ -369,6 +366,23 @@ class Monitor(RecordingResults):
                 router.enter(self.model)  # left in _remove_step_hooks
             else:
                 self._forward_hooks.extend(route(self._modules[owner], router))
+
+    def _grouping(self) -> _Grouping:
+        """The watched sites by module (module sites) and by owner (functional sites, with
+        each function's calls per forward pass); computed once per set of watches."""
+        if self._groups is None or self._groups[0] is not self._watches:
+            by_module: dict[str, list[int]] = {}
+            by_owner: dict[str, dict[tuple[str, int], int]] = {}
+            per_forward: dict[str, dict[str, int]] = {}
+            for i, w in enumerate(self._watches):
+                s = w.site
+                if s.kind == "module":
+                    by_module.setdefault(s.module, []).append(i)
+                else:
+                    by_owner.setdefault(s.module, {})[(s.function or "", s.call)] = i
+                    per_forward.setdefault(s.module, {})[s.function or ""] = s.calls
+            self._groups = (self._watches, (by_module, by_owner, per_forward))
+        return self._groups[1]
 
     @staticmethod
     def _module_hooks(
@@ -398,7 +412,8 @@ class Monitor(RecordingResults):
     def _compute(self, captured: dict[int, tuple[torch.Tensor, Subsample]]) -> None:
         """Signals of the captured subsamples, left on the device until :meth:`_flush`:
         ``f(z)`` per site, ``f'(z)`` for all sites by one autograd call (exact for
-        elementwise ``f``), then the engine's per-layer signals."""
+        elementwise ``f``), then the signals of all sites at once
+        (:func:`actlab.diagnose.signals.signals`)."""
         if not captured:
             return
         indices, leaves, values, subs = [], [], [], []
@@ -420,23 +435,20 @@ class Monitor(RecordingResults):
                 subs.append(sub)
             if not leaves:
                 return
-            total = torch.stack([a.sum() for a in values]).sum()
-            derivatives = torch.autograd.grad(total, leaves)
-        # one call of the engine's signals per subsample shape: sites of repeated blocks
-        # share one, and stack as the engine's candidates do
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for j, a in enumerate(values):
-            groups.setdefault(tuple(a.shape), []).append(j)
-        columns: dict[int, torch.Tensor] = {}
-        for members in groups.values():
-            stats = layer_signals(
-                torch.stack([derivatives[j] for j in members])[..., None],
-                torch.stack([values[j].detach() for j in members])[..., None],
-                [self._watches[indices[j]].site.behaviour.max_derivative for j in members],
+            derivatives = torch.autograd.grad(values, leaves, [torch.ones_like(a) for a in values])
+        key = tuple((i, sub.units, sub.samples) for i, sub in zip(indices, subs, strict=True))
+        places = self._layouts.get(key)
+        if places is None:
+            places = self._layouts[key] = layout(
+                [(sub.units, sub.samples) for sub in subs],
+                [self._watches[i].site.behaviour.max_derivative for i in indices],
+                device,
             )
-            for col, j in enumerate(members):
-                columns[j] = stats[:, col]
-        stacked = torch.stack([columns[j] for j in range(len(values))], 1)
+        stacked = signals(
+            torch.cat([d.reshape(-1) for d in derivatives]),
+            torch.cat([a.detach().reshape(-1) for a in values]),
+            places,
+        )
         self._pending.append((self._step, indices, stacked, subs))
 
     def _watch_gradients(self) -> None:

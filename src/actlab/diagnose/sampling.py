@@ -6,9 +6,11 @@ axis (features or channels) and *samples* along all the others (batch x position
 subsample keeps at most :data:`MAX_UNITS` units and ``k`` samples per unit, the same
 ``k`` sample positions for every kept unit, with ``units x k <= ELEMENT_BUDGET``; both
 sets are drawn once per input shape from a seeded generator, so the same elements are
-watched at every sampled step. The gather reads only those elements (advanced indexing
-on the tensor as it is, on its device, no copy of the whole tensor) and converts them to
-float32, whatever the training dtype.
+watched at every sampled step. The gather reads only those elements (one ``torch.take``
+of their precomputed flat positions, on the tensor as it is, on its device, no copy of
+the whole tensor) and converts them to float32, whatever the training dtype. It returns
+them as ``[units, samples]``: each unit's samples contiguous, so the per-unit reductions
+of the signals run along the last, contiguous axis.
 
 What the subsample costs the signals (:mod:`actlab.diagnose.records`):
 
@@ -41,11 +43,11 @@ MAX_UNITS = ELEMENT_BUDGET // MIN_SAMPLES
 
 @dataclass(frozen=True)
 class Subsample:
-    """The kept elements of an input of one shape: ``index`` (one index tensor per
-    dimension, broadcasting to ``[k, units]``), the kept ``units`` of ``total_units``, and
-    ``samples`` per unit out of ``total_samples``."""
+    """The kept elements of an input of one shape: ``positions``, their flat (row-major)
+    positions in the input, ``[units, samples]``; the kept ``units`` of ``total_units``,
+    and ``samples`` per unit out of ``total_samples``."""
 
-    index: tuple[torch.Tensor, ...]
+    positions: torch.Tensor
     units: int
     total_units: int
     samples: int
@@ -66,8 +68,9 @@ class Subsample:
         return std / math.sqrt(n) * math.sqrt(max(0.0, 1.0 - n / total)) if n else 0.0
 
     def gather(self, x: torch.Tensor) -> torch.Tensor:
-        """The kept elements of ``x``, ``[samples, units]``, float32, detached."""
-        return x.detach()[self.index].to(torch.float32)
+        """The kept elements of ``x``, ``[units, samples]``, float32, detached (a copy: an
+        in-place change of ``x`` afterwards does not reach it)."""
+        return torch.take(x.detach(), self.positions).to(torch.float32)
 
 
 def _choose(n: int, k: int, gen: torch.Generator) -> torch.Tensor:
@@ -92,7 +95,11 @@ def subsample(
     samples = min(total_samples, max(MIN_SAMPLES, ELEMENT_BUDGET // max(units, 1)))
     unit_index = _choose(total_units, units, gen)
     flat = _choose(total_samples, samples, gen)
-    per_dim = torch.unravel_index(flat, sample_shape) if sample_shape else ()
-    index: list[torch.Tensor] = [i.view(-1, 1) for i in per_dim]
-    index.insert(unit_axis, unit_index.view(1, -1))
-    return Subsample(tuple(i.to(device) for i in index), units, total_units, samples, total_samples)
+    sample_index = torch.unravel_index(flat, sample_shape) if sample_shape else ()
+    strides = [math.prod(shape[d + 1 :]) for d in range(len(shape))]
+    unit_stride = strides.pop(unit_axis)
+    sample_positions = torch.zeros(samples, dtype=torch.long)
+    for index, stride in zip(sample_index, strides, strict=True):
+        sample_positions += index * stride
+    positions = unit_index.view(-1, 1) * unit_stride + sample_positions.view(1, -1)
+    return Subsample(positions.to(device), units, total_units, samples, total_samples)
