@@ -1,20 +1,33 @@
-"""What ``actlab.diagnose.monitor`` costs on the real-model zoo (``tests/zoo.py``).
+"""What ``actlab.diagnose.monitor`` costs on the real-model zoo (``tests/zoo.py``), with
+95% confidence intervals.
 
-Per zoo model, three copies of the same model train on the same cycle of batches (16
-samples, Adam), in alternating blocks of ``--block`` steps within one process, so drifts
-in machine load hit all alike: a plain copy, one inside ``monitor(every=--every)``
-(default: ``DEFAULT_EVERY``) and one inside ``monitor(every=1)`` (every step sampled).
-Each copy's monitor stays attached for the whole run. The figure per copy is the median
-over blocks of the process CPU time per step (``time.process_time``: less sensitive than
-wall time to other jobs on a shared machine), with one torch thread. Printed per model:
+Per zoo model, four copies of the same model train on the same cycle of batches (16
+samples, Adam) within one process, one torch thread:
 
-* ``sampled/plain``: a step that records the signals, relative to a plain step (target <= 2);
-* ``overhead``: the copy at the default ``every`` against the plain copy (target <= 5%).
+* ``plain``: no monitor;
+* ``default``: inside ``monitor(every=--every)`` (default: ``DEFAULT_EVERY``);
+* ``sampled``: inside ``monitor(every=1)``: every step records the signals;
+* ``unsampled``: inside a monitor that never samples after its traced step 0: the hooks
+  and NaN screens every step pays.
 
-The traced first step of each monitored copy is outside the timed blocks (a warm-up block
-runs first).
+Each monitor stays attached for the whole run; a warm-up block per copy (the traced first
+step included) runs before any timing. Then ``--rounds`` rounds, each a palindrome of
+blocks of ``--block`` steps, ``plain default sampled unsampled unsampled sampled default
+plain``: a load that drifts linearly within a round hits every copy alike, and all four
+copies run in the same process, so other jobs on a shared machine cancel from the
+ratios. Time is the process's CPU time (``time.process_time``), per step. Per round and
+copy, the per-step times of its two blocks are averaged; per round, the ratio of two
+copies; over rounds, the interval is a Student t interval on the mean of the log ratios
+(95%, ``rounds - 1`` degrees of freedom), shown as the geometric-mean ratio and its
+bounds. ``2 * --block`` must be a multiple of ``--every``, so that every round of the
+``default`` copy holds the same number of sampled steps. Printed per model:
 
-    .venv/bin/python benchmarks/monitor.py [--models resnet,bert] [--steps 400] [--block 50]
+* ``sampled/unsampled``: a step that records the signals relative to a monitored step that
+  does not (target <= 2);
+* ``unsampled/plain``: the fixed cost of the hooks and screens on every step;
+* ``overhead``: the ``default`` copy against the plain one (target <= 5%).
+
+    .venv/bin/python benchmarks/monitor.py [--models resnet,bert] [--rounds 8] [--block 50]
         [--every 100]
 """
 
@@ -23,21 +36,44 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import math
+import os
 import platform
 import statistics
 import sys
 import time
-from datetime import date
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
+from scipy import stats
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import zoo
 from actlab.diagnose import DEFAULT_EVERY, monitor
+
+NEVER = 2**62
+"""An ``every`` no run reaches: the monitor samples only its traced step 0."""
+
+COPIES = ("plain", "default", "sampled", "unsampled")
+
+
+def log_ratio_interval(ratios: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """The geometric mean of paired ratios and its Student t confidence interval:
+    ``exp(m)``, ``exp(m -+ t * s / sqrt(n))`` with ``m`` and ``s`` the mean and standard
+    deviation of ``log(ratio)`` over the ``n >= 2`` pairs and ``t`` the ``(1 + level) / 2``
+    quantile of Student's t with ``n - 1`` degrees of freedom."""
+    if len(ratios) < 2:
+        raise ValueError(f"an interval needs at least 2 paired ratios, got {len(ratios)}")
+    logs = [math.log(r) for r in ratios]
+    mean = statistics.fmean(logs)
+    half = stats.t.ppf((1 + level) / 2, len(logs) - 1) * statistics.stdev(logs)
+    half /= math.sqrt(len(logs))
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
 
 
 class _Copy:
@@ -48,60 +84,92 @@ class _Copy:
         self.model = model
         self.opt = torch.optim.Adam(model.parameters(), lr=zoo.ZOO[name].lr)
         self.monitor = monitor(model, every=every) if every else contextlib.nullcontext()
+        self.step = 0
 
-    def block(
-        self, batches: list[tuple[tuple[Any, ...], torch.Tensor]], start: int, steps: int
-    ) -> float:
-        """CPU seconds per step over ``steps`` steps from batch ``start``."""
+    def block(self, batches: list[tuple[tuple[Any, ...], torch.Tensor]], steps: int) -> float:
+        """CPU seconds per step over the next ``steps`` steps."""
         loss_fn = zoo.ZOO[self.name].loss
         begin = time.process_time()
-        for i in range(start, start + steps):
+        for i in range(self.step, self.step + steps):
             args, y = batches[i % len(batches)]
             self.opt.zero_grad()
             loss_fn(self.model(*args), y).backward()
             self.opt.step()
+        self.step += steps
         return (time.process_time() - begin) / steps
 
 
-def measure(name: str, steps: int, block: int, every: int) -> tuple[float, float, float]:
-    """Median CPU seconds per step: plain, monitored at ``every``, monitored every step."""
+def measure(name: str, rounds: int, block: int, every: int) -> dict[str, list[float]]:
+    """Per copy (:data:`COPIES`), its CPU seconds per step in each round."""
     torch.manual_seed(0)
     base = zoo.build(name)
     batches = [zoo.batch(name, 16, seed=s) for s in range(8)]
-    copies = [_Copy(name, copy.deepcopy(base), e) for e in (None, every, 1)]
-    times: list[list[float]] = [[], [], []]
+    copies = dict(zip(COPIES, (None, every, 1, NEVER), strict=True))
+    runs = {c: _Copy(name, copy.deepcopy(base), e) for c, e in copies.items()}
+    order = [*COPIES, *reversed(COPIES)]
+    times: dict[str, list[float]] = {c: [] for c in COPIES}
     with contextlib.ExitStack() as stack:
-        for c in copies:
-            stack.enter_context(c.monitor)
-            c.block(batches, 0, block)  # warm-up, and each monitor's traced first step
-        for k in range(1, steps // block + 1):
-            for c, t in zip(copies, times, strict=True):
-                t.append(c.block(batches, k * block, block))
-    plain, default, sampled = (statistics.median(t) for t in times)
-    return plain, default, sampled
+        for run in runs.values():
+            stack.enter_context(run.monitor)
+            run.block(batches, block)  # warm-up, and each monitor's traced first step
+        for _ in range(rounds):
+            per_round: dict[str, list[float]] = {c: [] for c in COPIES}
+            for c in order:
+                per_round[c].append(runs[c].block(batches, block))
+            for c in COPIES:
+                times[c].append(statistics.fmean(per_round[c]))
+    return times
+
+
+def _interval(times: dict[str, list[float]], top: str, bottom: str) -> tuple[float, float, float]:
+    return log_ratio_interval([a / b for a, b in zip(times[top], times[bottom], strict=True)])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=",".join(zoo.ZOO), help="comma-separated zoo names")
-    parser.add_argument("--steps", type=int, default=400, help="timed steps per copy")
-    parser.add_argument("--block", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=8, help="paired rounds per model (>= 2)")
+    parser.add_argument("--block", type=int, default=None, help="steps per block (every / 2)")
     parser.add_argument("--every", type=int, default=DEFAULT_EVERY)
     args = parser.parse_args()
+    block = args.block or max(1, args.every // 2)
+    if args.rounds < 2 or block < 1 or (2 * block) % args.every:
+        parser.error("need --rounds >= 2 and 2 * --block a multiple of --every")
+    names = args.models.split(",")
+    unknown = [n for n in names if n not in zoo.ZOO]
+    if unknown:
+        parser.error(f"unknown zoo model(s) {', '.join(unknown)}; known: {', '.join(zoo.ZOO)}")
     torch.set_num_threads(1)
+    start = os.getloadavg()[0]
     print(
-        f"date: {date.today()}  machine: {platform.processor() or platform.machine()}, "
-        f"1 torch thread, torch {torch.__version__}; {args.steps} steps per copy in blocks "
-        f"of {args.block}, every={args.every}"
+        f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  machine: {platform.machine()}, "
+        f"{os.cpu_count()} cores, 1 torch thread, torch {torch.__version__}; "
+        f"{args.rounds} rounds of 8 blocks of {block} steps, every={args.every}; "
+        f"load average at start: {start:.1f}"
     )
-    print("| model | plain ms/step | sampled/plain | overhead at every |")
-    print("|---|---|---|---|")
-    for name in args.models.split(","):
-        plain, default, sampled = measure(name, args.steps, args.block, args.every)
+    print("ratios of CPU time per step, geometric mean [95% t interval over rounds]")
+    print(
+        "| model | plain ms/step | sampled/unsampled (target <= 2) | unsampled/plain "
+        f"| overhead at every={args.every} (target <= 5%) |"
+    )
+    print("|---|---|---|---|---|")
+    for name in names:
+        times = measure(name, args.rounds, block, args.every)
+        sampled = _interval(times, "sampled", "unsampled")
+        fixed = _interval(times, "unsampled", "plain")
+        overhead = _interval(times, "default", "plain")
         print(
-            f"| {name} | {plain * 1e3:.2f} | {sampled / plain:.2f} | "
-            f"{100 * (default / plain - 1):+.1f}% |"
+            f"| {name} | {statistics.median(times['plain']) * 1e3:.2f} "
+            f"| {sampled[0]:.2f} [{sampled[1]:.2f}, {sampled[2]:.2f}] "
+            f"| {_percent(fixed)} | {_percent(overhead)} |",
+            flush=True,
         )
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
+def _percent(interval: tuple[float, float, float]) -> str:
+    ratio, low, high = (100 * (r - 1) for r in interval)
+    return f"{ratio:+.1f}% [{low:+.1f}, {high:+.1f}]"
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ here looks at a time: only that each script finishes and prints finite figures.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import random
 import re
 import subprocess
 import sys
@@ -32,8 +34,8 @@ RUNS = {
         ["| relu |", "| gelu |"],
     ),
     "monitor.py": (
-        ["--models", "functional,llama", "--steps", "4", "--block", "2", "--every", "2"],
-        ["| functional |", "| llama |"],
+        ["--models", "functional,llama", "--rounds", "2", "--block", "2", "--every", "4"],
+        ["| functional |", "| llama |", "95% t interval", "% [", "] |"],
     ),
     "memory.py": (
         ["--only", "batch 1024", "--scale", "0.05", "--epochs", "1"],
@@ -113,3 +115,22 @@ def test_benchmark_script_runs_and_prints_finite_figures(script: str) -> None:
 
 def test_every_benchmark_script_is_smoke_tested() -> None:
     assert sorted(RUNS) == sorted(p.name for p in BENCHMARKS.glob("*.py"))
+
+
+def test_the_monitor_benchmarks_interval_covers_the_true_ratio_95_percent_of_the_time() -> None:
+    """Simulation with a known truth: per-round ratios ``r * exp(noise)`` (log-normal
+    noise, 8 rounds); the t interval on the mean log ratio holds ``r`` in about 95% of
+    runs, and refuses fewer than 2 rounds."""
+    spec = importlib.util.spec_from_file_location("monitor_benchmark", BENCHMARKS / "monitor.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    gen = random.Random(0)
+    truth, trials, inside = 1.03, 2000, 0
+    for _ in range(trials):
+        ratios = [truth * math.exp(gen.gauss(0.0, 0.05)) for _ in range(8)]
+        _, low, high = bench.log_ratio_interval(ratios)
+        inside += low <= truth <= high
+    assert 0.93 <= inside / trials <= 0.97
+    with pytest.raises(ValueError, match="at least 2"):
+        bench.log_ratio_interval([1.0])
