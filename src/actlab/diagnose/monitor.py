@@ -81,10 +81,20 @@ def _finite(t: torch.Tensor) -> bool:
     return bool(torch.isfinite(t).all()) if t.is_floating_point() else True
 
 
-def _maybe_finite(t: torch.Tensor) -> bool:
-    """A quick screen: a NaN or inf in ``t`` makes its sum non-finite (so does an overflow
-    of huge finite values, which the exact :func:`_finite` then clears)."""
-    return math.isfinite(float(t.detach().sum())) if t.is_floating_point() else True
+def _maybe_finite(tensors: list[torch.Tensor]) -> bool:
+    """A quick screen: a NaN or inf in any of ``tensors`` makes the sum of their sums
+    non-finite (so does an overflow of huge finite values, which the exact
+    :func:`_finite` then clears); one read of a number for all of them when they share a
+    device."""
+    sums = [t.detach().sum() for t in tensors if t.is_floating_point()]
+    if not sums:
+        return True
+    if len({s.device for s in sums}) > 1:
+        return all(math.isfinite(float(s)) for s in sums)
+    total = sums[0]
+    for s in sums[1:]:
+        total = total + s
+    return math.isfinite(float(total))
 
 
 def _first_tensor(args: tuple[Any, ...]) -> torch.Tensor | None:
@@ -506,7 +516,7 @@ class Monitor(RecordingResults):
         self._unscreened = None
         if (
             self._recording.non_finite is None
-            and not all(map(_maybe_finite, outputs))
+            and not _maybe_finite(outputs)
             and not all(map(_finite, outputs))  # not just a sum that overflowed
         ):
             self._locate(args, kwargs)
@@ -567,8 +577,12 @@ class Monitor(RecordingResults):
         first layer, in backward order, whose accumulated ``.grad`` is not finite (this one
         when no other is). The step's output is screened first: a non-finite output makes
         the gradient non-finite too, and is the better report."""
+        if self._unscreened is not None and self._recording.non_finite is None:
+            if _maybe_finite([*self._unscreened[2], grad]):  # one screen for both, usually
+                self._unscreened = None
+                return
         self._screen_output()
-        if self._recording.non_finite is not None or _maybe_finite(grad):
+        if self._recording.non_finite is not None or _maybe_finite([grad]):
             return
         if not _finite(grad):
             later = [(n, m.weight.grad) for n, m in reversed(self._weights[1:])]
