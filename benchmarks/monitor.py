@@ -27,7 +27,7 @@ bounds. ``2 * --block`` must be a multiple of ``--every``, so that every round o
 * ``unsampled/plain``: the fixed cost of the hooks and screens on every step;
 * ``overhead``: the ``default`` copy against the plain one (target <= 5%).
 
-    .venv/bin/python benchmarks/monitor.py [--models resnet,bert] [--rounds 8] [--block 50]
+    .venv/bin/python benchmarks/monitor.py [--models resnet,bert] [--rounds 6] [--block 50]
         [--every 100]
 """
 
@@ -128,7 +128,7 @@ def _interval(times: dict[str, list[float]], top: str, bottom: str) -> tuple[flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=",".join(zoo.ZOO), help="comma-separated zoo names")
-    parser.add_argument("--rounds", type=int, default=8, help="paired rounds per model (>= 2)")
+    parser.add_argument("--rounds", type=int, default=6, help="paired rounds per model (>= 2)")
     parser.add_argument("--block", type=int, default=None, help="steps per block (every / 2)")
     parser.add_argument("--every", type=int, default=DEFAULT_EVERY)
     args = parser.parse_args()
