@@ -379,6 +379,15 @@ def test_a_learnable_candidate_alone_equals_it_inside_a_larger_stack():
     assert mine.test_loss == pytest.approx(theirs.test_loss, rel=1e-9)
 
 
+def test_saturation_is_judged_by_the_learned_slope():
+    """prelu's max |f'| is max(1, |alpha|) at the learned alpha, the largest layer's."""
+    cfg = TrainConfig(hidden=(4, 4))
+    trainer = StackedTrainer(blobs(), activations=["relu", "prelu"], seeds=[0, 1], config=cfg)
+    with torch.no_grad():
+        trainer.net.activations.raw[1][1]["alpha"][1, 0] = -3.0  # prelu seed 1, layer 2
+    assert trainer.net.max_derivatives().tolist() == [1.0, 1.0, 1.0, 3.0]
+
+
 def test_a_learnable_candidate_diverging_mid_run_is_frozen_and_touches_no_other():
     """A NaN in one candidate's learned scale after epoch 1: it is frozen with all its
     trained values (weights and learned parameters, despite Adam's momentum), and every

@@ -189,8 +189,20 @@ class Stack(ABC):
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def max_derivatives(self) -> torch.Tensor:
-        """``max |f'|`` of each candidate's activation, ``[M]`` (float64, CPU)."""
+        """``max |f'|`` of each candidate's activation, ``[M]`` (float64, CPU); with
+        learnable parameters, at their current values, the largest over the layers
+        (prelu's ``max(1, |alpha|)``)."""
         values = torch.empty(len(self.candidates), dtype=torch.float64)
         for part in self.slices:
             values[part.start : part.stop] = part.activation.max_derivative
+        for i, learned in enumerate(self.learned()):
+            if learned:
+                act = self.candidates[i].activation
+                layers = zip(*learned.values(), strict=True)
+                values[i] = max(
+                    act.definition.max_derivative(
+                        {**act.params, **dict(zip(learned, v, strict=True))}
+                    )
+                    for v in layers
+                )
         return values
