@@ -50,6 +50,10 @@ RUNS = {
         ["--blocks", "1", "--block", "2", "--candidates", "3"],
         ["| optimizer step |", "| whole step |"],
     ),
+    "learnable.py": (
+        ["--rounds", "1", "--calls", "2", "--candidates", "2", "--width", "8", "--samples", "200"],
+        ["| torch.where (plain autograd) |", "| ratio learned / fixed |"],
+    ),
     "grid.py": (["--epochs", "1", "--seeds", "1", "--workers", "1"], ["| 1 |"]),
     "ffn_corpus.py": (
         [

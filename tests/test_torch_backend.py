@@ -9,6 +9,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 import actlab
 import actlab.torch as at
@@ -315,6 +316,28 @@ def test_learnable_parameters_get_the_exact_gradient(spec: str) -> None:
         if p.learn_above is not None:  # value = bound + softplus(raw)
             want *= 1 / (1 + math.exp(-float(stored.detach())))
         assert float(stored.grad) == pytest.approx(want, rel=1e-9), p.name
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_stacked_prelu_slopes_equal_torch_prelu_row_by_row(dtype: torch.dtype) -> None:
+    """The binding's prelu with one slope per row (the engine's stacked candidates, a
+    comparison-free formula) against ``F.prelu`` on each row alone: the same outputs and
+    gradients in x (bit for bit) and in the slope, zeros of both signs included."""
+    learned = BINDINGS["prelu"].learned({})
+    assert learned is not None
+    row = [-3.5, -1e-30, -0.0, 0.0, 1e-30, 2.25, 1e30]
+    x = torch.tensor([row, row[::-1]], dtype=dtype, requires_grad=True)
+    alpha = torch.tensor([[0.1], [-0.7]], dtype=dtype, requires_grad=True)
+    grad = torch.linspace(-1, 2, 14, dtype=dtype).view(2, 7)
+    out = learned(x, alpha=alpha)
+    gx, ga = torch.autograd.grad(out, (x, alpha), grad)
+    for i in range(2):
+        xi = x[i].detach().requires_grad_(True)
+        ai = alpha[i].detach().requires_grad_(True)
+        want = F.prelu(xi, ai)
+        wx, wa = torch.autograd.grad(want, (xi, ai), grad[i])
+        assert torch.equal(out[i], want) and torch.equal(gx[i], wx)
+        torch.testing.assert_close(ga[i], wa)  # a sum: its order may differ
 
 
 def test_learnable_modules_start_at_the_spec_and_learn() -> None:

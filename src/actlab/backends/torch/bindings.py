@@ -59,14 +59,18 @@ def _prelu_native(alpha: float) -> TensorFn:
     return lambda x: F.prelu(x, x.new_tensor([alpha]))
 
 
+_PRELU_STACKED = learnable(formulas.PRELU, {})
+
+
 def _prelu_learned(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """``x`` where ``x > 0``, else ``alpha x``: torch's kernel for one shared slope (a
     module's), otherwise ``alpha`` broadcast against ``x`` (the engine's stacked slopes,
-    ``[M, 1, ...]``), the same values and gradients."""
+    ``[M, 1, ...]``) through the learnable Function, the same values and gradients
+    (1.5-3.4x faster than ``torch.where`` there: BENCHMARKS.md, "Learnable activations")."""
     alpha = alpha.to(x.dtype)
     if alpha.numel() == 1:
         return F.prelu(x, alpha.reshape(1))
-    return torch.where(x > 0, x, alpha * x)
+    return _PRELU_STACKED(x, alpha=alpha)
 
 
 def _softplus_exact(beta: float) -> TensorFn:

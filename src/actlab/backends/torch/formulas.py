@@ -173,6 +173,23 @@ def _sparse_sigmoid_grad(x: torch.Tensor) -> torch.Tensor:
     return ((x > -1) & (x < 1)).to(x.dtype).div_(2)
 
 
+def _prelu(x: torch.Tensor, alpha) -> torch.Tensor:
+    """max(x, 0) + alpha min(x, 0): exactly x or alpha x (adding a zero), with no
+    comparison mask (torch's CPU ``where`` and ``>`` cost several float passes each)."""
+    return x.clamp(min=0).add_(x.clamp(max=0).mul_(alpha))
+
+
+def _prelu_grad(x: torch.Tensor, alpha) -> torch.Tensor:
+    """1 for x > 0, else alpha (torch's prelu at 0), from p = max(sign(x), 0) in {0, 1}:
+    p + alpha (1 - p)."""
+    positive = x.sign().clamp_(min=0)
+    return (1 - positive).mul_(alpha).add_(positive)
+
+
+def _prelu_alpha(x: torch.Tensor, alpha) -> torch.Tensor:
+    return x.clamp(max=0)
+
+
 def _relu2(x: torch.Tensor) -> torch.Tensor:
     return torch.relu(x).square_()
 
@@ -251,6 +268,7 @@ SQUAREPLUS = Kernels(_squareplus, _squareplus_grad)
 SPARSE_PLUS = Kernels(_sparse_plus, _half_clip)
 SPARSE_SIGMOID = Kernels(_half_clip, _sparse_sigmoid_grad)
 RELU2 = Kernels(_relu2, _relu2_grad)
+PRELU = Kernels(_prelu, _prelu_grad, params={"alpha": _prelu_alpha})
 STAR_RELU = Kernels(
     _star_relu,
     _star_relu_grad,
