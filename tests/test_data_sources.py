@@ -56,6 +56,26 @@ def test_digits_is_default_first_and_image_shaped():
     assert data.load("breast_cancer").class_labels == ["malignant", "benign"]
 
 
+@pytest.mark.parametrize("from_file", [True, False], ids=["data file", "sklearn loader"])
+def test_digits_equal_scikit_learns_load_digits(monkeypatch, from_file):
+    """Digits read from scikit-learn's data file without importing it (and, where the file
+    is not found, through its loader) are ``load_digits`` exactly."""
+    from sklearn.datasets import load_digits
+
+    from actlab.data import embedded
+
+    if not from_file:
+        monkeypatch.setattr(embedded, "_sklearn_data_file", lambda name: None)
+    else:
+        assert embedded._sklearn_data_file("digits.csv.gz") is not None
+    raw, oracle = embedded.digits(), load_digits()
+    assert raw.X.dtype == np.float64 and np.array_equal(raw.X, oracle.data)
+    assert raw.y.dtype == np.int64 and np.array_equal(raw.y, oracle.target)
+    assert raw.feature_names == oracle.feature_names
+    assert raw.class_labels == [str(t) for t in oracle.target_names]
+    assert raw.image_shape == (1, 8, 8)
+
+
 def test_registered_names_win_over_same_named_paths(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "iris").mkdir()

@@ -52,7 +52,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import interpolate, optimize, special
+
+# scipy (~1 s to import) is imported inside the functions that use it: the compare
+# path imports this module at start-up, and the analysis runs only after training.
 
 TAIL = 8.5
 """The density of ``S_k`` is integrated over ``[-TAIL, TAIL] sqrt(t_k)`` (beyond it: < 1e-16)."""
@@ -131,6 +133,8 @@ SPENDING = "Lan-DeMets O'Brien-Fleming-type alpha spending"
 
 def spent(t: float, level: float) -> float:
     """Cumulative one-sided level spent by information fraction ``t`` (O'Brien-Fleming type)."""
+    from scipy import special
+
     if t <= 0:
         return 0.0
     z = special.ndtri(1 - level / 2)
@@ -153,6 +157,8 @@ def _simpson(lo: float, hi: float, step: float) -> tuple[np.ndarray, np.ndarray]
 def _crossing(b: float, grid: np.ndarray, mass: np.ndarray, sd: float) -> float:
     """``P(S_{k-1} in continuation, S_k >= b)`` from the previous look's density ``mass``
     (weights included) on ``grid`` and an increment of standard deviation ``sd``."""
+    from scipy import special
+
     return float(mass @ special.ndtr((grid - b) / sd))
 
 
@@ -161,6 +167,8 @@ def boundaries(times: tuple[float, ...], level: float) -> tuple[float, ...]:
     """Upper z-boundaries ``c_k`` of a one-sided group-sequential test at ``level`` with
     looks at information fractions ``times`` (see the module docstring). ``inf`` where a
     look spends nothing."""
+    from scipy import special
+
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     increments = np.diff([0.0, *times])
@@ -184,6 +192,8 @@ def boundaries(times: tuple[float, ...], level: float) -> tuple[float, ...]:
             if _crossing(hi, grid, mass, sd) > target:  # no room: beyond the tails
                 c = math.inf
             else:
+                from scipy import optimize  # a later look only: ~0.5 s to import
+
                 b = optimize.brentq(
                     lambda b, m=mass, g=grid, v=sd, a=target: _crossing(b, g, m, v) - a,
                     -hi,
@@ -206,6 +216,8 @@ def boundaries(times: tuple[float, ...], level: float) -> tuple[float, ...]:
 
 def nominal_levels(times: tuple[float, ...], level: float) -> tuple[float, ...]:
     """One-sided nominal p-value thresholds ``1 - Phi(c_k)`` of each look."""
+    from scipy import special
+
     return tuple(float(special.ndtr(-c)) for c in boundaries(times, level))
 
 
@@ -236,6 +248,8 @@ def local_levels(p: np.ndarray, times: tuple[float, ...], look: int) -> np.ndarr
     p = np.asarray(p, dtype=float)
     if len(times) == 1 and times[0] == 1.0:
         return p.copy()
+    from scipy import interpolate  # only here: ~0.2 s to import
+
     logs, log_nominal = _level_table(times)
     column = log_nominal[:, look]
     finite = np.isfinite(column)

@@ -30,7 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special, stats
+
+# scipy (~1 s to import) is imported inside the functions that use it: the compare
+# path imports this module at start-up, and the analysis runs only after training.
 
 MIN_SEEDS_TO_CONCLUDE = 3
 """A paired comparison needs at least 3 seeds (2 degrees of freedom for its spread)."""
@@ -139,6 +141,8 @@ def t_interval(
     mean: float, sd: float, n: int, level: float, scale: MetricScale, *, difference: bool = False
 ) -> tuple[float, float]:
     """Student-t interval for a mean of ``n`` values with spread ``sd``, within the range."""
+    from scipy import stats
+
     if n < 2 or not math.isfinite(sd):
         return math.nan, math.nan
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
@@ -213,6 +217,8 @@ def paired_differences(scores: np.ndarray, sd_floor: float = 0.0) -> PairedDiffe
 
 def t_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
     """``P(T_df >= x)`` (NaN where ``df < 1`` or ``x`` is NaN)."""
+    from scipy import special
+
     df = np.asarray(df, dtype=float)
     with np.errstate(invalid="ignore"):
         return np.where(df >= 1, special.stdtr(np.maximum(df, 1), -np.asarray(x)), np.nan)
@@ -243,6 +249,7 @@ def p_equivalent(mean: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float
 
 def _noncentrality(df: float, critical: float, power: float) -> float:
     """The noncentrality at which ``P(T'_{df} >= critical) = power``."""
+    from scipy import optimize, stats
 
     def gap(lam: float) -> float:
         return float(stats.nct.sf(critical, df, lam)) - power
@@ -259,6 +266,8 @@ def detectable_difference(
     """The smallest true difference that a one-sided test of "at most ``margin``" at
     ``level`` rejects with probability ``power`` with ``n`` paired seeds of spread ``sd``:
     ``margin + lambda * sd / sqrt(n)``, ``lambda`` the noncentrality reaching ``power``."""
+    from scipy import stats
+
     if n < 2 or not (math.isfinite(sd) and sd > 0):
         return math.nan
     df = n - 1
@@ -267,6 +276,8 @@ def detectable_difference(
 
 
 def _power_worse(n: int, diff: float, sd: float, margin: float, level: float) -> float:
+    from scipy import stats
+
     df = n - 1
     lam = (diff - margin) / (sd / math.sqrt(n))
     return float(stats.nct.sf(stats.t.isf(level, df), df, lam))
@@ -274,6 +285,8 @@ def _power_worse(n: int, diff: float, sd: float, margin: float, level: float) ->
 
 def _power_equivalent(n: int, diff: float, sd: float, margin: float, level: float) -> float:
     """TOST power, bounded below by ``P(A) + P(B) - 1`` (A, B its two one-sided tests)."""
+    from scipy import stats
+
     df = n - 1
     critical = stats.t.isf(level, df)
     se = sd / math.sqrt(n)

@@ -44,8 +44,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import special
 
+# scipy (~1 s to import) is imported inside the functions that use it: the compare
+# path imports this module at start-up, and the analysis runs only after training.
 from actlab.analysis.sequential import Design, boundaries, local_levels, spent
 from actlab.analysis.stats import (
     MIN_SEEDS_TO_CONCLUDE,
@@ -479,6 +480,8 @@ def judge(
 ) -> Verdicts:
     """The verdicts of ``activations`` (in ranking order) from their validation
     ``scores[activation, seed]`` (seed order; NaN: diverged)."""
+    from scipy import special
+
     scores = np.asarray(scores, dtype=float).reshape(len(activations), -1)
     k, s = scores.shape
     d = decide(

@@ -181,8 +181,13 @@ def command(**opts: Any) -> int:
     metric = metric_of(config.data, config.task)
     try:
         with RichProgress(plan, metric) as bar:
-            result = run_comparison(
-                config, out, resume=bool(opts["resume"]), device=opts["device"], progress=bar
+            result = run_comparison(  # the report is written below, once
+                config,
+                out,
+                resume=bool(opts["resume"]),
+                device=opts["device"],
+                progress=bar,
+                report=False,
             )
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: the runner kept every epoch
         from actlab.store.interrupt import exit_status

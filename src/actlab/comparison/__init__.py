@@ -6,10 +6,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actlab.catalog import Activation
-from actlab.comparison import runner
 from actlab.comparison.config import (
     ARTICLE_SEVEN,
     AUTO_MAX_SEEDS,
@@ -19,9 +18,22 @@ from actlab.comparison.config import (
     hidden_widths,
 )
 from actlab.comparison.inputs import Prepared, digest, from_loader
-from actlab.comparison.result import CompareResult
-from actlab.comparison.runner import Progress, run_comparison
-from actlab.engine.user_stack import UserModel
+
+if TYPE_CHECKING:
+    from actlab.comparison.result import CompareResult
+    from actlab.comparison.runner import Progress
+
+# The runner (torch, the engine, the data) and the result (the analysis) are imported when
+# a function here needs them: `actlab compare --help` and the config load neither.
+
+
+def __getattr__(name: str) -> Any:
+    """``CompareResult``, imported on first use (PEP 562)."""
+    if name == "CompareResult":
+        from actlab.comparison.result import CompareResult
+
+        return CompareResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def compare(
@@ -93,6 +105,9 @@ def compare(
     directory to finish instead (pass the same ``model`` and in-memory ``data`` again when
     the run trained them; every other argument comes from the run).
     """
+    from actlab.comparison.runner import run_comparison
+    from actlab.engine.user_stack import UserModel
+
     auto = auto_seeds(seeds, max_seeds)
     user = (
         None
@@ -207,6 +222,8 @@ def extend_seeds(
     (a seed's initial weights and batch order do not depend on the other seeds), then
     re-analyse; the results equal a run that had every seed from the start. A run of your
     own model or of in-memory data takes them again (``model=``, ``data=``)."""
+    from actlab.comparison import runner
+    from actlab.engine.user_stack import UserModel
     from actlab.store import RunDir
 
     stored = CompareConfig.from_dict(RunDir(run_dir).read_config())
@@ -220,11 +237,14 @@ def extend_seeds(
 def resume(run_dir: str | Path, *, progress: Progress | None = None) -> CompareResult:
     """Finish an interrupted run directory without redoing finished work (a run of your
     own model or of in-memory data: ``actlab.compare(model=..., data=..., resume=DIR)``)."""
+    from actlab.comparison.runner import run_comparison
+
     return run_comparison(CompareConfig(), run_dir, resume=True, progress=progress)
 
 
 def load(run_dir: str | Path) -> CompareResult:
     """Read a finished (or partial) run directory without training."""
+    from actlab.comparison.result import CompareResult
     from actlab.store import RunDir
 
     run = RunDir(run_dir)

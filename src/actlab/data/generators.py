@@ -18,7 +18,6 @@ Every generator takes ``n`` (total samples, split as evenly as possible between 
 from __future__ import annotations
 
 import numpy as np
-from sklearn import datasets as skd
 
 from actlab.data.raw import RawData
 
@@ -40,11 +39,15 @@ def _class_sizes(n: int, k: int) -> list[int]:
 
 
 def moons(*, n: int, noise: float, seed: int) -> RawData:
+    from sklearn import datasets as skd
+
     X, y = skd.make_moons(n_samples=n, noise=noise, random_state=seed)
     return _raw("moons", X, y, ["0", "1"], "moons via scikit-learn make_moons")
 
 
 def circles(*, n: int, noise: float, factor: float, seed: int) -> RawData:
+    from sklearn import datasets as skd
+
     X, y = skd.make_circles(n_samples=n, noise=noise, factor=factor, random_state=seed)
     return _raw("circles", X, y, ["outer", "inner"], "circles via scikit-learn make_circles")
 
