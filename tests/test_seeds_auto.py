@@ -109,6 +109,18 @@ def test_each_seed_equals_a_fixed_seed_run_with_that_many_seeds(resolved_run):
     assert _without_times(auto) == _without_times(fixed)
 
 
+def test_learned_slopes_of_seeds_added_later_equal_a_fixed_seed_run():
+    """prelu's seeds 5-9 train in a later stack of their own: their learned slopes (and
+    everything else) are those of the same seeds in one stack of 10, bit for bit."""
+    settings = dict(RESOLVES, activations=["relu", "prelu"], max_seeds=10)
+    auto = actlab.compare(seeds="auto", **settings)
+    seeds = len({c.seed for c in auto.candidates})
+    assert seeds == 10  # prelu and relu stay unresolved at 5 seeds
+    fixed = actlab.compare(seeds=seeds, **{k: v for k, v in settings.items() if k != "max_seeds"})
+    assert _without_times(auto) == _without_times(fixed)
+    assert all(c.learned["alpha"][0] != 0.25 for c in auto.candidates if c.activation == "prelu")
+
+
 def test_auto_stops_at_the_budget_and_report_reanalyses_sequentially(tmp_path, capsys):
     run = tmp_path / "run"
     args = ["--data", BUDGET["data"], "--activations", "relu,identity", "--epochs", "2"]
