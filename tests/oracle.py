@@ -12,6 +12,7 @@ accuracy tests re-evaluate a sample at twice the precision to confirm it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 
 import mpmath as mp
 
@@ -280,27 +281,31 @@ def softmax(x: Sequence[float]) -> list[mp.mpf]:
 
 
 def softmax_jvp(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
-    """J v with the full Jacobian J_ij = s_i (delta_ij - s_j)."""
+    """J v with J_ij = s_i (delta_ij - s_j), summed as s_i sum_j s_j (v_i - v_j) (sum_j s_j = 1),
+    so that a J v that is exactly 0 (v constant, or cancelling by symmetry) comes out 0."""
     s = softmax(x)
-    n = len(s)
-    return [
-        mp.fsum(s[i] * ((1 if i == j else 0) - s[j]) * mp.mpf(float(v[j])) for j in range(n))
-        for i in range(n)
-    ]
+    return [s[i] * _centred(s, v, i) for i in range(len(s))]
+
+
+def _centred(s: list[mp.mpf], v: Sequence[float], i: int) -> mp.mpf:
+    """v_i - <s, v> = sum_j s_j (v_i - v_j)."""
+    return mp.fsum(t * (mp.mpf(float(v[i])) - mp.mpf(float(b))) for t, b in zip(s, v, strict=True))
 
 
 def log_softmax(x: Sequence[float]) -> list[mp.mpf]:
-    """x_i - log(sum_j exp(x_j))."""
+    """x_i - log(sum_j exp(x_j)) = (x_i - m) - log1p(sum_{j != r} exp(x_j - m)), x_r = m the
+    maximum: the log of a sum near 1 keeps its digits, and a single entry gives exactly 0."""
     xs = [mp.mpf(float(v)) for v in x]
-    log_total = mp.log(mp.fsum(mp.exp(v) for v in xs))
-    return [v - log_total for v in xs]
+    r = xs.index(max(xs))
+    d = [v - xs[r] for v in xs]
+    log_total = mp.log1p(mp.fsum(mp.exp(v) for j, v in enumerate(d) if j != r))
+    return [v - log_total for v in d]
 
 
 def log_softmax_jvp(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
-    """J v with J_ij = delta_ij - s_j."""
+    """J v with J_ij = delta_ij - s_j: v_i - <s, v>, summed as in softmax_jvp."""
     s = softmax(x)
-    dot = mp.fsum(a * mp.mpf(float(b)) for a, b in zip(s, v, strict=True))
-    return [mp.mpf(float(b)) - dot for b in v]
+    return [_centred(s, v, i) for i in range(len(s))]
 
 
 def softmin(x: Sequence[float]) -> list[mp.mpf]:
@@ -311,24 +316,34 @@ def softmin_jvp(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
     return [-t for t in softmax_jvp([-float(a) for a in x], v)]
 
 
-def sparsemax(x: Sequence[float]) -> list[mp.mpf]:
-    """The Euclidean projection onto the simplex, by its definition: the tau with
-    sum_i max(x_i - tau, 0) = 1, found among the candidate supports (largest first)."""
-    xs = [mp.mpf(float(v)) for v in x]
+def _sparsemax_exact(x: Sequence[float]) -> list[Fraction]:
+    """The Euclidean projection onto the simplex, by its definition, in exact rational
+    arithmetic: the tau with sum_i max(x_i - tau, 0) = 1, found among the candidate supports
+    (largest first)."""
+    xs = [Fraction(float(v)) for v in x]
     ordered = sorted(xs, reverse=True)
     for k in range(len(xs), 0, -1):
-        tau = (mp.fsum(ordered[:k]) - 1) / k
+        tau = (sum(ordered[:k], Fraction(0)) - 1) / k
         if ordered[k - 1] > tau:
-            return [max(v - tau, mp.mpf(0)) for v in xs]
+            return [max(v - tau, Fraction(0)) for v in xs]
     raise AssertionError("unreachable: k = 1 always qualifies")
 
 
+def _mpf(q: Fraction) -> mp.mpf:
+    return mp.mpf(q.numerator) / q.denominator
+
+
+def sparsemax(x: Sequence[float]) -> list[mp.mpf]:
+    return [_mpf(p) for p in _sparsemax_exact(x)]
+
+
 def sparsemax_jvp(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
-    """J v = m (v - mean of v over the support), m the support indicator."""
-    p = sparsemax(x)
+    """J v = m (v - mean of v over the support), m the support indicator (exact)."""
+    p = _sparsemax_exact(x)
+    vs = [Fraction(float(b)) for b in v]
     support = [i for i, t in enumerate(p) if t > 0]
-    mean = mp.fsum(mp.mpf(float(v[i])) for i in support) / len(support)
-    return [mp.mpf(float(b)) - mean if t > 0 else mp.mpf(0) for b, t in zip(v, p, strict=True)]
+    mean = sum((vs[i] for i in support), Fraction(0)) / len(support)
+    return [_mpf(b - mean) if t > 0 else mp.mpf(0) for b, t in zip(vs, p, strict=True)]
 
 
 VECTOR_ORACLES = {
