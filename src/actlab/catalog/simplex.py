@@ -101,16 +101,19 @@ def _exp_shifted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _softmax_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
-    """(r, s, rel, abs, eps_total): s_i = e_i / S, S = sum_j e_j by tree_sum (S >= 1), with
-    |s_i - exact| <= rel_i s_i + abs. S is within eps_total S of the exact sum, eps_total =
-    (2 FN_ULPS + depth) u + u sum_j e_j |d_j| / S (the terms' and the tree's errors), so
+    """(r, s, rel, abs, eps_total): s_i = e_i / S, S = sum_j e_j >= 1 as a double-word sum
+    (:func:`double_word.tree_sum`) rounded once, with |s_i - exact| <= rel_i s_i + abs. S
+    is within eps_total S of the exact sum, eps_total = (2 FN_ULPS + 1) u + 3 depth u^2 +
+    u sum_j e_j |d_j| / S (the terms' errors, the tree's, the rounding), so
     rel_i = (2 FN_ULPS + 1 + |d_i|) u + eps_total, and abs = 4 (n + 1) tiny_W."""
     n = x.shape[-1]
     u, tiny = _unit(x)
     r, d, e = _exp_shifted(x)
-    total, depth = tree_sum(e)
+    (total, total_lo), depth = dw.tree_sum(e, np.zeros_like(e))
+    total = total + total_lo
     spread = np.abs(d)
-    eps_total = (2 * FN_ULPS + depth) * u + u * np.sum(e * spread, axis=-1, keepdims=True) / total
+    eps_total = (2 * FN_ULPS + 1) * u + 3 * depth * u * u
+    eps_total = eps_total + u * np.sum(e * spread, axis=-1, keepdims=True) / total
     rel = SLACK * ((2 * FN_ULPS + 1) * u + u * spread + eps_total)
     return r, e / total, rel, 4 * (n + 1) * tiny, eps_total
 
@@ -141,29 +144,31 @@ def log_softmax_fast(x: np.ndarray) -> Fast:
 
 def _centred_dot(
     x: np.ndarray, v: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.generic]:
     """(s, g, dg, rel, abs): g_i = v_i - <s, v> = w_i - <s, w> with w = fl(v - v_r) (sum s
-    = 1; within u |w|), as w - c, c = sum_j s_j w_j by tree_sum. s_j's error is its own
-    (2 FN_ULPS + 1 + |d_j|) u s_j plus S's relative error eps_total, common to all j, so
-    |c - exact| <= (2 FN_ULPS + 3 + depth) u M + u sum_j |s_j w_j| |d_j| + eps_total |c|
-    + abs n max|w| (M = sum_j |s_j w_j|; the terms' own, w's, the products' and the tree's
-    errors), and |g_i - exact| <= that + u |w_i| + u |g_i|."""
+    = 1; within u |w|), as (w - c_hi) - c_lo, c = sum_j s_j w_j as a double-word sum
+    (:func:`double_word.tree_sum`, within 3 depth u^2 M, M = sum_j |s_j w_j|). s_j's error
+    is its own (2 FN_ULPS + 1 + |d_j|) u s_j plus S's relative error eps_total, common to
+    all j, so |c - exact| <= (2 FN_ULPS + 3) u M + u sum_j |s_j w_j| |d_j| + eps_total |c|
+    + abs n max|w| (+ the tree's), with w's and the products' rounding, and
+    |g_i - exact| <= that + u |w_i| + 2 u |g_i| (the two subtractions)."""
     n = x.shape[-1]
     u, _ = _unit(x)
     r, s, rel, abs_, eps_total = _softmax_parts(x)
     w = v - np.take_along_axis(v, r, axis=-1)
     terms = s * w
-    c, depth = tree_sum(terms)
+    (c_hi, c_lo), depth = dw.tree_sum(terms, np.zeros_like(terms))
     size = np.abs(terms)
     spread = np.abs(x - np.take_along_axis(x, r, axis=-1))
+    magnitude = np.sum(size, axis=-1, keepdims=True)
     d_c = (
-        (2 * FN_ULPS + 3 + depth) * u * np.sum(size, axis=-1, keepdims=True)
+        ((2 * FN_ULPS + 3) * u + 3 * depth * u * u) * magnitude
         + u * np.sum(size * spread, axis=-1, keepdims=True)
-        + eps_total * np.abs(c)
+        + eps_total * np.abs(c_hi)
         + abs_ * n * np.max(np.abs(w), axis=-1, keepdims=True)
     )
-    g = w - c
-    return s, g, SLACK * (SLACK * d_c + u * np.abs(w) + u * np.abs(g)), rel, abs_
+    g = (w - c_hi) - c_lo
+    return s, g, SLACK * (SLACK * d_c + u * np.abs(w) + 2 * u * np.abs(g)), rel, abs_
 
 
 def softmax_jvp_fast(x: np.ndarray, v: np.ndarray) -> Fast:
@@ -233,49 +238,57 @@ def log_softmax_jvp_medium(x: np.ndarray, v: np.ndarray) -> Fast:
 def _sparsemax_parts(
     x: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(p, bound, certified, support, k as W, r) of sparsemax over the last axis.
+    """(p, bound, certified, order, k as W, top) of sparsemax over the last axis, p and bound
+    on the first K columns in descending order (``order``, the argsort; K = max k + 1, so
+    every row's support and the element after it), ``top`` marking the support there.
 
     z = x sorted descending, k = #{j : 1 + j z_j > sum_{i <= j} z_i} (Martins & Astudillo
     2016, algorithm 1), in double-word arithmetic (eta = 8 u^2 per operation, generously):
-    Z = sum of the top k (|error| <= dZ = depth eta sum|z_top|), N_i = (k x_i - Z) + 1 =
-    k (x_i - tau) with k x_i exact (two_product) and |error| <= dZ + 2 eta (|k x_i| + |Z| +
-    1 + |N_i|), p_i = fl(fl(N_i) / k) (2 u |p_i| more). The row is certified when N > its
+    Z = sum of the top k (|error| <= dZ = depth eta sum|z_top|), N_j = (k z_j - Z) + 1 =
+    k (z_j - tau) with k z_j exact (two_product) and |error| <= dZ + 2 eta (|k z_j| + |Z| +
+    1 + |N_j|), p_j = fl(fl(N_j) / k) (2 u |p_j| more). The row is certified when N > its
     bound at z_k and N < -its bound at z_(k+1) (or k = n): then tau lies in [z_(k+1), z_k),
-    which makes it the exact tau and {x >= z_k} the exact support; outside it p is
+    which makes it the exact tau and the first k the exact support; elsewhere p is
     exactly 0."""
     n = x.shape[-1]
     u, _ = _unit(x)
     eta = 8 * u * u
-    z = -np.sort(-x, axis=-1)
+    order = np.argsort(-x, axis=-1, kind="stable")
+    z = np.take_along_axis(x, order, axis=-1)
     j = np.arange(1, n + 1, dtype=x.dtype)
     k = np.sum(1 + j * z > np.cumsum(z, axis=-1), axis=-1, keepdims=True)
-    top = np.where(j <= k, z, 0)
-    (z_hi, z_lo), depth = dw.tree_sum(top, np.zeros_like(top))
-    d_total = depth * eta * np.sum(np.abs(top), axis=-1, keepdims=True)
+    width = min(int(k.max()) + 1, n)
+    order, z, j = order[:, :width], z[:, :width], j[:width]
+    top = j <= k
+    support_z = np.where(top, z, 0)
+    (z_hi, z_lo), depth = dw.tree_sum(support_z, np.zeros_like(support_z))
+    d_total = depth * eta * np.sum(np.abs(support_z), axis=-1, keepdims=True)
     kw = k.astype(x.dtype)
+    kz_hi, kz_lo = two_product(z, kw)
+    num_hi, num_lo = dw.add(kz_hi, kz_lo, -z_hi, -z_lo)
+    num_hi, num_lo = dw.add(num_hi, num_lo, np.ones_like(num_hi), np.zeros_like(num_lo))
+    size = np.abs(kz_hi) + np.abs(z_hi) + 1 + np.abs(num_hi)
+    num, d_num = num_hi + num_lo, SLACK * (d_total + 2 * eta * size)
+    at_k = np.take_along_axis(num, k - 1, axis=-1) > np.take_along_axis(d_num, k - 1, axis=-1)
+    after = np.minimum(k, width - 1)
+    below = np.take_along_axis(num, after, axis=-1) < -np.take_along_axis(d_num, after, axis=-1)
+    certified = at_k & ((k == n) | below)
+    p = np.where(top, num / kw, 0)
+    bound = np.where(top, SLACK * (d_num / kw + 2 * u * np.abs(p)), 0)
+    return p, bound, certified[:, 0], order, kw, top
 
-    def numerator(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        kt_hi, kt_lo = two_product(t, kw)
-        num_hi, num_lo = dw.add(kt_hi, kt_lo, -z_hi, -z_lo)
-        num_hi, num_lo = dw.add(num_hi, num_lo, np.ones_like(num_hi), np.zeros_like(num_lo))
-        size = np.abs(kt_hi) + np.abs(z_hi) + 1 + np.abs(num_hi)
-        return num_hi + num_lo, SLACK * (d_total + 2 * eta * size)
 
-    num, d_num = numerator(x)
-    z_k = np.take_along_axis(z, k - 1, axis=-1)
-    at_k, d_at_k = numerator(z_k)
-    below, d_below = numerator(np.take_along_axis(z, np.minimum(k, n - 1), axis=-1))
-    certified = (at_k > d_at_k) & ((k == n) | (below < -d_below))
-    support = x >= z_k
-    p = np.where(support, num / kw, 0)
-    bound = np.where(support, SLACK * (d_num / kw + 2 * u * np.abs(p)), 0)
-    r = np.argmax(x, axis=-1, keepdims=True)
-    return p, bound, certified[..., 0], support, kw, r
+def _scatter(values: np.ndarray, order: np.ndarray, n: int) -> np.ndarray:
+    """Values given on the columns ``order`` of each row, zeros elsewhere."""
+    out = np.zeros((values.shape[0], n), values.dtype)
+    np.put_along_axis(out, order, values, axis=-1)
+    return out
 
 
 def sparsemax_fast(x: np.ndarray) -> Fast:
-    p, bound, certified, _, _, _ = _sparsemax_parts(x)
-    return p, bound, certified
+    p, bound, certified, order, _, _ = _sparsemax_parts(x)
+    n = x.shape[-1]
+    return _scatter(p, order, n), _scatter(bound, order, n), certified
 
 
 def sparsemax_jvp_fast(x: np.ndarray, v: np.ndarray) -> Fast:
@@ -283,11 +296,13 @@ def sparsemax_jvp_fast(x: np.ndarray, v: np.ndarray) -> Fast:
     w = v - v_r as an exact pair (r the maximum, in S), in double-word arithmetic:
     |error| <= (depth eta sum_S |w| + 2 eta (|k w_i| + |sum_S w| + |G_i|)) / k + 2 u |result|,
     G_i = k w_i - sum_S w."""
+    n = x.shape[-1]
     u, _ = _unit(x)
     eta = 8 * u * u
-    _, _, certified, support, kw, r = _sparsemax_parts(x)
-    w_hi, w_lo = two_sum(v, -np.take_along_axis(v, r, axis=-1))
-    on_hi, on_lo = np.where(support, w_hi, 0), np.where(support, w_lo, 0)
+    _, _, certified, order, kw, top = _sparsemax_parts(x)
+    vs = np.take_along_axis(v, order, axis=-1)
+    w_hi, w_lo = two_sum(vs, -vs[:, :1])
+    on_hi, on_lo = np.where(top, w_hi, 0), np.where(top, w_lo, 0)
     (t_hi, t_lo), depth = dw.tree_sum(on_hi, on_lo)
     kw_hi, kw_lo = two_product(w_hi, kw)
     g_hi, g_lo = dw.add(kw_hi, kw_lo + kw * w_lo, -t_hi, -t_lo)
@@ -295,7 +310,8 @@ def sparsemax_jvp_fast(x: np.ndarray, v: np.ndarray) -> Fast:
     spread = depth * eta * np.sum(np.abs(on_hi), axis=-1, keepdims=True)
     size = np.abs(kw_hi) + np.abs(t_hi) + np.abs(g_hi)
     bound = SLACK * ((spread + 2 * eta * size) / kw + 2 * u * np.abs(g))
-    return np.where(support, g, 0), np.where(support, bound, 0), certified
+    g, bound = np.where(top, g, 0), np.where(top, bound, 0)
+    return _scatter(g, order, n), _scatter(bound, order, n), certified
 
 
 def _slow_row(
