@@ -63,6 +63,19 @@ def tree_sum(a: np.ndarray) -> tuple[np.ndarray, int]:
     return a, depth
 
 
+def _sum(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.generic]:
+    """(hi, lo, coef): the sum over the last axis (keepdims) as hi + lo, within
+    coef sum_j |a_j|: a plain :func:`tree_sum` (lo = 0, coef = depth u) in float64, which
+    has 29 bits to spare over float32, a double-word one (:func:`double_word.tree_sum`,
+    coef = 3 depth u^2) in long double, which has 11 over float64."""
+    u, _ = _unit(a)
+    if a.dtype.type is not np.longdouble:
+        total, depth = tree_sum(a)
+        return total, np.zeros_like(total), depth * u
+    (hi, lo), depth = dw.tree_sum(a, np.zeros_like(a))
+    return hi, lo, 3 * depth * u * u
+
+
 def decided(y: np.ndarray, bound: np.ndarray, target: type) -> np.ndarray:
     """|round_T(y) - y| + bound <= ulp_T(|y| - bound), ulp_T(t) = 2^(floor(log2 t) - p + 1)
     and at least the smallest subnormal of T (an exact 0 with bound 0 is decided; NaN never
@@ -100,26 +113,28 @@ def _exp_shifted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return r, d, np.exp(d)
 
 
-def _softmax_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
-    """(r, s, rel, abs, eps_total): s_i = e_i / S, S = sum_j e_j >= 1 as a double-word sum
-    (:func:`double_word.tree_sum`) rounded once, with |s_i - exact| <= rel_i s_i + abs. S
-    is within eps_total S of the exact sum, eps_total = (2 FN_ULPS + 1) u + 3 depth u^2 +
-    u sum_j e_j |d_j| / S (the terms' errors, the tree's, the rounding), so
-    rel_i = (2 FN_ULPS + 1 + |d_i|) u + eps_total, and abs = 4 (n + 1) tiny_W."""
+def _softmax_parts(
+    x: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.generic, np.ndarray, np.ndarray]:
+    """(r, s, rel, abs, eps_total, |d|): s_i = e_i / S, S = sum_j e_j >= 1 by :func:`_sum`
+    rounded once, with |s_i - exact| <= rel_i s_i + abs. S is within eps_total S of the
+    exact sum, eps_total = (2 FN_ULPS + 1) u + coef + u sum_j e_j |d_j| / S (the terms'
+    errors, the sum's, the rounding), so rel_i = (2 FN_ULPS + 1 + |d_i|) u + eps_total, and
+    abs = 4 (n + 1) tiny_W."""
     n = x.shape[-1]
     u, tiny = _unit(x)
     r, d, e = _exp_shifted(x)
-    (total, total_lo), depth = dw.tree_sum(e, np.zeros_like(e))
+    total, total_lo, coef = _sum(e)
     total = total + total_lo
     spread = np.abs(d)
-    eps_total = (2 * FN_ULPS + 1) * u + 3 * depth * u * u
+    eps_total = (2 * FN_ULPS + 1) * u + coef
     eps_total = eps_total + u * np.sum(e * spread, axis=-1, keepdims=True) / total
     rel = SLACK * ((2 * FN_ULPS + 1) * u + u * spread + eps_total)
-    return r, e / total, rel, 4 * (n + 1) * tiny, eps_total
+    return r, e / total, rel, 4 * (n + 1) * tiny, eps_total, spread
 
 
 def softmax_fast(x: np.ndarray) -> Fast:
-    _, s, rel, abs_, _ = _softmax_parts(x)
+    _, s, rel, abs_, _, _ = _softmax_parts(x)
     return s, SLACK * (rel * s + abs_), None
 
 
@@ -146,23 +161,22 @@ def _centred_dot(
     x: np.ndarray, v: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.generic]:
     """(s, g, dg, rel, abs): g_i = v_i - <s, v> = w_i - <s, w> with w = fl(v - v_r) (sum s
-    = 1; within u |w|), as (w - c_hi) - c_lo, c = sum_j s_j w_j as a double-word sum
-    (:func:`double_word.tree_sum`, within 3 depth u^2 M, M = sum_j |s_j w_j|). s_j's error
-    is its own (2 FN_ULPS + 1 + |d_j|) u s_j plus S's relative error eps_total, common to
-    all j, so |c - exact| <= (2 FN_ULPS + 3) u M + u sum_j |s_j w_j| |d_j| + eps_total |c|
-    + abs n max|w| (+ the tree's), with w's and the products' rounding, and
-    |g_i - exact| <= that + u |w_i| + 2 u |g_i| (the two subtractions)."""
+    = 1; within u |w|), as (w - c_hi) - c_lo, c = sum_j s_j w_j by :func:`_sum` (within
+    coef M, M = sum_j |s_j w_j|). s_j's error is its own (2 FN_ULPS + 1 + |d_j|) u s_j plus
+    S's relative error eps_total, common to all j, so |c - exact| <= (2 FN_ULPS + 3) u M +
+    coef M + u sum_j |s_j w_j| |d_j| + eps_total |c| + abs n max|w|, with w's and the
+    products' rounding, and |g_i - exact| <= that + u |w_i| + 2 u |g_i| (the two
+    subtractions)."""
     n = x.shape[-1]
     u, _ = _unit(x)
-    r, s, rel, abs_, eps_total = _softmax_parts(x)
+    r, s, rel, abs_, eps_total, spread = _softmax_parts(x)
     w = v - np.take_along_axis(v, r, axis=-1)
     terms = s * w
-    (c_hi, c_lo), depth = dw.tree_sum(terms, np.zeros_like(terms))
+    c_hi, c_lo, coef = _sum(terms)
     size = np.abs(terms)
-    spread = np.abs(x - np.take_along_axis(x, r, axis=-1))
     magnitude = np.sum(size, axis=-1, keepdims=True)
     d_c = (
-        ((2 * FN_ULPS + 3) * u + 3 * depth * u * u) * magnitude
+        ((2 * FN_ULPS + 3) * u + coef) * magnitude
         + u * np.sum(size * spread, axis=-1, keepdims=True)
         + eps_total * np.abs(c_hi)
         + abs_ * n * np.max(np.abs(w), axis=-1, keepdims=True)
