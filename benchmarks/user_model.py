@@ -1,12 +1,13 @@
 """A user's own model through the one trainer, against a plain sequential PyTorch loop.
 
-    python benchmarks/user_model.py [--seeds 5] [--epochs 2] [--threads N] [--repeats 1]
+    python benchmarks/user_model.py [--seeds 5] [--rounds 3] [--threads N]
                                     [--cnn-samples N] [--resnet-width 64]
-                                    [--resnet-samples 64] [--skip-resnet] [--skip-mlp]
-                                    [--skip-cnn] [--profile] [--weight-grad N]
+                                    [--resnet-samples 32] [--resnet-rounds 2]
+                                    [--skip-resnet] [--skip-mlp] [--skip-cnn]
+                                    [--default-malloc] [--profile] [--weight-grad N]
 
-5 activations (relu, tanh, elu, gelu, silu) x seeds of user models, each path in its own
-child process (so its peak RSS is its own), same initial weights and batch order:
+5 activations (relu, tanh, elu, gelu, silu) x seeds of user models, same initial weights
+and batch order on every path:
 
 * a small CNN on digits as 1x8x8 images (3x3 convs with 16 and 32 channels, a linear
   head: the engine's CNN written as a user's ``nn.Module``), batch 64;
@@ -15,18 +16,27 @@ child process (so its peak RSS is its own), same initial weights and batch order
   8w with batch norm, ``--resnet-width`` w = 64 is ResNet-18) on random 3x32x32 images,
   batch 16.
 
-Paths: the trainer's stack (every candidate in one vmapped model, a per-candidate
-activation selector at each site, ``nn.Linear`` as :mod:`actlab.engine.vmap_linear`'s
-``StackedLinear``: what ``compare(model=...)`` uses); the same stack with vmap's own
-batching of ``nn.Linear`` (before ``StackedLinear``); one vmapped stack per activation
-stepping in lockstep; the fallback that runs candidates one at a time inside the trainer;
-and the sequential loop (each candidate alone, ``torch.optim.Adam``, minibatches sliced
-from one tensor). Times are training steps only (the trainer's phase timer; its first
-epoch is a warm-up and not counted). ``--profile`` prints a ``torch.profiler`` table
-of one more epoch of the stack's steps; ``--weight-grad N`` first times the two layouts
-of a stacked linear layer's weight gradient. ``--repeats`` runs the paths that many times,
-alternating, and reports the median and every figure; the load average is printed
-before and after (the machine may be shared).
+Paths: **stack** (what ``compare(model=...)`` runs: every candidate in one vmapped
+model, a per-candidate activation selector at each site, ``nn.Linear`` and ``nn.Conv2d``
+as :mod:`actlab.engine.vmap_linear` / :mod:`actlab.engine.vmap_conv`'s layers); **stack,
+vmap's own rules** (the same stack with vmap's batching of ``F.linear`` / ``F.conv2d`` and
+the selector moving the candidate axis first, as before those layers); **vmap per
+activation** (one stack per activation, in turn); **one at a time** (the fallback for a
+model vmap cannot run); **sequential loop** (each candidate alone, ``torch.optim.Adam``,
+minibatches indexed from one tensor: what a user would write).
+
+Timing: one process per model; the paths run in the same process, in turn, a block each
+per round (a block: one epoch of training steps, the trainer's own epoch for the stacks,
+every candidate's epoch one after another for the loop), after one warm-up block each
+that is not counted. Reported: seconds per training step (all candidates) as the median
+over rounds, every round, the ratio to the sequential loop (median of the rounds' own
+ratios: load that changes between rounds cancels) and minor page faults per step. Peak
+RSS comes from one more process per path (build, then one warm-up block), so that it is
+that path's own. ``--default-malloc`` leaves glibc's malloc at its defaults
+(:mod:`actlab.engine.allocator` off). ``--profile`` prints a ``torch.profiler`` table
+of one more block of the stack's steps; ``--weight-grad N`` first times the two layouts
+of a stacked linear layer's weight gradient. The load average is printed before and
+after (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ import os
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -128,75 +139,137 @@ def _factory(case: dict[str, Any]):
     return lambda: resnet18(width)
 
 
-def _run(case: dict[str, Any], path: str) -> dict[str, Any]:
-    """One path in this (child) process: seconds of training steps, peak RSS, how it ran."""
-    from actlab.engine import StackedTrainer, TrainConfig, UserModel, batch_order
-    from actlab.engine.user_stack import build_model
-    from actlab.engine.vmap_linear import use_stacked_linear
-    from actlab.torch import swap_activations
+class Sequential:
+    """Each candidate alone: its seed's model, swapped, ``torch.optim.Adam``, the engine's
+    batch order; a block is one epoch of every candidate in turn."""
 
+    def __init__(self, case: dict[str, Any], splits: Any, factory: Callable[[], nn.Module]):
+        from actlab.engine import StackedTrainer, TrainConfig, UserModel
+        from actlab.engine.user_stack import build_model
+        from actlab.torch import swap_activations
+
+        probe = StackedTrainer(  # the data as the trainer converts it, and its sample shape
+            splits, activations=["relu"], seeds=[0], config=TrainConfig(epochs=1),
+            model=UserModel(factory),
+        )  # fmt: skip
+        x, self.y = probe.data.train
+        self.x = x.reshape(len(x), *probe.stacks[0].input_shape)
+        del probe
+        self.batch, self.epoch = case["batch"], 0
+        self.nets = []
+        for activation in ACTIVATIONS:
+            for seed in range(case["seeds"]):
+                net = build_model(factory, seed)
+                swap_activations(net, activation, example=self.x[:2])
+                self.nets.append((seed, net, torch.optim.Adam(net.parameters(), lr=1e-3)))
+
+    def block(self) -> None:
+        from actlab.engine import batch_order
+
+        self.epoch += 1
+        x, y, bs = self.x, self.y, self.batch
+        for seed, net, opt in self.nets:
+            order = batch_order(seed, self.epoch, len(x))
+            for i in range(0, len(x), bs):
+                idx = order[i : i + bs]
+                opt.zero_grad()
+                nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
+                opt.step()
+
+    def how(self) -> str:
+        return "sequential"
+
+
+class Trainers:
+    """One or more trainers (one per activation for "vmap per activation"); a block is one
+    epoch of each, in turn."""
+
+    def __init__(self, case: dict[str, Any], splits: Any, factory: Any, path: str) -> None:
+        from actlab.engine import StackedTrainer, TrainConfig, UserModel
+        from actlab.engine.vmap_conv import use_stacked_conv
+        from actlab.engine.vmap_linear import use_stacked_linear
+
+        groups = [[a] for a in ACTIVATIONS] if path == "vmap per activation" else [ACTIVATIONS]
+        model = UserModel(factory, vectorize=path != "one at a time")
+        config = TrainConfig(epochs=1000, batch_size=case["batch"])
+        self.trainers = [
+            StackedTrainer(splits, activations=list(g), seeds=range(case["seeds"]),
+                           config=config, model=model)
+            for g in groups
+        ]  # fmt: skip
+        if path == "stack, vmap's own rules":
+            for stack in self.trainers[0].stacks:
+                use_stacked_linear(stack.template, on=False)
+                use_stacked_conv(stack.template, on=False)
+                stack.layout.elementwise = False  # the candidate axis first at every site
+
+    def block(self) -> None:
+        for trainer in self.trainers:
+            trainer.epochs_done += 1
+            trainer._train_epoch(trainer.epochs_done)
+
+    def how(self) -> str:
+        return ", ".join(sorted({t.kind for tr in self.trainers for t in tr.training()}))
+
+
+def _build(case: dict[str, Any], path: str) -> Any:
     if case["threads"]:
         torch.set_num_threads(case["threads"])
+    if case["default_malloc"]:
+        import actlab.engine.allocator as allocator
+
+        allocator.keep_freed_memory = lambda: False
+        import actlab.engine.trainer as trainer
+
+        trainer.keep_freed_memory = allocator.keep_freed_memory
     splits, factory = _splits(case), _factory(case)
-    epochs, bs = case["epochs"], case["batch"]
     if path == "sequential loop":
-        trainer = StackedTrainer(
-            splits,
-            activations=list(ACTIVATIONS),
-            seeds=range(case["seeds"]),
-            config=TrainConfig(epochs=1, batch_size=bs),
-            model=UserModel(factory),
-        )
-        x, y = trainer.data.train
-        x = x.reshape(len(x), *trainer.stacks[0].input_shape)
-        del trainer
-        seconds = 0.0
-        for c in [(a, s) for a in ACTIVATIONS for s in range(case["seeds"])]:
-            net = build_model(factory, c[1])
-            swap_activations(net, c[0], example=x[:2])
-            opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-            for epoch in range(1, epochs + 2):
-                start = time.perf_counter()
-                order = batch_order(c[1], epoch, len(x))
-                for i in range(0, len(x), bs):
-                    idx = order[i : i + bs]
-                    opt.zero_grad()
-                    nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
-                    opt.step()
-                if epoch > 1:  # the first epoch is a warm-up, as for the trainer
-                    seconds += time.perf_counter() - start
-        kind = "sequential"
-    else:
-        model = UserModel(
-            factory, vectorize=path != "one at a time", per_activation=path == "vmap per activation"
-        )
-        trainer = StackedTrainer(
-            splits,
-            activations=list(ACTIVATIONS),
-            seeds=range(case["seeds"]),
-            config=TrainConfig(epochs=epochs + 1, batch_size=bs),
-            model=model,
-        )
-        if path == "stack, vmap's own nn.Linear":
-            for stack in trainer.stacks:
-                use_stacked_linear(stack.template, on=False)
-        steps: list[float] = []
-        trainer.run(on_epoch=lambda r: steps.append(r.phases["training steps"]))
-        seconds = sum(steps[1:])
-        if case.get("profile") and path == "stack":
-            _profile(trainer)
-        kind = ", ".join(sorted({t.kind for t in trainer.training()}))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds / epochs, "rss_mb": rss, "kind": kind}
+        return Sequential(case, splits, factory)
+    return Trainers(case, splits, factory, path)
 
 
-def _profile(trainer: Any) -> None:
-    """Where one epoch of the stack's training steps goes (``torch.profiler``: the
+def _steps_per_block(case: dict[str, Any], runner: Any) -> int:
+    n = len(runner.x) if isinstance(runner, Sequential) else len(runner.trainers[0].data.train[0])
+    return -(-n // case["batch"])
+
+
+def _time(case: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """Every path in this (child) process, interleaved (see the module docstring)."""
+    runners = {p: _build(case, p) for p in paths}
+    steps = _steps_per_block(case, runners[paths[0]])
+    for runner in runners.values():
+        runner.block()  # warm-up, not counted
+    seconds: dict[str, list[float]] = {p: [] for p in paths}
+    faults: dict[str, list[int]] = {p: [] for p in paths}
+    for _ in range(case["rounds"]):
+        for p, runner in runners.items():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            start = time.perf_counter()
+            runner.block()
+            seconds[p].append((time.perf_counter() - start) / steps)
+            faults[p].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    if case["profile"] and "stack" in runners:
+        _profile(runners["stack"])
+    return {
+        "seconds": seconds,
+        "faults": {p: statistics.median(f) / steps for p, f in faults.items()},
+        "how": {p: r.how() for p, r in runners.items()},
+    }
+
+
+def _rss(case: dict[str, Any], path: str) -> float:
+    """Peak RSS (MB) of a process that builds ``path`` and runs its warm-up block."""
+    _build(case, path).block()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _profile(runner: Any) -> None:
+    """Where one block of the stack's training steps goes (``torch.profiler``: the
     operations by their own CPU time, with their input shapes)."""
     from torch.profiler import profile
 
     with profile(record_shapes=True) as prof:
-        trainer._train_epoch(trainer.epochs_done + 1)
+        runner.block()
     table = prof.key_averages(group_by_input_shape=True).table(
         sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=28,
         max_shapes_column_width=70,
@@ -204,9 +277,9 @@ def _profile(trainer: Any) -> None:
     print(f"\nprofile of one epoch of the stack's training steps:\n{table}", flush=True)
 
 
-def _child(case: dict[str, Any], path: str) -> dict[str, Any]:
+def _child(fn: Callable[..., Any], *args: Any) -> Any:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_run, (case, path))
+        return pool.apply(fn, args)
 
 
 def weight_gradient_layouts(repeats: int) -> None:
@@ -237,7 +310,7 @@ def weight_gradient_layouts(repeats: int) -> None:
 PATHS = [
     "sequential loop",
     "stack",
-    "stack, vmap's own nn.Linear",
+    "stack, vmap's own rules",
     "vmap per activation",
     "one at a time",
 ]
@@ -246,15 +319,16 @@ PATHS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="timed blocks per path")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--cnn-samples", type=int, default=None, help="[default: all 1079]")
     parser.add_argument("--resnet-width", type=int, default=64)
-    parser.add_argument("--resnet-samples", type=int, default=64)
+    parser.add_argument("--resnet-samples", type=int, default=32)
+    parser.add_argument("--resnet-rounds", type=int, default=2)
     parser.add_argument("--skip-resnet", action="store_true")
     parser.add_argument("--skip-mlp", action="store_true")
     parser.add_argument("--skip-cnn", action="store_true")
+    parser.add_argument("--default-malloc", action="store_true", help="glibc's own settings")
     parser.add_argument("--profile", action="store_true", help="profile the stack's steps")
     parser.add_argument(
         "--weight-grad", type=int, default=0, metavar="N",
@@ -274,33 +348,31 @@ def main() -> None:
          PATHS, not args.skip_mlp),
         (f"ResNet-18-shaped (width {args.resnet_width}), 3x32x32",
          {"model": "resnet", "batch": 16, "width": args.resnet_width,
-          "samples": args.resnet_samples},
+          "samples": args.resnet_samples, "rounds": args.resnet_rounds},
          ["sequential loop", "stack"], not args.skip_resnet),
     ]  # fmt: skip
     print(
-        "| model | path | how it ran | s per epoch (training steps), median | each run "
-        "| vs sequential | peak RSS MB |"
+        "| model | path | how it ran | s per step (median) | each round | vs sequential "
+        "| page faults per step | peak RSS MB |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for title, case, paths, wanted in cases:
         if not wanted:
             continue
-        case |= {
-            "seeds": args.seeds, "epochs": args.epochs, "threads": args.threads,
-            "profile": args.profile,
-        }  # fmt: skip
-        runs: dict[str, list[dict[str, Any]]] = {p: [] for p in paths}
-        for _ in range(args.repeats):
-            for p in paths:
-                runs[p].append(_child(case, p))
-        base = statistics.median(f["seconds"] for f in runs["sequential loop"])
-        for p, figures in runs.items():
-            median = statistics.median(f["seconds"] for f in figures)
-            each = ", ".join(f"{f['seconds']:.3f}" for f in figures)
-            rss = max(f["rss_mb"] for f in figures)
+        case = {
+            "seeds": args.seeds, "rounds": args.rounds, "threads": args.threads,
+            "profile": args.profile, "default_malloc": args.default_malloc,
+        } | case  # fmt: skip
+        timed = _child(_time, case, paths)
+        rss = {p: _child(_rss, case, p) for p in paths}
+        seq = timed["seconds"]["sequential loop"]
+        for p in paths:
+            each = timed["seconds"][p]
+            ratio = statistics.median(a / b for a, b in zip(seq, each, strict=True))
             print(
-                f"| {title} | {p} | {figures[0]['kind']} | {median:.3f} | {each} | "
-                f"{base / median:.2f}x | {rss:.0f} |"
+                f"| {title} | {p} | {timed['how'][p]} | {statistics.median(each):.4f} | "
+                f"{', '.join(f'{s:.4f}' for s in each)} | {ratio:.2f}x | "
+                f"{timed['faults'][p]:.0f} | {rss[p]:.0f} |"
             )
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 

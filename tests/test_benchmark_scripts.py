@@ -69,22 +69,14 @@ RUNS = {
     ),
     "user_model.py": (
         [
-            *("--seeds", "1", "--epochs", "1", "--threads", "1", "--cnn-samples", "64"),
-            *(
-                "--resnet-width",
-                "2",
-                "--resnet-samples",
-                "16",
-                "--skip-mlp",
-                "--profile",
-                "--weight-grad",
-                "2",
-            ),
+            *("--seeds", "1", "--rounds", "1", "--threads", "1", "--cnn-samples", "64"),
+            *("--resnet-width", "2", "--resnet-samples", "16", "--resnet-rounds", "1"),
+            *("--skip-mlp", "--profile", "--weight-grad", "2"),
         ],
         [
             "| small CNN",
             "| stack | vmap |",
-            "vmap's own nn.Linear",
+            "vmap's own rules",
             "ResNet-18-shaped",
             "profile of",
         ],

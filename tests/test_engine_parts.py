@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from sklearn.metrics import r2_score
 
 import actlab
@@ -27,6 +28,7 @@ from actlab.engine.init import init_std, standard_normals
 from actlab.engine.metrics import candidate_loss, evaluate
 from actlab.engine.optim import StackedOptimizer
 from actlab.engine.probes import PROBES, probe
+from actlab.engine.vmap_conv import StackedConv2d, _Conv
 from actlab.engine.vmap_linear import StackedLinear, _Linear
 
 
@@ -438,26 +440,93 @@ def test_the_stacked_linear_rule_is_a_linear_layer_and_its_derivative(bias):
     assert torch.autograd.gradcheck(shared, (x, w[0]))  # one weight for every candidate
 
 
-def test_a_vmapped_user_stack_uses_the_stacked_linear_and_the_fallback_does_not():
+CONV_CASES = {
+    # name: (spatial dims, groups, stride, padding, dilation, bias)
+    "conv2d": (2, 1, 1, 1, 1, True),
+    "strided, dilated, no bias": (2, 1, 2, 2, 2, False),
+    "grouped": (2, 2, 1, 1, 1, True),
+    "padding same": (2, 1, 1, "same", 1, True),
+    "conv1d": (1, 1, 1, 1, 1, True),
+    "conv3d": (3, 1, 1, 0, 1, False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONV_CASES))
+def test_the_stacked_conv_rule_is_each_candidates_convolution_and_its_derivative(case):
+    """Under vmap (2 candidates, 2 samples), with per-candidate or shared weights and
+    inputs, and on one unbatched sample: the values and gradients of vmap's own F.conv
+    (gradcheck confirms them by finite differences for the plain 2-d case); outside vmap,
+    the plain convolution."""
+    spatial, groups, stride, padding, dilation, bias = CONV_CASES[case]
+    conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[spatial]
+    gen = torch.Generator().manual_seed(0)
+
+    def draw(*shape):
+        return torch.randn(*shape, generator=gen, dtype=torch.float64, requires_grad=True)
+
+    x, w = draw(2, 2, 2, *(5,) * spatial), draw(2, 4, 2 // groups, *(3,) * spatial)
+    b = draw(2, 4) if bias else None
+    conf = (stride, padding, dilation, groups)
+
+    def ours(x, w, b):
+        return _Conv.apply(x, w, b, *conf)
+
+    def theirs(x, w, b):
+        return conv(x, w, b, *conf)
+
+    def check(in_dims, args):
+        got = torch.func.vmap(ours, in_dims=in_dims)
+        want = torch.func.vmap(theirs, in_dims=in_dims)
+        torch.testing.assert_close(got(*args), want(*args))
+        used = [a for a in args if a is not None]
+        out = got(*args)
+        cotangent = torch.randn(out.shape, generator=gen, dtype=out.dtype)
+        torch.testing.assert_close(
+            torch.autograd.grad(out, used, cotangent),
+            torch.autograd.grad(want(*args), used, cotangent),
+        )
+        if case == "conv2d":
+            assert torch.autograd.gradcheck(got, args), in_dims
+
+    b_dim = 0 if bias else None
+    check((0, 0, b_dim), (x, w, b))
+    check((None, 0, b_dim), (x[0], w, b))  # one input for every candidate
+    check((0, None, None), (x, w[0], None if b is None else b[0]))  # shared weights
+    check((1, 0, b_dim), (x.movedim(0, 1), w, b))  # the candidate axis second
+    check((0, 0, b_dim), (x[:, 0], w, b))  # one unbatched sample per candidate
+    plain = (x[0], w[0], None if b is None else b[0])
+    torch.testing.assert_close(ours(*plain), theirs(*plain))
+    if case == "conv2d":
+        assert torch.autograd.gradcheck(ours, plain)
+
+
+def test_a_vmapped_user_stack_uses_the_stacked_layers_and_the_fallback_does_not():
+    """Each plain nn.Linear / nn.Conv2d of a vmapped stack runs as StackedLinear /
+    StackedConv2d (a convolution with another padding mode keeps vmap's own rule); a
+    stack that runs its candidates one at a time keeps the plain layers."""
     splits = SimpleNamespace(
-        X_train=np.random.default_rng(0).normal(size=(8, 4)), y_train=np.arange(8) % 2,
-        X_val=np.zeros((2, 4)), y_val=np.array([0, 1]), X_test=np.zeros((2, 4)),
+        X_train=np.random.default_rng(0).normal(size=(8, 1, 4, 4)), y_train=np.arange(8) % 2,
+        X_val=np.zeros((2, 1, 4, 4)), y_val=np.array([0, 1]), X_test=np.zeros((2, 1, 4, 4)),
         y_test=np.array([0, 1]), task="classification", n_outputs=2, image_shape=None,
     )  # fmt: skip
 
     def net():
-        return torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+        return torch.nn.Sequential(
+            torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.Tanh(),
+            torch.nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular"), torch.nn.Tanh(),
+            torch.nn.Flatten(), torch.nn.Linear(32, 2),
+        )  # fmt: skip
 
     kinds = {}
     for vectorize in (True, False):
         trainer = StackedTrainer(
             splits, activations=["relu"], seeds=[0, 1], model=UserModel(net, vectorize=vectorize)
         )
-        kinds[vectorize] = {type(m) for m in trainer.net.template.modules()} & {
-            torch.nn.Linear,
-            StackedLinear,
-        }
-    assert kinds == {True: {StackedLinear}, False: {torch.nn.Linear}}
+        layers = [type(m) for m in trainer.net.template.modules()][1:]
+        kinds[vectorize] = layers[0::2] + layers[5:]  # the selectors left out
+    nn = torch.nn
+    assert kinds[True] == [StackedConv2d, nn.Conv2d, nn.Flatten, StackedLinear]
+    assert kinds[False] == [nn.Conv2d, nn.Conv2d, nn.Flatten, nn.Linear]
 
 
 @pytest.mark.parametrize("kind", ["adam", "sgd"])

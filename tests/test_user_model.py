@@ -176,16 +176,19 @@ def assert_equals_plain_loop(trainer: StackedTrainer, results, factory) -> None:
         assert results[i].test_loss == pytest.approx(loss, rel=1e-9)
 
 
-@pytest.mark.parametrize("name", ["mlp", "resnet", "mobilenet_v2", "bert_classifier"])
+@pytest.mark.parametrize("name", ["mlp", "cnn", "resnet", "mobilenet_v2", "bert_classifier"])
 def test_every_candidate_equals_a_plain_pytorch_loop(float64_default, name):
     """Per seed and activation, the stack's weights, batch norm statistics, test loss and
-    accuracy are those of the candidate trained alone in a plain loop."""
-    if name == "mlp":
-        factory, splits = mlp, digits()
+    accuracy are those of the candidate trained alone in a plain loop. (The CNN's
+    activation follows its convolution directly: the selector works on the convolution's
+    layout, candidates second.)"""
+    if name in ("mlp", "cnn"):
+        factory, splits = {"mlp": mlp, "cnn": small_cnn}[name], digits()
     else:
         factory, splits = partial(without_dropout, zoo.ZOO[name].build), zoo_splits(name, 12)
-    cfg = TrainConfig(epochs=2, batch_size=4 if name != "mlp" else 40, dtype=torch.float64)
-    seeds = [0, 3] if name == "mlp" else [3]  # pairing by seed: the MLP case shows it
+    small = name in ("mlp", "cnn")
+    cfg = TrainConfig(epochs=2, batch_size=40 if small else 4, dtype=torch.float64)
+    seeds = [0, 3] if small else [3]  # pairing by seed: the MLP and CNN cases show it
     trainer = StackedTrainer(
         splits, activations=["elu", "sigmoid"], seeds=seeds, config=cfg, model=UserModel(factory)
     )

@@ -2,11 +2,14 @@
 
 Every candidate of a user-model stack runs the same network under ``torch.func.vmap``;
 only the activation differs. Each activation site of the network gets a
-:class:`Selector`: under vmap it sees the whole stack's pre-activations ``z [M, ...]``
-(candidate axis first) and applies each activation to its own contiguous candidate slice,
-exactly as the engine's stacked MLP does: one activation evaluation per element, one
-vmapped call for every candidate (the alternatives measured against it are in
-BENCHMARKS.md, "User models"). Outside vmap (a stack whose model cannot be vmapped runs
+:class:`Selector`: under vmap it sees the whole stack's pre-activations ``z`` with the
+candidate axis where the layer before left it (first after a linear layer, second,
+``[N, M, C, ...]``, after a :mod:`~actlab.engine.vmap_conv` convolution) and applies each
+activation to its own contiguous candidate slice along that axis, exactly as the engine's
+stacked models do: one activation evaluation per element, one vmapped call for every
+candidate, no copy to move the candidate axis (the alternatives measured against it are
+in BENCHMARKS.md, "User models"). An activation over an axis (a vector or gated entry)
+gets the candidate axis first. Outside vmap (a stack whose model cannot be vmapped runs
 its candidates one at a time) it applies the activation of the candidate running now.
 
 The vmap rule is a ``torch.autograd.Function`` ``vmap`` staticmethod: it receives the
@@ -27,12 +30,14 @@ from actlab.engine.activations import StackActivations, TensorFn
 
 class Layout:
     """What every selector of one stack shares: the stack's activations (with their
-    learnable parameters, one owner per selector), whether the stack runs its candidates
-    one at a time and which one runs now, and, while probing, the list that collects each
-    site's ``(name, z, f(z))`` with the candidate axis first."""
+    learnable parameters, one owner per selector; ``elementwise``: all of them act on each
+    element alone), whether the stack runs its candidates one at a time and which one runs
+    now, and, while probing, the list that collects each site's ``(name, z, f(z))`` with
+    the candidate axis first."""
 
     def __init__(self, activations: StackActivations) -> None:
         self.activations = activations
+        self.elementwise = all(s.activation.kind == "elementwise" for s in activations.slices)
         self.owners: dict[str, int] = {}
         """Each selector's site name -> its owner index in ``activations``."""
         self.current = 0
@@ -51,10 +56,12 @@ class Layout:
         of :meth:`tensors`)."""
         return self.activations.alone(candidate, self.owners.get(site, 0), tensors)
 
-    def stacked(self, z: torch.Tensor, site: str, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Each activation on its slice of ``z [M, ...]`` (``tensors``: the site's
-        learnable parameters, :meth:`tensors`)."""
-        return self.activations.apply(z, 0, self.owners.get(site, 0), tensors)
+    def stacked(
+        self, z: torch.Tensor, dim: int, site: str, tensors: Sequence[torch.Tensor]
+    ) -> torch.Tensor:
+        """Each activation on its slice of ``z`` along the candidate axis ``dim``
+        (``tensors``: the site's learnable parameters, :meth:`tensors`)."""
+        return self.activations.apply(z, dim, self.owners.get(site, 0), tensors)
 
 
 class _Select(torch.autograd.Function):
@@ -94,11 +101,14 @@ class _Select(torch.autograd.Function):
         *params: torch.Tensor,
     ) -> tuple[torch.Tensor, int]:
         dim = in_dims[0]
-        z = z.expand(info.batch_size, *z.shape) if dim is None else z.movedim(dim, 0)
-        out = layout.stacked(z, site, params)
+        if dim is None:
+            z, dim = z.expand(info.batch_size, *z.shape), 0
+        elif not layout.elementwise:
+            z, dim = z.movedim(dim, 0), 0
+        out = layout.stacked(z, dim, site, params)
         if layout.captured is not None:
-            layout.captured.append((site, z, out))
-        return out, 0
+            layout.captured.append((site, z.movedim(dim, 0), out.movedim(dim, 0)))
+        return out, dim
 
 
 class Selector(nn.Module):

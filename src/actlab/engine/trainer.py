@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from actlab.catalog import Activation
+from actlab.engine.allocator import keep_freed_memory, release_freed_memory
 from actlab.engine.candidates import Candidate, make_candidates, shape_groups
 from actlab.engine.config import TrainConfig
 from actlab.engine.data import TrainData
@@ -105,6 +106,8 @@ class StackedTrainer:
         if bad_seeds:
             raise ValueError(f"seeds must be >= 0, got {bad_seeds[0]}")
         self.data = TrainData(splits, cfg.dtype, cfg.device)
+        if self.data.train[0].device.type == "cpu":
+            keep_freed_memory()
         self.stacks = (
             self._build_stacks() if model is None else model.build(self.candidates, self.data, cfg)
         )
@@ -421,7 +424,9 @@ class StackedTrainer:
             report = self._epoch()
             if on_epoch is not None:
                 on_epoch(report)
-        return self.results()
+        results = self.results()
+        release_freed_memory()
+        return results
 
     def results(self) -> list[CandidateResult]:
         """Every candidate's result with the current weights (test set evaluated now)."""

@@ -25,7 +25,10 @@ Building (:meth:`UserModel.build`), before anything is trained or written:
    Python control flow, ``.item()``, in-place writes to unbatched tensors) runs its
    candidates one at a time instead, with the same results, and the reason is recorded.
    Under vmap the plain ``nn.Linear`` layers compute their weight gradient in the layout
-   CPU kernels are fast on (:mod:`actlab.engine.vmap_linear`).
+   CPU kernels are fast on (:mod:`actlab.engine.vmap_linear`), and the plain
+   ``nn.Conv1d/2d/3d`` run as one grouped convolution with the bias fused that leaves the
+   candidates in the layout the next layer reads without a copy
+   (:mod:`actlab.engine.vmap_conv`).
 
 Under vmap (``randomness="different"``) batch norm keeps running statistics per
 candidate and its eval mode uses them, as each model alone would. Dropout draws its masks
@@ -49,6 +52,7 @@ from actlab.backends.torch import swap_activations
 from actlab.engine.candidates import Candidate
 from actlab.engine.selector import Layout, Selector
 from actlab.engine.stack import Captured, Stack, Training
+from actlab.engine.vmap_conv import use_stacked_conv
 from actlab.engine.vmap_linear import use_stacked_linear
 
 ModelSource = nn.Module | Callable[[], nn.Module]
@@ -191,14 +195,11 @@ class UserModel:
 
     ``source``: an ``nn.Module`` or a zero-argument factory returning one. ``init``: a
     callable re-initialising an instance in place (under each seed). ``vectorize``:
-    ``False`` runs the candidates one at a time even where vmap would work.
-    ``per_activation``: one vmapped stack per activation (stepping in lockstep) instead of
-    one stack with a per-candidate selector (an alternative kept for the benchmark)."""
+    ``False`` runs the candidates one at a time even where vmap would work."""
 
     source: ModelSource
     init: InitFn | None = None
     vectorize: bool = True
-    per_activation: bool = False
 
     @property
     def policy(self) -> str:
@@ -221,12 +222,7 @@ class UserModel:
         for c in candidates:
             if c.seed not in bases:
                 bases[c.seed] = build_model(self.source, c.seed, self.init)
-        if not self.per_activation:
-            return [UserStack(candidates, bases, data, config, self.vectorize)]
-        groups: dict[str, list[Candidate]] = {}
-        for c in candidates:
-            groups.setdefault(c.activation.spec, []).append(c)
-        return [UserStack(g, bases, data, config, self.vectorize) for g in groups.values()]
+        return [UserStack(candidates, bases, data, config, self.vectorize)]
 
 
 class UserStack(Stack):
@@ -338,13 +334,15 @@ class UserStack(Stack):
         return x.to(self.dtype) if x.is_floating_point() and x.dtype != self.dtype else x
 
     def _vmap_choice(self, data: Any) -> str | None:
-        """``None`` when the stack can run under vmap, with its linear layers as
-        :class:`~actlab.engine.vmap_linear.StackedLinear` where that works too; else why
-        it cannot (the stack then runs its candidates one at a time, plain layers)."""
-        if use_stacked_linear(self.template):
+        """``None`` when the stack can run under vmap, with its linear and convolution
+        layers as :class:`~actlab.engine.vmap_linear.StackedLinear` and
+        :class:`~actlab.engine.vmap_conv.StackedConv` where that works too; else why it
+        cannot (the stack then runs its candidates one at a time, plain layers)."""
+        if use_stacked_linear(self.template) + use_stacked_conv(self.template):
             if self._vmap_problem(data) is None:
                 return None
             use_stacked_linear(self.template, on=False)
+            use_stacked_conv(self.template, on=False)
         return self._vmap_problem(data)
 
     def _vmap_problem(self, data: Any) -> str | None:
