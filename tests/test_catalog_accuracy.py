@@ -370,6 +370,9 @@ def vector_ulp_errors(
         with mp.workdps(50):
             for i, (xr, vr) in enumerate(zip(rows[0], rows[1], strict=True)):
                 for j, t in enumerate(fn(xr, vr)):
+                    if mp.isinf(t):  # log_softmax of a masked logit
+                        err[i, j] = 0 if float(got[i, j]) == t else np.inf
+                        continue
                     hi, lo, ulp = ulp_split(t, x.dtype.type)
                     err[i, j] = abs((float(got[i, j]) - hi) / ulp - lo)
         errors.append(err)
@@ -442,6 +445,28 @@ def test_vector_kernels_without_extended_precision(name: str) -> None:
                     for value, t in zip(gr, exact, strict=True):
                         hi, lo, ulp = ulp_split(t, np.float64)
                         assert abs((value - hi) / ulp - lo) <= 1, (name, x, v, value, t)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_vector_entries_take_masked_logits(dtype: type) -> None:
+    """A logit of -inf (an attention mask; +inf for softmin) has weight 0: the others are
+    still within 1 ulp, with no floating-point warning; sparsemax equals sparsemax of the
+    unmasked entries, 0 at the masked ones."""
+    _skip_without_extended(dtype)
+    x = np.array([[-np.inf, 1.0, 0.5, -np.inf], [0.3, -np.inf, -40.0, 2.0]], dtype=dtype)
+    v = np.array([[3.0, -1.0, 2.0, 5.0], [1.0, 1.0, -2.0, 0.5]], dtype=dtype)
+    for name in ("softmax", "log_softmax"):
+        forward, jvp = vector_ulp_errors(name, x, v, -1)
+        assert forward.max() <= FORWARD_ULP and jvp.max() <= DERIVATIVE_ULP, name
+    forward, jvp = vector_ulp_errors("softmin", -x, v, -1)
+    assert forward.max() <= FORWARD_ULP and jvp.max() <= DERIVATIVE_ULP
+    act = actlab.get("sparsemax")
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        p, jv = act(x), act.jvp(x, v)
+    for row, kept in enumerate(np.isfinite(x)):
+        np.testing.assert_array_equal(p[row, kept], act(x[row, kept]))
+        np.testing.assert_array_equal(jv[row, kept], act.jvp(x[row, kept], v[row, kept]))
+        assert not p[row, ~kept].any() and not jv[row, ~kept].any()
 
 
 @pytest.mark.parametrize("work", [np.float64, np.longdouble], ids=["float64", "longdouble"])

@@ -103,8 +103,9 @@ def _fraction_to_target(value: Fraction, target: type) -> float:
         return float(target(np.inf if value > 0 else -np.inf))
 
 
-def _exact(values: Sequence[np.generic]) -> list[Fraction]:
-    return [Fraction(*v.as_integer_ratio()) for v in values]
+def _exact(values: Sequence[np.generic]) -> list[Fraction | None]:
+    """The exact values; None for -inf (a masked logit, weight e^-inf = 0)."""
+    return [None if v == -np.inf else Fraction(*v.as_integer_ratio()) for v in values]
 
 
 def _softmax_intervals(
@@ -112,9 +113,10 @@ def _softmax_intervals(
 ) -> list[Interval]:
     """softmax, log_softmax, their J v (kind "softmax", "log_softmax", "softmax_jvp",
     "log_softmax_jvp"), with d = x - max, w = v - v_r (r the first maximum)."""
-    r = max(range(len(x)), key=lambda i: (x[i], -i))
+    r = max((i for i, t in enumerate(x) if t is not None), key=lambda i: (x[i], -i))
     m = arith.point(x[r])
-    d = [arith.sub(arith.point(t), m) for t in x]
+    minus_inf = (Decimal("-Infinity"), Decimal("-Infinity"))
+    d = [minus_inf if t is None else arith.sub(arith.point(t), m) for t in x]
     e = [arith.exp(t) for t in d]
     total = e[0]
     for t in e[1:]:
@@ -150,20 +152,21 @@ def softmax_row(
 def sparsemax_row(x: np.ndarray, v: np.ndarray | None, target: type) -> list[float]:
     """sparsemax(x) (or its J v if ``v`` is given) of one row in exact rational arithmetic:
     tau = (sum of the top k - 1) / k with k the largest j such that 1 + j z_(j) > sum_{i<=j} z_(i)
-    (z sorted descending); p = max(x - tau, 0); J v = m (v - mean of v over the support)."""
+    (z sorted descending); p = max(x - tau, 0); J v = m (v - mean of v over the support).
+    Logits of -inf are outside the support."""
     xs = _exact(x)
-    z = sorted(xs, reverse=True)
+    z = sorted((t for t in xs if t is not None), reverse=True)
     cumulative, k, top = Fraction(0), 0, Fraction(0)
     for j, t in enumerate(z, start=1):
         cumulative += t
         if 1 + j * t > cumulative:
             k, top = j, cumulative
     tau = (top - 1) / k
+    support = [t is not None and t > tau for t in xs]
     if v is None:
-        exact = [max(t - tau, Fraction(0)) for t in xs]
+        exact = [t - tau if m else Fraction(0) for t, m in zip(xs, support, strict=True)]
     else:
         vs = _exact(v)
-        support = [t > tau for t in xs]
         mean = sum((b for b, m in zip(vs, support, strict=True) if m), Fraction(0)) / k
         exact = [b - mean if m else Fraction(0) for b, m in zip(vs, support, strict=True)]
     return [_fraction_to_target(t, target) for t in exact]

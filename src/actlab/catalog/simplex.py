@@ -105,6 +105,12 @@ def _unit(x: np.ndarray) -> tuple[np.generic, np.generic]:
     return fi.eps / 2, fi.smallest_normal
 
 
+def _spread(d: np.ndarray) -> np.ndarray:
+    """|d|, at most 1e300: where it is larger (or d = -inf, a masked logit) e^d is 0, and
+    so are the bound terms |d| multiplies."""
+    return np.minimum(np.abs(d), 1e300)
+
+
 def _exp_shifted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(r, d, e): r the index of the (first) maximum m, d = fl(x - m) <= 0 (within u |d|),
     e = e^d within (2 FN_ULPS + |d|) u e (plus 4 tiny_W where it is subnormal); e_r = 1."""
@@ -126,7 +132,7 @@ def _softmax_parts(
     r, d, e = _exp_shifted(x)
     total, total_lo, coef = _sum(e)
     total = total + total_lo
-    spread = np.abs(d)
+    spread = _spread(d)
     eps_total = (2 * FN_ULPS + 1) * u + coef
     eps_total = eps_total + u * np.sum(e * spread, axis=-1, keepdims=True) / total
     rel = SLACK * ((2 * FN_ULPS + 1) * u + u * spread + eps_total)
@@ -150,11 +156,12 @@ def log_softmax_fast(x: np.ndarray) -> Fast:
     np.put_along_axis(e, r, 0, axis=-1)
     rest, depth = tree_sum(e)
     log_total = np.log1p(rest)
-    spread = u * np.sum(e * np.abs(d), axis=-1, keepdims=True)
-    d_rest = (2 * FN_ULPS + depth) * u * rest + spread
+    spread = _spread(d)
+    spread_sum = u * np.sum(e * spread, axis=-1, keepdims=True)
+    d_rest = (2 * FN_ULPS + depth) * u * rest + spread_sum
     d_log = 2 * FN_ULPS * u * log_total + d_rest / (1 + rest) + 4 * n * tiny
     f = d - log_total
-    return f, SLACK * (d_log + u * np.abs(d) + u * np.abs(f)), None
+    return f, SLACK * (d_log + u * spread + u * np.abs(f)), None
 
 
 def _centred_dot(
@@ -293,7 +300,7 @@ def _sparsemax_parts(
     order = np.argsort(-x, axis=-1, kind="stable")
     z = np.take_along_axis(x, order, axis=-1)
     j = np.arange(1, n + 1, dtype=x.dtype)
-    k = np.sum(1 + j * z > np.cumsum(z, axis=-1), axis=-1, keepdims=True)
+    k = np.maximum(np.sum(1 + j * z > np.cumsum(z, axis=-1), axis=-1, keepdims=True), 1)
     width = min(int(k.max()) + 1, n)
     order, z, j = order[:, :width], z[:, :width], j[:width]
     top = j <= k
@@ -309,6 +316,7 @@ def _sparsemax_parts(
     at_k = np.take_along_axis(num, k - 1, axis=-1) > np.take_along_axis(d_num, k - 1, axis=-1)
     after = np.minimum(k, width - 1)
     below = np.take_along_axis(num, after, axis=-1) < -np.take_along_axis(d_num, after, axis=-1)
+    below |= np.take_along_axis(z, after, axis=-1) == -np.inf  # a masked logit
     certified = at_k & ((k == n) | below)
     p = np.where(top, num / kw, 0)
     bound = np.where(top, SLACK * (d_num / kw + 2 * u * np.abs(p)), 0)
@@ -377,19 +385,26 @@ def run(
     """``fast`` over ``axis`` of ``x`` (and ``v``); the rows it leaves undecided go through
     ``medium`` if given, and what is still undecided is recomputed by :mod:`exact` (``kind``
     names the function there). ``target`` defaults to the caller's dtype (:func:`target_of`).
-    Rows with a non-finite input keep the fast path's values."""
+    Logits of -inf (masked) are allowed; rows with a NaN, a +inf or a non-finite v keep
+    the fast path's values (NaN where the result is undefined)."""
     target = target or target_of(x.dtype)
     moved = np.moveaxis(x, axis, -1)
     n = moved.shape[-1]
     rows = [np.ascontiguousarray(moved).reshape(-1, n)]
     if v is not None:
         rows.append(np.ascontiguousarray(np.moveaxis(v, axis, -1)).reshape(-1, n))
-    y, bound, certified = fast(*rows)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # NaN: undecided
+        y, bound, certified = fast(*rows)
     todo = _undecided(y, bound, certified, target)
-    todo &= np.logical_and.reduce([np.isfinite(a).all(axis=-1) for a in rows])[:, None]
+    usable = (~np.isnan(rows[0]) & (rows[0] < np.inf)).all(axis=-1)
+    usable &= (rows[0] > -np.inf).any(axis=-1)
+    if v is not None:
+        usable &= np.isfinite(rows[1]).all(axis=-1)
+    todo &= usable[:, None]
     pending = np.flatnonzero(todo.any(axis=-1))
     if medium is not None and pending.size:
-        y_m, bound_m, certified_m = medium(*(a[pending] for a in rows))
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            y_m, bound_m, certified_m = medium(*(a[pending] for a in rows))
         y[pending] = y_m
         todo[pending] = _undecided(y_m, bound_m, certified_m, target)
         pending = pending[todo[pending].any(axis=-1)]
