@@ -273,6 +273,10 @@ ORACLES: dict[str, tuple[Scalar, Scalar]] = {
 """Elementwise entries: name -> (f, f')."""
 
 
+def _mpf(q: Fraction) -> mp.mpf:
+    return mp.mpf(q.numerator) / q.denominator
+
+
 def softmax(x: Sequence[float]) -> list[mp.mpf]:
     """softmax of a vector: exp(x_i) / sum_j exp(x_j)."""
     e = [mp.exp(mp.mpf(float(v))) for v in x]
@@ -281,15 +285,26 @@ def softmax(x: Sequence[float]) -> list[mp.mpf]:
 
 
 def softmax_jvp(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
-    """J v with J_ij = s_i (delta_ij - s_j), summed as s_i sum_j s_j (v_i - v_j) (sum_j s_j = 1),
-    so that a J v that is exactly 0 (v constant, or cancelling by symmetry) comes out 0."""
-    s = softmax(x)
-    return [s[i] * _centred(s, v, i) for i in range(len(s))]
+    """J v with J_ij = s_i (delta_ij - s_j): s_i (v_i - <s, v>), see _centred."""
+    return [a * b for a, b in zip(softmax(x), _centred(x, v), strict=True)]
 
 
-def _centred(s: list[mp.mpf], v: Sequence[float], i: int) -> mp.mpf:
-    """v_i - <s, v> = sum_j s_j (v_i - v_j)."""
-    return mp.fsum(t * (mp.mpf(float(v[i])) - mp.mpf(float(b))) for t, b in zip(s, v, strict=True))
+def _centred(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
+    """v_i - <s, v> = sum_j e^(x_j - m) (v_i - v_j) / sum_j e^(x_j - m) (sum_j s_j = 1) for
+    every i, the terms of equal x_j gathered first in exact rational arithmetic, so that a
+    J v that is exactly 0 (v constant, or cancelling by symmetry) comes out 0. Deeper
+    cancellations need the caller's working precision (the tests use 400 digits)."""
+    m = mp.mpf(max(float(a) for a in x))
+    weight = {float(a): mp.exp(mp.mpf(float(a)) - m) for a in x}
+    total = mp.fsum(weight[float(a)] for a in x)
+    out = []
+    for i in range(len(x)):
+        groups: dict[float, Fraction] = {}
+        for a, b in zip(x, v, strict=True):
+            gap = Fraction(float(v[i])) - Fraction(float(b))
+            groups[float(a)] = groups.get(float(a), Fraction(0)) + gap
+        out.append(mp.fsum(weight[a] * _mpf(q) for a, q in groups.items() if q) / total)
+    return out
 
 
 def log_softmax(x: Sequence[float]) -> list[mp.mpf]:
@@ -303,9 +318,8 @@ def log_softmax(x: Sequence[float]) -> list[mp.mpf]:
 
 
 def log_softmax_jvp(x: Sequence[float], v: Sequence[float]) -> list[mp.mpf]:
-    """J v with J_ij = delta_ij - s_j: v_i - <s, v>, summed as in softmax_jvp."""
-    s = softmax(x)
-    return [_centred(s, v, i) for i in range(len(s))]
+    """J v with J_ij = delta_ij - s_j: v_i - <s, v>, see _centred."""
+    return _centred(x, v)
 
 
 def softmin(x: Sequence[float]) -> list[mp.mpf]:
@@ -327,10 +341,6 @@ def _sparsemax_exact(x: Sequence[float]) -> list[Fraction]:
         if ordered[k - 1] > tau:
             return [max(v - tau, Fraction(0)) for v in xs]
     raise AssertionError("unreachable: k = 1 always qualifies")
-
-
-def _mpf(q: Fraction) -> mp.mpf:
-    return mp.mpf(q.numerator) / q.denominator
 
 
 def sparsemax(x: Sequence[float]) -> list[mp.mpf]:
