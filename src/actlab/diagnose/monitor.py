@@ -89,11 +89,12 @@ def _maybe_finite(tensors: list[torch.Tensor]) -> bool:
     sums = [t.detach().sum() for t in tensors if t.is_floating_point()]
     if not sums:
         return True
-    if len({s.device for s in sums}) > 1:
+    try:
+        total = sums[0]
+        for s in sums[1:]:
+            total = total + s
+    except RuntimeError:  # on different devices
         return all(math.isfinite(float(s)) for s in sums)
-    total = sums[0]
-    for s in sums[1:]:
-        total = total + s
     return math.isfinite(float(total))
 
 
