@@ -5,6 +5,7 @@
                                     [--resnet-samples 32] [--resnet-rounds 2]
                                     [--skip-resnet] [--skip-mlp] [--skip-cnn]
                                     [--default-malloc] [--profile] [--weight-grad N]
+                                    [--floor N]
 
 5 activations (relu, tanh, elu, gelu, silu) x seeds of user models, same initial weights
 and batch order on every path:
@@ -32,10 +33,12 @@ that is not counted. Reported: seconds per training step (all candidates) as the
 over rounds, every round, the ratio to the sequential loop (median of the rounds' own
 ratios: load that changes between rounds cancels) and minor page faults per step. Peak
 RSS comes from one more process per path (build, then one warm-up block), so that it is
-that path's own. ``--default-malloc`` leaves glibc's malloc at its defaults
+that path's own (``VmHWM``). ``--default-malloc`` leaves glibc's malloc at its defaults
 (:mod:`actlab.engine.allocator` off). ``--profile`` prints a ``torch.profiler`` table
 of one more block of the stack's steps; ``--weight-grad N`` first times the two layouts
-of a stacked linear layer's weight gradient. The load average is printed before and
+of a stacked linear layer's weight gradient; ``--floor N`` first times the small CNN's
+convolutions alone, one candidate after another and as one grouped convolution (the
+least a stack's step can take). The load average is printed before and
 after (the machine may be shared).
 """
 
@@ -48,6 +51,7 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -258,9 +262,16 @@ def _time(case: dict[str, Any], paths: list[str]) -> dict[str, Any]:
 
 
 def _rss(case: dict[str, Any], path: str) -> float:
-    """Peak RSS (MB) of a process that builds ``path`` and runs its warm-up block."""
+    """Peak RSS (MB) of a process that builds ``path`` and runs its warm-up block: Linux's
+    ``VmHWM`` of this process's own memory (``ru_maxrss`` carries over the parent's at the
+    fork before the spawn's exec)."""
     _build(case, path).block()
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        with open("/proc/self/status") as status:
+            line = next(t for t in status if t.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _profile(runner: Any) -> None:
@@ -307,6 +318,63 @@ def weight_gradient_layouts(repeats: int) -> None:
     print()
 
 
+def convolution_floor(repeats: int, seeds: int) -> None:
+    """The small CNN's two convolutions alone, forward and backward (input gradient of the
+    second, weight and bias gradients of both), for every candidate at batch 64: one
+    candidate after another, as the sequential loop runs them, and as the stack's one
+    grouped convolution; median ms per step over ``repeats`` alternating calls. No stack
+    step can take less than its convolutions."""
+    import torch.nn.functional as F
+
+    from actlab.engine.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the trainer does
+    m, b = len(ACTIVATIONS) * seeds, 64
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(1, 16), (16, 32)]
+    xs = [torch.randn(m, b, c, 8, 8, generator=gen) for c, _ in shapes]
+    ws = [torch.randn(m, o, c, 3, 3, generator=gen) for c, o in shapes]
+    bs = [torch.randn(m, o, generator=gen) for _, o in shapes]
+    gs = [torch.randn(m, b, o, 8, 8, generator=gen) for _, o in shapes]
+
+    def one_after_another(i: int) -> None:
+        x, w, bias, g = xs[i], ws[i], bs[i], gs[i]
+        for k in range(m):
+            leaves = [t[k].requires_grad_(True) for t in (w, bias)]
+            inp = x[k].requires_grad_(i > 0)
+            out = F.conv2d(inp, *leaves, padding=1)
+            torch.autograd.grad(out, [inp, *leaves] if i else leaves, g[k])
+
+    flat = [x.transpose(0, 1).reshape(b, -1, 8, 8).contiguous() for x in xs]
+    flat_g = [g.transpose(0, 1).reshape(b, -1, 8, 8).contiguous() for g in gs]
+
+    def grouped(i: int) -> None:
+        w = ws[i].reshape(-1, *ws[i].shape[2:]).requires_grad_(True)
+        leaves = [w, bs[i].reshape(-1).requires_grad_(True)]
+        inp = flat[i].requires_grad_(i > 0)
+        out = F.conv2d(inp, *leaves, padding=1, groups=m)
+        torch.autograd.grad(out, [inp, *leaves] if i else leaves, flat_g[i])
+
+    runs = {
+        (f"conv {i + 1} ({c} -> {o})", how): partial(fn, i)
+        for i, (c, o) in enumerate(shapes)
+        for how, fn in (("one after another", one_after_another), ("grouped", grouped))
+    }
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in runs}
+    for fn in runs.values():
+        fn()
+    for _ in range(repeats):
+        for key, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - start)
+    print(f"| the small CNN's convolutions, {m} candidates, batch 64 | how | ms per step |")
+    print("|---|---|---|")
+    for (layer, how), t in times.items():
+        print(f"| {layer} | {how} | {statistics.median(t) * 1e3:.1f} |")
+    print()
+
+
 PATHS = [
     "sequential loop",
     "stack",
@@ -331,6 +399,10 @@ def main() -> None:
     parser.add_argument("--default-malloc", action="store_true", help="glibc's own settings")
     parser.add_argument("--profile", action="store_true", help="profile the stack's steps")
     parser.add_argument(
+        "--floor", type=int, default=0, metavar="N",
+        help="first time the small CNN's convolutions alone, N alternating calls each",
+    )  # fmt: skip
+    parser.add_argument(
         "--weight-grad", type=int, default=0, metavar="N",
         help="first time the two weight-gradient layouts, N alternating calls each",
     )  # fmt: skip
@@ -341,6 +413,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if args.weight_grad:
         weight_gradient_layouts(args.weight_grad)
+    if args.floor:
+        convolution_floor(args.floor, args.seeds)
     cases = [
         ("small CNN, digits 1x8x8", {"model": "cnn", "batch": 64, "samples": args.cnn_samples},
          PATHS, not args.skip_cnn),

@@ -71,9 +71,10 @@ RUNS = {
         [
             *("--seeds", "1", "--rounds", "1", "--threads", "1", "--cnn-samples", "64"),
             *("--resnet-width", "2", "--resnet-samples", "16", "--resnet-rounds", "1"),
-            *("--skip-mlp", "--profile", "--weight-grad", "2"),
+            *("--skip-mlp", "--profile", "--weight-grad", "2", "--floor", "1"),
         ],
         [
+            "| conv 2 (16 -> 32) | grouped |",
             "| small CNN",
             "| stack | vmap |",
             "vmap's own rules",

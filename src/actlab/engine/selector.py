@@ -4,7 +4,8 @@ Every candidate of a user-model stack runs the same network under ``torch.func.v
 only the activation differs. Each activation site of the network gets a
 :class:`Selector`: under vmap it sees the whole stack's pre-activations ``z`` with the
 candidate axis where the layer before left it (first after a linear layer, second,
-``[N, M, C, ...]``, after a :mod:`~actlab.engine.vmap_conv` convolution) and applies each
+``[N, M, C, ...]``, after a :mod:`~actlab.engine.vmap_conv` convolution; second too
+where it is second in memory, as batch norm's vmap rule leaves it) and applies each
 activation to its own contiguous candidate slice along that axis, exactly as the engine's
 stacked models do: one activation evaluation per element, one vmapped call for every
 candidate, no copy to move the candidate axis (the alternatives measured against it are
@@ -105,6 +106,8 @@ class _Select(torch.autograd.Function):
             z, dim = z.expand(info.batch_size, *z.shape), 0
         elif not layout.elementwise:
             z, dim = z.movedim(dim, 0), 0
+        elif dim == 0 and z.dim() > 2 and z.movedim(0, 1).is_contiguous():
+            z, dim = z.movedim(0, 1), 1  # [N, M, ...] in memory (batch norm hands it so)
         out = layout.stacked(z, dim, site, params)
         if layout.captured is not None:
             layout.captured.append((site, z.movedim(dim, 0), out.movedim(dim, 0)))

@@ -14,6 +14,10 @@ frozen from then on (its buffers, e.g. batch norm statistics, too). Statuses, me
 epoch the only value read back is, on CPU, whether every candidate is still active (to
 skip the optimizer's masking; on an accelerator nothing is read back).
 
+On the CPU, building a trainer sets glibc's malloc to keep freed blocks in the process
+(:mod:`actlab.engine.allocator`: a stack frees and allocates the same large blocks every
+step), and :meth:`StackedTrainer.run` hands the free memory back when it ends.
+
 The trainer's state (:meth:`StackedTrainer.state_dict`) is plain data: nested dicts,
 lists, strings, numbers, ``None`` and tensors, nothing else.
 """
