@@ -65,7 +65,7 @@ from actlab.diagnose.signals import Layout, layout, signals
 
 DEFAULT_EVERY = 100
 """Record the signals every 100th step (see BENCHMARKS.md, "Monitor overhead": a sampled
-step of a zoo model costs 1.15-1.7x an unsampled one, so sampling every 100th step adds
+step of a zoo model costs 1.15-1.75x an unsampled one, so sampling every 100th step adds
 under 1%, on top of the fixed per-step cost of the hooks and NaN screens). Pass a smaller
 ``every`` for runs of only a few hundred steps."""
 
