@@ -19,7 +19,7 @@ before the first timing (with no bytecode each run recompiles actlab's source, ~
 
 From each compare run's directory: the training phase (the sum of the stacked epochs'
 times in results.json), and the report's generation time, re-timed in a fresh process
-(``write_report`` on the loaded run, imports excluded). Prints medians with the spread
+(``write_report`` on the loaded run: the analysis and the page, imports excluded). Prints medians with the spread
 (min-max) and the machine's load average while it ran.
 """
 
@@ -39,6 +39,7 @@ from pathlib import Path
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "selu", "identity")
 REPORT_TIMER = """
 import sys, time
+import scipy.stats  # the analysis' imports, lazy since the compare path became lazy
 from actlab.comparison import load
 from actlab.report.html import write_report
 result = load(sys.argv[1])
