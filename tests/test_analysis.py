@@ -26,10 +26,13 @@ from actlab.analysis import (
 from actlab.analysis.sequential import boundaries, local_levels, nominal_levels, spent
 from actlab.analysis.stats import (
     detectable_difference,
+    nct_sf,
     p_equivalent,
     p_worse,
     paired_differences,
     seeds_to_resolve,
+    t_isf,
+    t_ppf,
 )
 from actlab.analysis.verdicts import _adjust
 from actlab.engine.results import CandidateResult
@@ -38,6 +41,18 @@ ACC = MetricScale.of("accuracy", 359)
 
 
 # --- summaries ---------------------------------------------------------------------------
+
+
+def test_t_and_noncentral_t_equal_scipy_stats_bit_for_bit():
+    """The analysis takes scipy.stats' own kernels from scipy.special (no scipy.stats
+    import): the same numbers, over degrees of freedom, levels and noncentralities."""
+    for df in (1, 2, 4, 9, 29, 99, 1000):
+        for q in (1e-6, 0.0125, 0.05, 0.5, 0.8, 0.975):
+            assert t_ppf(q, df) == stats.t.ppf(q, df)
+            assert t_isf(q, df) == stats.t.isf(q, df)
+        for x in (-3.0, 0.0, 1.7, 4.0, 40.0):
+            nc = np.array([-12.0, -1.0, 0.0, 0.5, 3.0, 30.0])
+            np.testing.assert_array_equal(nct_sf(x, df, nc), stats.nct.sf(x, df, nc))
 
 
 def test_summarize_matches_scipy_t_interval_inside_the_range():

@@ -31,8 +31,10 @@ from typing import Any
 
 import numpy as np
 
-# scipy (~1 s to import) is imported inside the functions that use it: the compare
-# path imports this module at start-up, and the analysis runs only after training.
+# scipy is imported inside the functions that use it: the compare path imports this
+# module at start-up, and the analysis runs only after training. Only scipy.special (and
+# scipy.optimize for a root), ~0.3 s to import: scipy.stats (~0.6 s) is not needed, since
+# its t and noncentral-t functions are scipy.special's kernels (see t_isf, nct_sf).
 
 MIN_SEEDS_TO_CONCLUDE = 3
 """A paired comparison needs at least 3 seeds (2 degrees of freedom for its spread)."""
@@ -141,11 +143,9 @@ def t_interval(
     mean: float, sd: float, n: int, level: float, scale: MetricScale, *, difference: bool = False
 ) -> tuple[float, float]:
     """Student-t interval for a mean of ``n`` values with spread ``sd``, within the range."""
-    from scipy import stats
-
     if n < 2 or not math.isfinite(sd):
         return math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    half = t_ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
     return scale.clip(mean - half, mean + half, difference=difference)
 
 
@@ -215,6 +215,35 @@ def paired_differences(scores: np.ndarray, sd_floor: float = 0.0) -> PairedDiffe
     return PairedDifferences(n.round().astype(int), mean, sd)
 
 
+def t_ppf(q: float, df: float) -> float:
+    """The Student-t quantile ``t`` with ``P(T_df <= t) = q``: ``scipy.special.stdtrit``,
+    the kernel of ``scipy.stats.t.ppf``."""
+    from scipy import special
+
+    return float(special.stdtrit(df, q))
+
+
+def t_isf(p: float, df: float) -> float:
+    """The Student-t quantile with upper tail ``p``, ``P(T_df >= t) = p``: ``-t_ppf(p)``,
+    as ``scipy.stats.t.isf`` computes it."""
+    return -t_ppf(p, df)
+
+
+def nct_sf(x: float, df: float, nc: np.ndarray | float) -> np.ndarray:
+    """``P(T'_{df, nc} >= x)`` of the noncentral t distribution: Boost's survival function,
+    the kernel ``scipy.stats.nct.sf`` calls (clipped to [0, 1] as it does). Taken from
+    ``scipy.special`` directly so the analysis need not import ``scipy.stats`` (~0.6 s);
+    a SciPy without that kernel falls back to ``scipy.stats``."""
+    try:
+        from scipy.special._ufuncs import _nct_sf
+    except ImportError:  # pragma: no cover - SciPy < 1.13 keeps it elsewhere
+        from scipy.stats import nct
+
+        return np.asarray(nct.sf(x, df, nc))
+    with np.errstate(all="ignore"):
+        return np.clip(_nct_sf(x, df, nc), 0, 1)
+
+
 def t_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
     """``P(T_df >= x)`` (NaN where ``df < 1`` or ``x`` is NaN)."""
     from scipy import special
@@ -249,10 +278,10 @@ def p_equivalent(mean: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float
 
 def _noncentrality(df: float, critical: float, power: float) -> float:
     """The noncentrality at which ``P(T'_{df} >= critical) = power``."""
-    from scipy import optimize, stats
+    from scipy import optimize
 
     def gap(lam: float) -> float:
-        return float(stats.nct.sf(critical, df, lam)) - power
+        return float(nct_sf(critical, df, lam)) - power
 
     hi = critical + 10.0
     while gap(hi) < 0:
@@ -266,32 +295,26 @@ def detectable_difference(
     """The smallest true difference that a one-sided test of "at most ``margin``" at
     ``level`` rejects with probability ``power`` with ``n`` paired seeds of spread ``sd``:
     ``margin + lambda * sd / sqrt(n)``, ``lambda`` the noncentrality reaching ``power``."""
-    from scipy import stats
-
     if n < 2 or not (math.isfinite(sd) and sd > 0):
         return math.nan
     df = n - 1
-    critical = float(stats.t.isf(level, df))
+    critical = t_isf(level, df)
     return margin + _noncentrality(df, critical, power) * sd / math.sqrt(n)
 
 
 def _power_worse(n: int, diff: float, sd: float, margin: float, level: float) -> float:
-    from scipy import stats
-
     df = n - 1
     lam = (diff - margin) / (sd / math.sqrt(n))
-    return float(stats.nct.sf(stats.t.isf(level, df), df, lam))
+    return float(nct_sf(t_isf(level, df), df, lam))
 
 
 def _power_equivalent(n: int, diff: float, sd: float, margin: float, level: float) -> float:
     """TOST power, bounded below by ``P(A) + P(B) - 1`` (A, B its two one-sided tests)."""
-    from scipy import stats
-
     df = n - 1
-    critical = stats.t.isf(level, df)
+    critical = t_isf(level, df)
     se = sd / math.sqrt(n)
-    lower = stats.nct.sf(critical, df, (margin + diff) / se)
-    upper = stats.nct.sf(critical, df, (margin - diff) / se)
+    lower = nct_sf(critical, df, (margin + diff) / se)
+    upper = nct_sf(critical, df, (margin - diff) / se)
     return float(max(0.0, lower + upper - 1))
 
 
