@@ -9,38 +9,28 @@ the run is analysed, after training.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from actlab._lazy import lazy_names
 
-_LAZY = {
-    "AnalysisSettings": "group",
-    "GroupAnalysis": "group",
-    "analyse_group": "group",
-    "ActivationSummary": "ranking",
-    "Ranking": "ranking",
-    "rank": "ranking",
-    "Recommendation": "recommend",
-    "Rule": "recommend",
-    "recommend": "recommend",
-    "Design": "sequential",
-    "MetricScale": "stats",
-    "Summary": "stats",
-    "summarize": "stats",
-    "Comparison": "verdicts",
-    "Margin": "verdicts",
-    "Verdict": "verdicts",
-    "Verdicts": "verdicts",
-    "judge": "verdicts",
-}
-"""Name -> the module of this package that defines it."""
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-__all__ = sorted(_LAZY)
+__getattr__, __all__ = lazy_names(
+    __name__,
+    {
+        "AnalysisSettings": "group",
+        "GroupAnalysis": "group",
+        "analyse_group": "group",
+        "ActivationSummary": "ranking",
+        "Ranking": "ranking",
+        "rank": "ranking",
+        "Recommendation": "recommend",
+        "Rule": "recommend",
+        "recommend": "recommend",
+        "Design": "sequential",
+        "MetricScale": "stats",
+        "Summary": "stats",
+        "summarize": "stats",
+        "Comparison": "verdicts",
+        "Margin": "verdicts",
+        "Verdict": "verdicts",
+        "Verdicts": "verdicts",
+        "judge": "verdicts",
+    },
+)

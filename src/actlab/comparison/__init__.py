@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from actlab._lazy import lazy_names
 from actlab.catalog import Activation
 from actlab.comparison.config import (
     ARTICLE_SEVEN,
@@ -27,13 +28,7 @@ if TYPE_CHECKING:
 # a function here needs them: `actlab compare --help` and the config load neither.
 
 
-def __getattr__(name: str) -> Any:
-    """``CompareResult``, imported on first use (PEP 562)."""
-    if name == "CompareResult":
-        from actlab.comparison.result import CompareResult
-
-        return CompareResult
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, _ = lazy_names(__name__, {"CompareResult": "result"})
 
 
 def compare(

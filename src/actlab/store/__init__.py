@@ -7,27 +7,17 @@ nothing else of this package.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from actlab._lazy import lazy_names
 
-_LAZY = {
-    "CheckpointError": "errors",
-    "RunDirError": "errors",
-    "RunLockedError": "errors",
-    "RunLock": "lock",
-    "RunDir": "run_dir",
-    "environment": "run_dir",
-    "write_json_atomic": "run_dir",
-}
-"""Name -> the module of this package that defines it."""
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-__all__ = sorted(_LAZY)
+__getattr__, __all__ = lazy_names(
+    __name__,
+    {
+        "CheckpointError": "errors",
+        "RunDirError": "errors",
+        "RunLockedError": "errors",
+        "RunLock": "lock",
+        "RunDir": "run_dir",
+        "environment": "run_dir",
+        "write_json_atomic": "run_dir",
+    },
+)
