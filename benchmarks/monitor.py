@@ -27,8 +27,16 @@ bounds. ``2 * --block`` must be a multiple of ``--every``, so that every round o
 * ``unsampled/plain``: the fixed cost of the hooks and screens on every step;
 * ``overhead``: the ``default`` copy against the plain one (target <= 5%).
 
+Rounds share their copies, so an interval over rounds does not see what differs between
+copies of one model (where their tensors lie in memory, what a deep copy shares in
+cache): on the quiet 2-core VM two plain copies of ``functional`` differed by ~4% of a
+step. ``--replicates R`` (R >= 2) repeats the whole measurement R times with fresh copies,
+made in a rotated order, and gives each ratio's interval over the replicates' geometric
+means instead (``R - 1`` degrees of freedom): an interval that holds copy-to-copy
+differences too.
+
     .venv/bin/python benchmarks/monitor.py [--models resnet,bert] [--rounds 6] [--block 50]
-        [--every 100]
+        [--every 100] [--replicates 1]
 """
 
 from __future__ import annotations
@@ -99,13 +107,18 @@ class _Copy:
         return (time.process_time() - begin) / steps
 
 
-def measure(name: str, rounds: int, block: int, every: int) -> dict[str, list[float]]:
-    """Per copy (:data:`COPIES`), its CPU seconds per step in each round."""
+def measure(
+    name: str, rounds: int, block: int, every: int, rotate: int = 0
+) -> dict[str, list[float]]:
+    """Per copy (:data:`COPIES`), its CPU seconds per step in each round; the copies are
+    made in :data:`COPIES` order rotated by ``rotate``."""
     torch.manual_seed(0)
     base = zoo.build(name)
     batches = [zoo.batch(name, 16, seed=s) for s in range(8)]
-    copies = dict(zip(COPIES, (None, every, 1, NEVER), strict=True))
-    runs = {c: _Copy(name, copy.deepcopy(base), e) for c, e in copies.items()}
+    every_of = dict(zip(COPIES, (None, every, 1, NEVER), strict=True))
+    made = [COPIES[(i + rotate) % len(COPIES)] for i in range(len(COPIES))]
+    built = {c: _Copy(name, copy.deepcopy(base), every_of[c]) for c in made}
+    runs = {c: built[c] for c in COPIES}
     order = [*COPIES, *reversed(COPIES)]
     times: dict[str, list[float]] = {c: [] for c in COPIES}
     with contextlib.ExitStack() as stack:
@@ -121,8 +134,27 @@ def measure(name: str, rounds: int, block: int, every: int) -> dict[str, list[fl
     return times
 
 
-def _interval(times: dict[str, list[float]], top: str, bottom: str) -> tuple[float, float, float]:
-    return log_ratio_interval([a / b for a, b in zip(times[top], times[bottom], strict=True)])
+PAIRS = {"sampled": ("sampled", "unsampled"), "fixed": ("unsampled", "plain"),
+         "overhead": ("default", "plain")}  # fmt: skip
+"""Each printed ratio: (numerator copy, denominator copy)."""
+
+
+def _ratios(times: dict[str, list[float]], top: str, bottom: str) -> list[float]:
+    return [a / b for a, b in zip(times[top], times[bottom], strict=True)]
+
+
+def intervals(name: str, rounds: int, block: int, every: int, replicates: int) -> dict[str, Any]:
+    """Each of :data:`PAIRS`' ratios with its interval (over rounds with one replicate,
+    over the replicates' geometric means otherwise), and the plain copy's median step."""
+    runs = [measure(name, rounds, block, every, rotate=r) for r in range(replicates)]
+    out: dict[str, Any] = {"plain": statistics.median(t for r in runs for t in r["plain"])}
+    for key, (top, bottom) in PAIRS.items():
+        if replicates == 1:
+            out[key] = log_ratio_interval(_ratios(runs[0], top, bottom))
+        else:
+            means = [log_ratio_interval(_ratios(r, top, bottom))[0] for r in runs]
+            out[key] = log_ratio_interval(means)
+    return out
 
 
 def main() -> None:
@@ -131,10 +163,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="paired rounds per model (>= 2)")
     parser.add_argument("--block", type=int, default=None, help="steps per block (every / 2)")
     parser.add_argument("--every", type=int, default=DEFAULT_EVERY)
+    parser.add_argument(
+        "--replicates", type=int, default=1, help="fresh copies this many times (1, or >= 2)"
+    )
     args = parser.parse_args()
     block = args.block or max(1, args.every // 2)
     if args.rounds < 2 or block < 1 or (2 * block) % args.every:
         parser.error("need --rounds >= 2 and 2 * --block a multiple of --every")
+    if args.replicates < 1:
+        parser.error("need --replicates >= 1")
     names = args.models.split(",")
     unknown = [n for n in names if n not in zoo.ZOO]
     if unknown:
@@ -144,24 +181,23 @@ def main() -> None:
     print(
         f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  machine: {platform.machine()}, "
         f"{os.cpu_count()} cores, 1 torch thread, torch {torch.__version__}; "
-        f"{args.rounds} rounds of 8 blocks of {block} steps, every={args.every}; "
-        f"load average at start: {start:.1f}"
+        f"{args.replicates} x {args.rounds} rounds of 8 blocks of {block} steps, "
+        f"every={args.every}; load average at start: {start:.1f}"
     )
-    print("ratios of CPU time per step, geometric mean [95% t interval over rounds]")
+    over = "rounds" if args.replicates == 1 else "replicates of fresh copies"
+    print(f"ratios of CPU time per step, geometric mean [95% t interval over {over}]")
     print(
         "| model | plain ms/step | sampled/unsampled (target <= 2) | unsampled/plain "
         f"| overhead at every={args.every} (target <= 5%) |"
     )
     print("|---|---|---|---|---|")
     for name in names:
-        times = measure(name, args.rounds, block, args.every)
-        sampled = _interval(times, "sampled", "unsampled")
-        fixed = _interval(times, "unsampled", "plain")
-        overhead = _interval(times, "default", "plain")
+        got = intervals(name, args.rounds, block, args.every, args.replicates)
+        sampled = got["sampled"]
         print(
-            f"| {name} | {statistics.median(times['plain']) * 1e3:.2f} "
+            f"| {name} | {got['plain'] * 1e3:.2f} "
             f"| {sampled[0]:.2f} [{sampled[1]:.2f}, {sampled[2]:.2f}] "
-            f"| {_percent(fixed)} | {_percent(overhead)} |",
+            f"| {_percent(got['fixed'])} | {_percent(got['overhead'])} |",
             flush=True,
         )
     print(f"load average at end: {os.getloadavg()[0]:.1f}")

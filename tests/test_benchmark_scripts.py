@@ -34,8 +34,11 @@ RUNS = {
         ["| relu |", "| gelu |"],
     ),
     "monitor.py": (
-        ["--models", "functional,llama", "--rounds", "2", "--block", "2", "--every", "4"],
-        ["| functional |", "| llama |", "95% t interval", "% [", "] |"],
+        [
+            *("--models", "functional,llama", "--rounds", "2", "--block", "2", "--every", "4"),
+            *("--replicates", "2"),
+        ],
+        ["| functional |", "| llama |", "95% t interval over replicates", "% [", "] |"],
     ),
     "memory.py": (
         ["--only", "batch 1024", "--scale", "0.05", "--epochs", "1"],
