@@ -544,3 +544,21 @@ def test_stacks_of_different_shapes_step_in_lockstep_as_if_alone():
         da["history"].pop("epoch_time")
         db["history"].pop("epoch_time")
         assert da == db
+
+
+def test_a_checkpoint_from_before_learned_parameters_is_refused_in_one_line():
+    """A learnable run's state saved before its activation parameters were trained has no
+    such tensors: resuming it names the missing one instead of loading fixed values."""
+    cfg = TrainConfig(hidden=(4,), batch_size=16, epochs=2)
+    old = StackedTrainer(blobs(), activations=["relu", "prelu"], seeds=[0], config=cfg)
+    old.run()
+    state = old.state_dict()
+    names = [n for n, _ in state["stacks"][0]]
+    learned = [i for i, n in enumerate(names) if n.endswith("prelu alpha")]
+    assert learned, names
+    for i in reversed(learned):  # what a checkpoint of the fixed-slope engine held
+        del state["stacks"][0][i], state["params"][0][i]
+    fresh = StackedTrainer(blobs(), activations=["relu", "prelu"], seeds=[0], config=cfg)
+    with pytest.raises(ValueError, match=r"it has 'layer 1 prelu alpha', the run does not") as e:
+        fresh.load_state_dict(state)
+    assert "\n" not in str(e.value)
