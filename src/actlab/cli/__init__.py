@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import click
 
+from actlab.cli.collector import OWN_PROCESS, before_exit
 from actlab.store.interrupt import (
     EXIT_TERMINATED,
     exit_status,
@@ -62,15 +63,20 @@ def cli() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point; returns the exit status. SIGTERM is handled like
     Ctrl-C (finished work is saved); either one, even during start-up, ends with one line
-    and status 130 (143 for SIGTERM), never a traceback."""
+    and status 130 (143 for SIGTERM), never a traceback.
+
+    Without ``argv`` (the process's own command line) the command is the process's own,
+    and the garbage collector is set for that (:mod:`actlab.cli.collector`)."""
+    own_process = argv is None
     restore = terminate_like_interrupt()
     try:
-        code = _run(argv)
+        code = _run(argv, own_process)
     except KeyboardInterrupt as exc:
         click.echo(f"actlab: {_stopped(exc)}", err=True)
         return exit_status(exc)
     finally:
         restore()
+        before_exit(own_process)
     signals = received()
     if signals and code == 0:
         # the interrupt was raised where something swallowed it; the command went on
@@ -100,13 +106,16 @@ def _error(message: object) -> int:
     return 2
 
 
-def _run(argv: Sequence[str] | None) -> int:
+def _run(argv: Sequence[str] | None, own_process: bool) -> int:
     from actlab.catalog import SpecError  # start-up work, inside main's Ctrl-C handling
     from actlab.store.errors import RunDirError
 
     try:
         result = cli.main(
-            args=list(argv) if argv is not None else None, prog_name="actlab", standalone_mode=False
+            args=list(argv) if argv is not None else None,
+            prog_name="actlab",
+            standalone_mode=False,
+            obj={OWN_PROCESS: own_process},
         )
     except click.exceptions.Exit as exc:
         return exc.exit_code

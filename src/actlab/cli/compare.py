@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from actlab.cli.collector import own_process, paused_for_imports
 from actlab.cli.common import (
     CliUsageError,
     margin_option,
@@ -128,9 +129,10 @@ MAX_THREADS = 4 * (os.cpu_count() or 1)
 @click.option("--open", "open_report", is_flag=True, help="Open report.html in a browser.")
 def command(**opts: Any) -> int:
     """Train every activation x seed side by side and rank them (the main job)."""
-    from actlab.comparison import CompareConfig
-    from actlab.comparison.runner import run_comparison
-    from actlab.store.run_dir import default_run_path
+    with paused_for_imports(own_process()):  # torch
+        from actlab.comparison import CompareConfig
+        from actlab.comparison.runner import run_comparison
+        from actlab.store.run_dir import default_run_path
 
     if opts["resume"]:
         from actlab.store import RunDir
