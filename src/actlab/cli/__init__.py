@@ -67,16 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Without ``argv`` (the process's own command line) the command is the process's own,
     and the garbage collector is set for that (:mod:`actlab.cli.collector`)."""
-    own_process = argv is None
     restore = terminate_like_interrupt()
     try:
-        code = _run(argv, own_process)
+        code = _run(argv)
     except KeyboardInterrupt as exc:
         click.echo(f"actlab: {_stopped(exc)}", err=True)
         return exit_status(exc)
     finally:
         restore()
-        before_exit(own_process)
+        before_exit(argv is None)
     signals = received()
     if signals and code == 0:
         # the interrupt was raised where something swallowed it; the command went on
@@ -106,7 +105,7 @@ def _error(message: object) -> int:
     return 2
 
 
-def _run(argv: Sequence[str] | None, own_process: bool) -> int:
+def _run(argv: Sequence[str] | None) -> int:
     from actlab.catalog import SpecError  # start-up work, inside main's Ctrl-C handling
     from actlab.store.errors import RunDirError
 
@@ -115,7 +114,7 @@ def _run(argv: Sequence[str] | None, own_process: bool) -> int:
             args=list(argv) if argv is not None else None,
             prog_name="actlab",
             standalone_mode=False,
-            obj={OWN_PROCESS: own_process},
+            obj={OWN_PROCESS: argv is None},
         )
     except click.exceptions.Exit as exc:
         return exc.exit_code
