@@ -28,6 +28,7 @@ from actlab.engine.init import init_std, standard_normals
 from actlab.engine.metrics import candidate_loss, evaluate
 from actlab.engine.optim import StackedOptimizer
 from actlab.engine.probes import PROBES, probe
+from actlab.engine.stacked import _Head
 from actlab.engine.vmap_conv import StackedConv2d, _Conv
 from actlab.engine.vmap_linear import StackedLinear, _Linear
 
@@ -438,6 +439,27 @@ def test_the_stacked_linear_rule_is_a_linear_layer_and_its_derivative(bias):
     assert torch.autograd.gradcheck(_Linear.apply, (x[0], w[0], None if b is None else b[0]))
     shared = torch.func.vmap(lambda x, w: _Linear.apply(x, w, None), in_dims=(0, None))
     assert torch.autograd.gradcheck(shared, (x, w[0]))  # one weight for every candidate
+
+
+def test_the_engines_output_layer_is_each_candidates_affine_map_and_its_derivative():
+    """y[m] = b[m] + h[m] W[m]; the derivatives by finite differences (gradcheck), also
+    with h from a non-contiguous layout (the CNN's flattened features) and when only some
+    inputs need a gradient (the probes' backward skips W and b)."""
+    gen = torch.Generator().manual_seed(0)
+
+    def draw(*shape):
+        return torch.randn(*shape, generator=gen, dtype=torch.float64, requires_grad=True)
+
+    h, w, b = draw(3, 5, 4), draw(3, 4, 2), draw(3, 1, 2)
+    y = _Head.apply(h, w, b)
+    for m in range(3):
+        torch.testing.assert_close(y[m], b[m] + h[m] @ w[m], atol=1e-15, rtol=0)
+    assert torch.autograd.gradcheck(_Head.apply, (h, w, b))
+    batch_major = draw(5, 3, 4)
+    assert torch.autograd.gradcheck(lambda t: _Head.apply(t.transpose(0, 1), w, b), batch_major)
+    (dh,) = torch.autograd.grad(_Head.apply(h, w.detach(), b.detach()).square().sum(), h)
+    (ref,) = torch.autograd.grad(torch.baddbmm(b, h, w).square().sum(), h)
+    torch.testing.assert_close(dh, ref, atol=1e-13, rtol=0)
 
 
 CONV_CASES = {

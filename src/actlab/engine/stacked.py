@@ -9,6 +9,10 @@ mixes two candidates, so candidate ``m``'s outputs and gradients depend on its o
 parameters only. A learnable activation (prelu, star_relu, xielu, snake) learns its
 parameters in every hidden layer (:mod:`actlab.engine.activations`).
 
+The output layer is :class:`_Head`: the same product with every matrix it writes laid out
+with its wide side last (MKL's batched products with a narrow last side, 10 classes, ran
+3-4x slower on this CPU; BENCHMARKS.md, "The training epochs").
+
 Inputs are ``x [M, B, F]`` (each candidate its own minibatch; the CNN also takes
 ``[M, B, C, H, W]``); outputs ``[M, B, n_out]``
 (logits or regression outputs: the output layer is linear). Both are stacks
@@ -19,6 +23,7 @@ layout ``positions = 1`` for dense layers and ``H*W`` for convolutions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +31,34 @@ import torch.nn.functional as F
 from actlab.engine.candidates import Candidate
 from actlab.engine.init import LayerShape, stacked_parameters
 from actlab.engine.stack import Captured, Stack, Training, shared_width_factor
+
+
+class _Head(torch.autograd.Function):
+    """The output layer ``y = b + h W`` of every candidate at once (``h [M, B, in]``,
+    ``W [M, in, out]``, ``b [M, 1, out]``; ``out`` is narrow: the classes), computed as
+    products whose written matrix is wide in its last dimension::
+
+        y^T  = b^T + W^T h^T     (y: its transposed view, [M, out, B] in memory)
+        dh   = g W^T
+        dW^T = g^T h             (dW: its transposed view, made contiguous)
+        db   = sum over B of g
+
+    The loss reads ``y`` with classes on dim 1 (:func:`actlab.engine.metrics.candidate_loss`),
+    which is ``y^T``'s own layout.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(h, w)
+        return torch.baddbmm(b.mT, w.mT, h.mT).mT
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        h, w = ctx.saved_tensors
+        dh = torch.bmm(g, w.mT) if ctx.needs_input_grad[0] else None
+        dw = torch.bmm(g.mT, h).mT.contiguous() if ctx.needs_input_grad[1] else None
+        db = g.sum(1, keepdim=True) if ctx.needs_input_grad[2] else None
+        return dh, dw, db
 
 
 class StackedNet(Stack):
@@ -106,7 +139,7 @@ class StackedMLP(StackedNet):
             h = self.activate(z, dim=0, owner=i)
             if capture:
                 captured.append((z.unsqueeze(-1), h.unsqueeze(-1)))
-        return torch.baddbmm(self.params[-1], h, self.params[-2]), captured
+        return _Head.apply(h, self.params[-2], self.params[-1]), captured
 
 
 class StackedCNN(StackedNet):
@@ -171,4 +204,4 @@ class StackedCNN(StackedNet):
                 captured.append((z5.flatten(3).transpose(0, 1), h5.flatten(3).transpose(0, 1)))
             h = h5.view(b, -1, hh, ww)
         flat = h.view(b, m, -1).transpose(0, 1)
-        return torch.baddbmm(self.params[-1], flat, self.params[-2]), captured
+        return _Head.apply(flat, self.params[-2], self.params[-1]), captured
