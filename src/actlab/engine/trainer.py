@@ -59,6 +59,13 @@ def batch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(key))
 
 
+def _rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``t[idx]`` for an index ``idx [M, B]`` into ``t``'s first axis, as one
+    ``index_select`` of the flattened index (indexing with the 2-D index itself took ~5x
+    as long on the CPU: 110 us against 20 us for the digits' batches of 40 x 64)."""
+    return t.index_select(0, idx.reshape(-1)).view(*idx.shape, *t.shape[1:])
+
+
 class StackSource(Protocol):
     """Builds the stacks of a user's model (:class:`actlab.engine.user_stack.UserModel`)."""
 
@@ -279,7 +286,7 @@ class StackedTrainer:
             loss_sum = loss_sum.float()
         for start in range(0, n, bs):
             idx = order[:, start : start + bs]
-            xb, yb = x_train[idx], y_train[idx]
+            xb, yb = _rows(x_train, idx), _rows(y_train, idx)
             self.global_step += 1
             for k, (a, b) in enumerate(self.spans):
                 loss = self._step(k, xb[a:b], yb[a:b])
