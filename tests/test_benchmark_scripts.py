@@ -57,6 +57,10 @@ RUNS = {
         ["--rounds", "1", "--calls", "2", "--candidates", "2", "--width", "8", "--samples", "200"],
         ["| torch.where (plain autograd) |", "| ratio learned / fixed |"],
     ),
+    "epochs.py": (
+        ["--rounds", "1", "--seeds", "1", "--before", "../src"],
+        ["| before |", "| this tree |", "epoch before / this tree", "difference"],
+    ),
     "grid.py": (["--epochs", "1", "--seeds", "1", "--workers", "1"], ["| 1 |"]),
     "ffn_corpus.py": (
         [

@@ -174,19 +174,19 @@ class Stack(ABC):
         ``f``). For a gated activation ``z`` is in the probe layout ``[M, B, units,
         positions]``, its units the value and gate halves, and the result is ``d sum f /
         dz``: ``g(b)`` on the value units, ``a g'(b)`` on the gate units."""
-        parts = []
         owner = self.site_owner(site)
-        for k, part in enumerate(self.slices):
-            fn = self.activations.fn(k, owner, dim=0)
-            zs = z[part.start : part.stop].detach().requires_grad_(True)
-            units_last = zs.movedim(2, -1) if part.activation.width_factor > 1 else zs
-            with torch.enable_grad():
-                out = fn(units_last)
-                # out.sum(), not grad_outputs=ones: the same d (sum's backward hands f's
-                # backward ones), and torch's grad_outputs check imports sympy (~0.3 s)
-                (d,) = torch.autograd.grad(out.sum(), zs)
-            parts.append(d)
-        return parts[0] if len(parts) == 1 else torch.cat(parts)
+        leaf = z.detach().requires_grad_(True)
+        parts = leaf.split([part.stop - part.start for part in self.slices])
+        with torch.enable_grad():
+            total = leaf.new_zeros(())
+            for k, (part, zs) in enumerate(zip(self.slices, parts, strict=True)):
+                units_last = zs.movedim(2, -1) if part.activation.width_factor > 1 else zs
+                total = total + self.activations.fn(k, owner, dim=0)(units_last).sum()
+            # One backward for every slice: d total / d zs_k = d sum f_k / d zs_k exactly
+            # (an addition hands its gradient on unchanged). total, not grad_outputs=ones:
+            # the same d, and torch's grad_outputs check imports sympy (~0.3 s)
+            (d,) = torch.autograd.grad(total, leaf)
+        return d
 
     def max_derivatives(self) -> torch.Tensor:
         """``max |f'|`` of each candidate's activation, ``[M]`` (float64, CPU); with
