@@ -14,7 +14,7 @@ from actlab.comparison import CompareConfig
 from actlab.comparison.config import hidden_widths
 from actlab.comparison.runner import run_comparison
 from actlab.engine import CandidateResult
-from actlab.store.run_dir import json_safe
+from actlab.store.run_dir import RESULTS_SCHEMA, RunDir, json_safe
 
 SMALL = dict(
     data="moons(n=240, noise=0.2)",
@@ -343,3 +343,38 @@ def test_the_cost_timers_backward_is_the_activations_backward(spec):
     out.backward(grad[: out.numel()].view_as(out))
     _Seed.apply(fn(b), grad[: out.numel()].view_as(out)).backward()
     assert a.grad is not None and torch.equal(a.grad, b.grad)
+
+
+def _count_results_writes(monkeypatch) -> list[list[str]]:
+    """The groups of every results.json write, in order."""
+    writes: list[list[str]] = []
+    real = RunDir.write_results
+
+    def counted(self, results):
+        writes.append(list(results["groups"]))
+        real(self, results)
+
+    monkeypatch.setattr(RunDir, "write_results", counted)
+    return writes
+
+
+@pytest.mark.parametrize("seeds", ["fixed", "auto"])
+def test_results_json_is_written_once_per_trained_stack_and_holds_the_whole_result(
+    tmp_path, monkeypatch, seeds
+):
+    """Written when each group finishes (before its checkpoint goes: what a resume needs),
+    not again at the end when nothing changed since; the last write is the whole result,
+    analysis included. A finished run resumed trains nothing and writes it once."""
+    writes = _count_results_writes(monkeypatch)
+    options = dict(data="xor(n=160)", activations=["relu", "identity"], epochs=2, hidden=(8,))
+    if seeds == "auto":
+        result = actlab.compare(**options, seeds="auto", max_seeds=10, out=tmp_path / "r")
+        assert len(writes) == len(result.config["seeds"]) // 5  # one per look's stack
+    else:
+        result = actlab.compare(**options, seeds=3, depths=(1, 2), out=tmp_path / "r")
+        assert writes == [["mlp-depth1-width8"], ["mlp-depth1-width8", "mlp-depth2-width8"]]
+    on_disk = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert on_disk == {"schema": RESULTS_SCHEMA, **json_safe(result.to_dict())}
+    writes.clear()
+    actlab.resume(tmp_path / "r")
+    assert len(writes) == 1

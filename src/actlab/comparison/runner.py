@@ -383,6 +383,7 @@ def run_comparison(
         costs=costs,
         path=run.path if run else None,
     )
+    written = False  # results.json holds ``result`` as it is now (each group writes it)
     while True:
         for group, layers in groups.items():
             if not todo[group]:
@@ -393,15 +394,17 @@ def run_comparison(
                 config, splits, layers, todo[group], chosen, user_model
             )
             _train_group(config, group, layers, trainer, run, result, progress)
+            written = True
             if on_group_done is not None:
                 on_group_done(result)
         extended = _next_look(config, result, run, progress)
         if extended is None:
             break
-        config = extended
+        config = extended  # a look adds seeds only to groups that then train
         todo = _todo(config, result)
     if run is not None:
-        run.write_results(result.to_dict())
+        if not written:  # nothing trained (a finished run resumed)
+            run.write_results(result.to_dict())
         if report:
             from actlab.report.html import write_report
 
@@ -418,8 +421,9 @@ def _train_group(
     result: CompareResult,
     progress: Progress,
 ) -> None:
-    """Train one group's missing candidates (from its checkpoint when there is one) and
-    add them to ``result``."""
+    """Train one group's missing candidates (from its checkpoint when there is one), add
+    them to ``result`` and, with a run directory, write results.json (the whole
+    ``result``, its analysis included) before the group's checkpoint is dropped."""
     if run is not None:
         run.restore_checkpoint(group, trainer.load_state_dict)
     earlier = result.groups.get(group, {}).get("training", [])
