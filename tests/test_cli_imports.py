@@ -167,12 +167,13 @@ own stderr lines (its progress), whenever a watched package is first looked up, 
 the end ``LOADED name`` for each watched module that was imported (a lookup alone, e.g.
 ``importlib.util.find_spec``, imports nothing)."""
 
-NEVER_ON_THE_COMPARE_PATH = ("torch._dynamo", "sympy", "sklearn", "scipy.stats")
+NEVER_ON_THE_COMPARE_PATH = ("torch._dynamo", "sympy", "sklearn", "scipy.stats", "scipy.optimize")
 """What a compare on digits must not import: ``torch._dynamo`` (~2 s; ``torch.optim``'s
 ``Optimizer`` imports it, so the engine steps the fused kernels itself), sympy (~0.3 s;
 torch's ``grad_outputs`` check imports it), scikit-learn (~0.6 s; the digits are read
-from its data file) and scipy.stats (~0.6 s; the analysis calls the t and noncentral-t
-kernels in scipy.special)."""
+from its data file), scipy.stats (~0.6 s; the analysis calls the t and noncentral-t
+kernels in scipy.special) and scipy.optimize (~0.15 s; the power analysis' root is
+:func:`actlab.analysis.roots.brentq`)."""
 
 
 def _recorded(

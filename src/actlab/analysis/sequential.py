@@ -53,6 +53,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from actlab.analysis.roots import brentq
+
 # scipy (~1 s to import) is imported inside the functions that use it: the compare
 # path imports this module at start-up, and the analysis runs only after training.
 
@@ -192,9 +194,7 @@ def boundaries(times: tuple[float, ...], level: float) -> tuple[float, ...]:
             if _crossing(hi, grid, mass, sd) > target:  # no room: beyond the tails
                 c = math.inf
             else:
-                from scipy import optimize  # a later look only: ~0.5 s to import
-
-                b = optimize.brentq(
+                b = brentq(
                     lambda b, m=mass, g=grid, v=sd, a=target: _crossing(b, g, m, v) - a,
                     -hi,
                     hi,
