@@ -85,7 +85,26 @@ def test_a_value_that_is_not_data_names_its_place(tmp_path):
         write_checkpoint(tmp_path / "c.safetensors", {"a": [1, np.int64(2)]})
     with pytest.raises(TypeError, match=r"builtins\.set"):
         write_checkpoint(tmp_path / "c.safetensors", {"a": {1, 2}})
+    places = {
+        r"state\['a'\]\[0\]\['b'\]\[1\]: a builtins\.set": {"a": ({"b": [0.5, {2}]},)},
+        r"state\[1\]\[2\]: a builtins\.object": {1: {2: object()}},
+        r"state key frozenset\(\): a builtins\.frozenset": {frozenset(): 1},
+        r"state\['t'\]\[0\]: a torch\.sparse_coo tensor": {"t": [torch.zeros(2).to_sparse()]},
+    }
+    for message, state in places.items():
+        with pytest.raises(TypeError, match=f"^checkpoint {message}"):
+            write_checkpoint(tmp_path / "c.safetensors", state)
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_float_subclasses_are_stored_as_floats(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "c.safetensors"
+    write_checkpoint(path, {"x": [np.float64(0.5), np.float64("nan"), np.float64("-inf")]})
+    x = read_checkpoint(path)["x"]
+    assert [type(v) for v in x] == [float] * 3
+    assert x[0] == 0.5 and math.isnan(x[1]) and x[2] == -math.inf
 
 
 def test_writes_are_fsynced_before_the_replace_and_the_directory_after(tmp_path, monkeypatch):

@@ -41,48 +41,92 @@ _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")  # a pickle protocol 2+ header; torch.save's zip
 
 
+class _Unstorable(TypeError):
+    """A value that cannot be stored. Where it sits in the state is added as the error
+    leaves each container, so encoding pays for no location until something fails."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+        self.where = ""
+
+    def inside(self, step: str) -> _Unstorable:
+        self.where = step + self.where
+        return self
+
+    def __str__(self) -> str:
+        return f"checkpoint state{self.where}: {self.what}"
+
+
+def _tagged_float(x: float) -> Any:
+    """A float (or a subclass, which JSON writes as a float) as JSON: itself, or tagged
+    when it is not finite."""
+    if math.isfinite(x):
+        return x
+    return {"$float": "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")}
+
+
 class _Encoder:
-    """Turns a state into a JSON-able value, collecting its tensors."""
+    """Turns a state into a JSON-able value, collecting its tensors. A state's bulk is the
+    trainer's history (tens of thousands of floats), so the common case is one type check
+    per value."""
 
     def __init__(self) -> None:
-        self.tensors: dict[str, Any] = {}
-        self._storages: set[int] = set()
-
-    def value(self, obj: Any, where: str) -> Any:
         import torch
 
+        self.tensors: dict[str, Any] = {}
+        self._storages: set[int] = set()
+        self._torch = torch
+
+    def value(self, obj: Any) -> Any:
+        if type(obj) is float:
+            return obj if math.isfinite(obj) else _tagged_float(obj)
         if obj is None or isinstance(obj, bool | int | str):
             return obj
         if isinstance(obj, float):
-            if math.isfinite(obj):
-                return float(obj)
-            return {"$float": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
-        if isinstance(obj, torch.Tensor):
-            return {"$tensor": self._tensor(obj, where)}
+            return _tagged_float(obj)
+        if isinstance(obj, self._torch.Tensor):
+            return {"$tensor": self._tensor(obj)}
         if isinstance(obj, list):
-            return [self.value(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+            return self._items(obj)
         if isinstance(obj, tuple):
-            return {"$tuple": [self.value(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+            return {"$tuple": self._items(obj)}
         if isinstance(obj, dict):
-            if all(isinstance(k, str) and not k.startswith("$") for k in obj):
-                return {k: self.value(v, f"{where}[{k!r}]") for k, v in obj.items()}
-            return {
-                "$dict": [
-                    [self.value(k, f"{where} key {k!r}"), self.value(v, f"{where}[{k!r}]")]
-                    for k, v in obj.items()
-                ]
-            }
-        raise TypeError(
-            f"checkpoint state{where}: a {type(obj).__module__}.{type(obj).__qualname__} "
-            "cannot be stored (only dict, list, tuple, str, int, float, bool, None and "
-            "torch.Tensor)"
+            return self._dict(obj)
+        raise _Unstorable(
+            f"a {type(obj).__module__}.{type(obj).__qualname__} cannot be stored (only "
+            "dict, list, tuple, str, int, float, bool, None and torch.Tensor)"
         )
 
-    def _tensor(self, tensor: Any, where: str) -> str:
-        import torch
+    def _items(self, items: list | tuple) -> list:
+        out = []
+        try:
+            for v in items:
+                out.append(self.value(v))
+        except _Unstorable as exc:  # items before the failing one are in out
+            raise exc.inside(f"[{len(out)}]") from None
+        return out
 
-        if tensor.layout != torch.strided:
-            raise TypeError(f"checkpoint state{where}: a {tensor.layout} tensor cannot be stored")
+    def _dict(self, obj: dict) -> Any:
+        plain = all(isinstance(k, str) and not k.startswith("$") for k in obj)
+        out: Any = {} if plain else []
+        key, in_key = None, False
+        try:
+            for key, v in obj.items():
+                if plain:
+                    out[key] = self.value(v)
+                else:
+                    in_key = True
+                    k = self.value(key)
+                    in_key = False
+                    out.append([k, self.value(v)])
+        except _Unstorable as exc:
+            raise exc.inside(f" key {key!r}" if in_key else f"[{key!r}]") from None
+        return out if plain else {"$dict": out}
+
+    def _tensor(self, tensor: Any) -> str:
+        if tensor.layout != self._torch.strided:
+            raise _Unstorable(f"a {tensor.layout} tensor cannot be stored")
         t = tensor.detach().to("cpu")
         if not t.is_contiguous():
             t = t.contiguous()
@@ -151,7 +195,7 @@ def write_checkpoint(path: Path, state: Any) -> None:
     from safetensors.torch import save_file
 
     encoder = _Encoder()
-    document = {"schema": CHECKPOINT_SCHEMA, "state": encoder.value(state, "")}
+    document = {"schema": CHECKPOINT_SCHEMA, "state": encoder.value(state)}
     text = json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
     tensors = {**encoder.tensors, STATE_ENTRY: torch.frombuffer(bytearray(text), dtype=torch.uint8)}
     replace_atomically(
