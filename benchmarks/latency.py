@@ -39,7 +39,7 @@ from pathlib import Path
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "selu", "identity")
 REPORT_TIMER = """
 import sys, time
-import scipy.special, scipy.optimize  # the analysis' imports (lazy on the compare path)
+import scipy.special  # the analysis' import (lazy on the compare path)
 from actlab.comparison import load
 from actlab.report.html import write_report
 result = load(sys.argv[1])
