@@ -70,18 +70,24 @@ NEVER = 2**62
 COPIES = ("plain", "default", "sampled", "unsampled")
 
 
+def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """The mean of ``values`` and its Student t confidence interval: ``m``,
+    ``m -+ t * s / sqrt(n)`` with ``m`` and ``s`` the mean and standard deviation of the
+    ``n >= 2`` values and ``t`` the ``(1 + level) / 2`` quantile of Student's t with
+    ``n - 1`` degrees of freedom."""
+    if len(values) < 2:
+        raise ValueError(f"an interval needs at least 2 values, got {len(values)}")
+    mean = statistics.fmean(values)
+    half = stats.t.ppf((1 + level) / 2, len(values) - 1) * statistics.stdev(values)
+    half /= math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
 def log_ratio_interval(ratios: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """The geometric mean of paired ratios and its Student t confidence interval:
-    ``exp(m)``, ``exp(m -+ t * s / sqrt(n))`` with ``m`` and ``s`` the mean and standard
-    deviation of ``log(ratio)`` over the ``n >= 2`` pairs and ``t`` the ``(1 + level) / 2``
-    quantile of Student's t with ``n - 1`` degrees of freedom."""
-    if len(ratios) < 2:
-        raise ValueError(f"an interval needs at least 2 paired ratios, got {len(ratios)}")
-    logs = [math.log(r) for r in ratios]
-    mean = statistics.fmean(logs)
-    half = stats.t.ppf((1 + level) / 2, len(logs) - 1) * statistics.stdev(logs)
-    half /= math.sqrt(len(logs))
-    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+    """The geometric mean of paired ratios and its Student t confidence interval: ``exp``
+    of :func:`t_interval` of ``log(ratio)`` over the pairs."""
+    mean, low, high = t_interval([math.log(r) for r in ratios], level)
+    return math.exp(mean), math.exp(low), math.exp(high)
 
 
 class _Copy:

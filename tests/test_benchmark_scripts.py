@@ -40,6 +40,10 @@ RUNS = {
         ],
         ["| functional |", "| llama |", "95% t interval over replicates", "% [", "] |"],
     ),
+    "monitor_fixed.py": (
+        ["--models", "functional,bert", "--rounds", "2", "--pairs", "2"],
+        ["| functional |", "| bert |", "fixed cost us/step"],
+    ),
     "memory.py": (
         ["--only", "batch 1024", "--scale", "0.05", "--epochs", "1"],
         ["| mlp 40 x 128-128 batch 1024 |"],
