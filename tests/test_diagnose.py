@@ -84,6 +84,92 @@ def test_steps_count_training_forwards_only() -> None:
     assert mon.recording.sampled_steps() == [0, 3, 6]
 
 
+def _forward_hooks(model: nn.Module) -> tuple[int, int, int]:
+    """The model's forward pre-hooks, all forward hooks and pre-hooks of the model and its
+    submodules, and the gradient hooks on the first weight."""
+    every_module = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+    return len(model._forward_pre_hooks), every_module, len(model[0].weight._backward_hooks or {})
+
+
+def test_an_unsampled_step_runs_only_the_step_hook_and_the_screen() -> None:
+    """The cost every step pays: one forward hook on the model, one gradient hook on the
+    first weight. The pre-hook that starts a sampled pass is there only for that pass, and
+    a sampled step's gradient-norm hook only until the next step."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    seen = []
+    with monitor(model, every=3) as mon:
+        seen.append(_forward_hooks(model))
+        for _ in range(5):
+            model(torch.randn(5, 4)).sum().backward()
+            seen.append(_forward_hooks(model))
+    assert seen == [
+        (1, 2, 1),  # before step 0: armed to trace it
+        (0, 1, 2),  # after step 0: its gradient-norm hook on model[0] (the ReLU's feeder)
+        (0, 1, 1),  # after step 1: the steady state
+        (1, 2, 1),  # after step 2: armed to sample step 3
+        (0, 1, 2),
+        (0, 1, 1),
+    ]
+    assert mon.recording.sampled_steps() == [0, 3]
+
+
+def test_an_eval_pass_before_the_first_training_step_is_not_traced() -> None:
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+    with monitor(model, every=2) as mon:
+        model.eval()
+        model(torch.randn(5, 4))
+        model.train()
+        model(torch.randn(5, 4)).sum().backward()
+    assert [la.name for la in mon.recording.layers] == ["1"]  # one call per forward pass
+    assert mon.recording.steps == 1 and mon.recording.sampled_steps() == [0]
+
+
+def test_gradient_norms_of_a_sampled_step_without_backward_are_not_taken_later() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    x = torch.randn(32, 6)
+    with monitor(model, every=1) as mon:
+        model(x)  # step 0: no backward pass
+        model(x).pow(2).sum().backward()
+    first, second = mon.records
+    assert (first.step, first.grad_norm) == (0, None)
+    assert second.grad_norm == pytest.approx(float(model[0].weight.grad.norm()), rel=1e-6)
+
+
+class Flaky(nn.Module):
+    """A functional activation in ``forward``, which raises after it when ``fail`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 8)
+        self.out = nn.Linear(8, 2)
+        self.fail = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.fc(x))
+        if self.fail:
+            raise RuntimeError("boom")
+        return self.out(h)
+
+
+def test_a_sampled_forward_pass_that_raises_leaves_no_site_hook_or_mode_behind() -> None:
+    torch.manual_seed(0)
+    model = Flaky()
+    x = torch.randn(5, 4)
+    with monitor(model, every=1) as mon:
+        model(x).sum().backward()
+        model.fail = True
+        with pytest.raises(RuntimeError, match="boom"):
+            model(x)  # step 1 raises inside its sampled pass, the user carries on
+        model.fail = False
+        assert torch._C._len_torch_function_stack() == 0
+        assert len(model._forward_hooks) == 1 and len(model.fc._forward_hooks) == 0
+        model(x).sum().backward()
+    assert mon.recording.steps == 3 and mon.recording.sampled_steps() == [0, 1, 2]
+    assert mon.recording.non_finite is None
+
+
 def test_recorded_gradient_norm_and_signals_match_direct_computation() -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(inplace=True), nn.Linear(16, 3))
@@ -329,6 +415,61 @@ def test_nan_in_the_last_forward_pass_is_found_when_the_block_ends() -> None:
         model(x[:4])
         model(torch.full_like(x[:4], math.nan))
     assert (mon.recording.non_finite.step, mon.recording.non_finite.layer) == (1, "1")
+
+
+@pytest.mark.parametrize("every", [5, 2], ids=["next step unsampled", "next step sampled"])
+def test_a_nan_in_a_forward_pass_without_backward_is_found_at_the_next_one(every: int) -> None:
+    torch.manual_seed(0)
+    model = mlp(1, 8, nn.Tanh)
+    x, _, _, _ = digits()
+    with monitor(model, every=every) as mon:
+        model(x[:4]).sum().backward()
+        model(torch.full_like(x[:4], math.nan))  # step 1: gradients on, no backward pass
+        model(x[:4]).sum().backward()
+        event = mon.recording.non_finite
+        assert (event.step, event.layer, event.where) == (1, "1", "input")
+    if every == 2:  # step 2's signals are its own, not those of the pass that located the NaN
+        with torch.no_grad():
+            expected = float(torch.tanh(model[0](x[:4])).mean())
+        assert mon.recording.at(2)["1"].mean == pytest.approx(expected, rel=1e-5)
+    assert mon.recording.sampled_steps() == ([0, 2] if every == 2 else [0])
+
+
+def test_a_nan_output_that_a_clamped_loss_hides_from_the_gradients_is_found() -> None:
+    """``clamp``'s gradient is 0 at a NaN, so the gradients stay finite: only the screen
+    of the output sees the step."""
+    torch.manual_seed(0)
+    model = mlp(1, 8, nn.Tanh)
+    x, _, _, _ = digits()
+    with monitor(model, every=5) as mon:
+        for step in range(3):
+            with torch.no_grad():
+                model[2].bias[0] = math.nan if step == 1 else 0.0
+            model.zero_grad()
+            model(x[:8]).clamp(-1.0, 1.0).sum().backward()
+            if step == 1:
+                assert all(bool(p.grad.isfinite().all()) for p in model[0].parameters())
+    event = mon.recording.non_finite
+    assert (event.step, event.layer, event.where) == (1, "2", "weight")
+
+
+class ComplexOutput(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.tanh(self.fc(x))
+        return torch.complex(z, z), torch.ones(3, dtype=torch.long)
+
+
+def test_complex_and_integer_outputs_never_break_training() -> None:
+    model = ComplexOutput()
+    with monitor(model, every=1) as mon:
+        for _ in range(2):
+            out, _ = model(torch.randn(5, 4))
+            out.abs().sum().backward()
+    assert mon.recording.non_finite is None and mon.recording.sampled_steps() == [0, 1]
 
 
 def test_exploding_gradients_are_reported() -> None:

@@ -28,24 +28,33 @@ functional ones by a ``TorchFunctionMode`` active only inside the calling module
 
 **Every step**, the model's output and the weight gradient of the first linear/conv layer
 are screened for NaN/inf (any NaN, and any inf that is not squashed by a bounded
-activation, reaches them). Both screens run together when that gradient arrives, the end
-of the step's backward pass, while the weights are still those of the forward pass. A
-forward pass that cannot be followed by one (under ``torch.no_grad()``, or when the first
-weight takes no gradient) has its output screened at once; one that could but is not (no
-``backward()``) is screened when the next forward pass starts or the ``with`` block ends.
+activation, reaches them; the output is screened too because a loss can mask it, as
+``clamp`` does, whose gradient is 0 at a NaN). Both screens run together when that
+gradient arrives, the end of the step's backward pass, while the weights are still those
+of the forward pass: ``isfinite(sum(t))`` for each, one reduction and one read (an
+overflow of huge finite values is then cleared by an exact check). A forward pass that
+cannot be followed by one (under ``torch.no_grad()``, or when the first weight takes no
+gradient) has its output screened at once; one that could but is not (no ``backward()``)
+is screened at the next training forward pass or when the ``with`` block ends.
 When the output is not finite, the step's forward pass is run again in eval mode without
 gradients to find the first non-finite activation input or output (else a layer with
 non-finite weights, else the last linear/conv layer); when the gradient is not finite, the
 accumulated ``.grad`` of the other layers is checked in backward order. The first one
 found is kept as :attr:`Recording.non_finite`.
 
-All hooks are removed when the ``with`` block ends, also when it ends with an exception.
+**Hooks.** An unsampled step runs two: a forward hook on the model (it counts the step,
+keeps the output for the screen, and ends a traced or sampled pass, also one that raises)
+and a gradient hook on the first weight (the screen). A forward pre-hook on the model,
+which starts the trace or hooks the sites, is registered only for a traced or sampled step
+(for step 0 when the ``with`` block starts, else at the end of the step before; eval-mode
+passes leave it waiting) and removes itself when that step starts. All hooks are removed
+when the ``with`` block ends, also when it ends with an exception.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -81,21 +90,14 @@ def _finite(t: torch.Tensor) -> bool:
     return bool(torch.isfinite(t).all()) if t.is_floating_point() else True
 
 
-def _maybe_finite(tensors: list[torch.Tensor]) -> bool:
-    """A quick screen: a NaN or inf in any of ``tensors`` makes the sum of their sums
-    non-finite (so does an overflow of huge finite values, which the exact
-    :func:`_finite` then clears); one read of a number for all of them when they share a
-    device."""
-    sums = [t.detach().sum() for t in tensors if t.is_floating_point()]
-    if not sums:
-        return True
-    try:
-        total = sums[0]
-        for s in sums[1:]:
-            total = total + s
-    except RuntimeError:  # on different devices
-        return all(math.isfinite(float(s)) for s in sums)
-    return math.isfinite(float(total))
+def _sums_finite(tensors: Iterable[torch.Tensor]) -> bool:
+    """A quick screen of the floating-point ``tensors``, one reduction and one read each: a
+    NaN or inf in a tensor makes its sum non-finite (so does an overflow of huge finite
+    values, which the exact :func:`_finite` then clears)."""
+    for t in tensors:
+        if t.is_floating_point() and not math.isfinite(t.sum().item()):
+            return False
+    return True
 
 
 def _first_tensor(args: tuple[Any, ...]) -> torch.Tensor | None:
@@ -150,6 +152,8 @@ class Monitor(RecordingResults):
         self._grad_hooks: list[RemovableHandle] = []
         self._routers: list[CallRouter] = []
         self._step = -1
+        self._start: RemovableHandle | None = None
+        self._pass: str | None = None
         self._tracer: Tracer | None = None
         self._captured: dict[int, tuple[torch.Tensor, Subsample]] = {}
         self._step0: dict[tuple[Any, ...], tuple[torch.Tensor, Subsample]] = {}
@@ -161,12 +165,14 @@ class Monitor(RecordingResults):
         self._locating = False
         self._seen: list[tuple[str, str, bool]] = []
         self._screens_gradients = False
-        self._unscreened: tuple[tuple[Any, ...], dict[str, Any], list[torch.Tensor]] | None = None
+        self._unscreened: tuple[tuple[Any, ...], dict[str, Any], tuple[torch.Tensor, ...]] | None
+        self._unscreened = None
 
     @property
     def recording(self) -> Recording:
         """Everything recorded so far (results still on the device are read first)."""
         self._flush()
+        self._recording.steps = self._step + 1
         return self._recording
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -193,13 +199,13 @@ class Monitor(RecordingResults):
 
     def _attach(self) -> None:
         add = self._handles.append
-        add(self.model.register_forward_pre_hook(self._on_model_start, with_kwargs=True))
         add(
             self.model.register_forward_hook(self._on_model_end, with_kwargs=True, always_call=True)
         )
         self._screens_gradients = bool(self._weights) and self._weights[0][1].weight.requires_grad
         if self._screens_gradients:
             add(self._weights[0][1].weight.register_hook(self._screen_hook))
+        self._arm()  # step 0 is traced
 
     def _detach(self) -> None:
         if self._tracer is not None:  # an exception inside the traced forward pass
@@ -207,12 +213,16 @@ class Monitor(RecordingResults):
             self._tracer.release()
             self._tracer = None
         self._remove_step_hooks()
-        for handle in [*self._handles, *self._grad_hooks]:
+        self._unwatch_gradients()
+        if self._start is not None:
+            self._start.remove()
+            self._start = None
+        for handle in self._handles:
             handle.remove()
         self._handles.clear()
-        self._grad_hooks.clear()
         self._step0.clear()
         self._unscreened = None
+        self._pass = None
 
     def _remove_step_hooks(self) -> None:
         for handle in self._forward_hooks:
@@ -224,25 +234,26 @@ class Monitor(RecordingResults):
         self._routers.clear()
 
     # ---- the model's own forward pass ---------------------------------------------------
-    @property
-    def _sampling(self) -> bool:
-        return self._step >= 0 and self._step % self.every == 0
+    def _arm(self) -> None:
+        """Have the next training forward pass traced (step 0) or sampled."""
+        self._start = self.model.register_forward_pre_hook(self._on_model_start, with_kwargs=True)
 
     def _on_model_start(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
+        """Pre-hook of a traced or sampled step only: start tracing, or hook the sites."""
         if not module.training or self._locating:
             return
+        assert self._start is not None
+        self._start.remove()
+        self._start = None
         self._screen_output()  # the previous forward pass had no backward pass
-        for handle in self._grad_hooks:
-            handle.remove()
-        self._grad_hooks.clear()
-        self._step += 1
-        self._recording.steps = self._step + 1
-        if self._step == 0:
+        if self._step == -1:
+            self._pass = "traced"
             self._tracer = Tracer(self.model, on_call=self._capture_step0)
             self._tracer.start(args, kwargs)
-        elif self._sampling and self._watches:
+        else:
+            self._pass = "sampled"
             self._flush()
             self._captured = {}
             self._watch_sites(self._capture, started=True)
@@ -250,9 +261,30 @@ class Monitor(RecordingResults):
     def _on_model_end(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
+        """Every step: count it, end a traced or sampled pass, and keep the output for the
+        NaN/inf screen; arm the next step when it is sampled."""
         if not module.training or self._locating:
             return
-        if self._tracer is not None:
+        if self._unscreened is not None:
+            self._screen_output()  # the previous forward pass had no backward pass
+        if self._grad_hooks:
+            self._unwatch_gradients()  # the previous sampled step had no backward pass
+        self._step += 1
+        if self._pass is not None:
+            self._end_pass(output)
+        if self._recording.non_finite is None:
+            outputs = (output,) if isinstance(output, torch.Tensor) else tuple(tensors(output))
+            self._unscreened = (args, kwargs, outputs)
+            if not (self._screens_gradients and torch.is_grad_enabled()):
+                self._screen_output()  # no gradient screen will come for this pass
+        if (self._step + 1) % self.every == 0 and self._watches:
+            self._arm()
+
+    def _end_pass(self, output: Any) -> None:
+        """The end of a traced or sampled step: learn the sites, or compute the signals;
+        watch the feeders' gradients in the coming backward pass."""
+        if self._pass == "traced":
+            assert self._tracer is not None
             tracer, self._tracer = self._tracer, None
             graph = tracer.stop(output)
             try:
@@ -260,16 +292,12 @@ class Monitor(RecordingResults):
             finally:
                 tracer.release()
                 self._step0.clear()
-        elif self._sampling:
+        else:
             self._remove_step_hooks()
             self._compute(self._captured)
             self._captured = {}
-        if self._sampling:
-            self._watch_gradients()
-        if self._recording.non_finite is None:
-            self._unscreened = (args, kwargs, list(tensors(output)))
-            if not (self._screens_gradients and torch.is_grad_enabled()):
-                self._screen_output()  # no gradient screen will come for this pass
+        self._pass = None
+        self._watch_gradients()
 
     # ---- step 0: trace, learn the sites and the structure ---------------------------------
     def _capture_step0(self, node: Node, x: torch.Tensor) -> None:
@@ -462,6 +490,11 @@ class Monitor(RecordingResults):
         )
         self._pending.append((self._step, indices, stacked, subs))
 
+    def _unwatch_gradients(self) -> None:
+        for handle in self._grad_hooks:
+            handle.remove()
+        self._grad_hooks.clear()
+
     def _watch_gradients(self) -> None:
         feeders = {w.site.feeder for w in self._watches if w.site.feeder is not None}
         step = self._step
@@ -517,7 +550,7 @@ class Monitor(RecordingResults):
         self._unscreened = None
         if (
             self._recording.non_finite is None
-            and not _maybe_finite(outputs)
+            and not _sums_finite(outputs)
             and not all(map(_finite, outputs))  # not just a sum that overflowed
         ):
             self._locate(args, kwargs)
@@ -574,16 +607,20 @@ class Monitor(RecordingResults):
             self._recording.non_finite = NonFinite(step, layer, where)
 
     def _screen_hook(self, grad: torch.Tensor) -> None:
-        """On the weight nearest the input: when its gradient is not finite, report the
-        first layer, in backward order, whose accumulated ``.grad`` is not finite (this one
-        when no other is). The step's output is screened first: a non-finite output makes
-        the gradient non-finite too, and is the better report."""
-        if self._unscreened is not None and self._recording.non_finite is None:
-            if _maybe_finite([*self._unscreened[2], grad]):  # one screen for both, usually
-                self._unscreened = None
+        """On the weight nearest the input: screen the step's output and this gradient.
+
+        Usually the quick screen (:func:`_sums_finite`) of both is all this costs. Else
+        the output is screened exactly first (a non-finite output usually makes the
+        gradient non-finite too, and is the better report); when only the gradient is not
+        finite, the first layer, in backward order, whose accumulated ``.grad`` is not
+        finite is reported (this one when no other is)."""
+        unscreened, self._unscreened = self._unscreened, None
+        if unscreened is not None:
+            if _sums_finite((grad, *unscreened[2])):
                 return
-        self._screen_output()
-        if self._recording.non_finite is not None or _maybe_finite([grad]):
+            self._unscreened = unscreened
+            self._screen_output()
+        if self._recording.non_finite is not None or _sums_finite((grad,)):
             return
         if not _finite(grad):
             later = [(n, m.weight.grad) for n, m in reversed(self._weights[1:])]
