@@ -41,8 +41,11 @@ RUNS = {
         ["| functional |", "| llama |", "95% t interval over replicates", "% [", "] |"],
     ),
     "monitor_fixed.py": (
-        ["--models", "functional,bert", "--rounds", "2", "--pairs", "2"],
-        ["| functional |", "| bert |", "fixed cost us/step"],
+        [
+            *("--models", "functional,bert", "--rounds", "2", "--steps", "2"),
+            *("--baseline", "../src/actlab/diagnose/monitor.py"),
+        ],
+        ["| functional |", "| bert |", "| this tree - plain |", "| baseline - this tree |"],
     ),
     "memory.py": (
         ["--only", "batch 1024", "--scale", "0.05", "--epochs", "1"],

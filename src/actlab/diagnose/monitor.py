@@ -82,6 +82,10 @@ _Grouping = tuple[
     dict[str, list[int]], dict[str, dict[tuple[str, int], int]], dict[str, dict[str, int]]
 ]
 
+_Pass = tuple[tuple[Any, ...], dict[str, Any], tuple[torch.Tensor, ...]]
+"""A training forward pass not screened yet: its arguments, keyword arguments and output
+tensors."""
+
 PLAIN_DROPOUT: tuple[type[nn.Module], ...] = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 """Dropout that breaks SELU's self-normalization (alpha-dropout keeps mean and variance)."""
 
@@ -165,8 +169,7 @@ class Monitor(RecordingResults):
         self._locating = False
         self._seen: list[tuple[str, str, bool]] = []
         self._screens_gradients = False
-        self._unscreened: tuple[tuple[Any, ...], dict[str, Any], tuple[torch.Tensor, ...]] | None
-        self._unscreened = None
+        self._unscreened: _Pass | None = None
 
     @property
     def recording(self) -> Recording:
