@@ -114,6 +114,17 @@ def test_an_unsampled_step_runs_only_the_step_hook_and_the_screen() -> None:
     assert mon.recording.sampled_steps() == [0, 3]
 
 
+def test_a_monitor_entered_again_keeps_counting_its_steps() -> None:
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+    mon = monitor(model, every=2)
+    with mon:
+        model(torch.randn(3, 4)).sum().backward()
+    with mon:
+        for _ in range(3):
+            model(torch.randn(3, 4)).sum().backward()
+    assert mon.recording.steps == 4 and mon.recording.sampled_steps() == [0, 2]
+
+
 def test_an_eval_pass_before_the_first_training_step_is_not_traced() -> None:
     model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
     with monitor(model, every=2) as mon:

@@ -208,7 +208,7 @@ class Monitor(RecordingResults):
         self._screens_gradients = bool(self._weights) and self._weights[0][1].weight.requires_grad
         if self._screens_gradients:
             add(self._weights[0][1].weight.register_hook(self._screen_hook))
-        self._arm()  # step 0 is traced
+        self._arm_if_due()
 
     def _detach(self) -> None:
         if self._tracer is not None:  # an exception inside the traced forward pass
@@ -237,9 +237,13 @@ class Monitor(RecordingResults):
         self._routers.clear()
 
     # ---- the model's own forward pass ---------------------------------------------------
-    def _arm(self) -> None:
-        """Have the next training forward pass traced (step 0) or sampled."""
-        self._start = self.model.register_forward_pre_hook(self._on_model_start, with_kwargs=True)
+    def _arm_if_due(self) -> None:
+        """Have the next training forward pass traced (step 0) or sampled, if it is due."""
+        step = self._step + 1
+        if step == 0 or (step % self.every == 0 and self._watches):
+            self._start = self.model.register_forward_pre_hook(
+                self._on_model_start, with_kwargs=True
+            )
 
     def _on_model_start(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -280,8 +284,7 @@ class Monitor(RecordingResults):
             self._unscreened = (args, kwargs, outputs)
             if not (self._screens_gradients and torch.is_grad_enabled()):
                 self._screen_output()  # no gradient screen will come for this pass
-        if (self._step + 1) % self.every == 0 and self._watches:
-            self._arm()
+        self._arm_if_due()
 
     def _end_pass(self, output: Any) -> None:
         """The end of a traced or sampled step: learn the sites, or compute the signals;
