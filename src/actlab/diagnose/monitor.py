@@ -57,7 +57,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -157,7 +157,7 @@ class Monitor(RecordingResults):
         self._routers: list[CallRouter] = []
         self._step = -1
         self._start: RemovableHandle | None = None
-        self._pass: str | None = None
+        self._pass: Literal["traced", "sampled"] | None = None
         self._tracer: Tracer | None = None
         self._captured: dict[int, tuple[torch.Tensor, Subsample]] = {}
         self._step0: dict[tuple[Any, ...], tuple[torch.Tensor, Subsample]] = {}
