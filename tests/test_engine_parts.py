@@ -25,6 +25,7 @@ from actlab.engine import (
     probes,
 )
 from actlab.engine.candidates import Candidate, activation_slices
+from actlab.engine.ffn import StackedFFN
 from actlab.engine.init import init_std, standard_normals
 from actlab.engine.metrics import candidate_loss, evaluate
 from actlab.engine.optim import StackedOptimizer
@@ -177,6 +178,49 @@ def test_probes_match_a_per_candidate_numpy_oracle():
             np.testing.assert_allclose(got[:, layer, m].numpy(), want, rtol=1e-9, atol=1e-12)
     assert got[1, 0, :2].max() > 0  # relu: dead units exist
     assert got[2, 0, 2:4].max() > 0  # sigmoid: saturated units exist
+
+
+@pytest.mark.parametrize(
+    ("model", "activations"),
+    [
+        ("mlp", ["relu", "tanh", "prelu", "snake", "identity", "softplus", "xielu"]),
+        ("mlp", ["swiglu", "geglu"]),
+        ("mlp", ["identity"]),
+        ("cnn", ["relu", "sigmoid", "prelu", "elu", "identity"]),
+        ("ffn", ["swiglu", "reglu"]),
+        ("ffn tokens", ["relu", "gelu", "snake"]),
+    ],
+)
+def test_derivatives_read_off_the_forward_graph_equal_a_second_pass(model, activations):
+    """The engine's stacks give f'(z) from the captured forward's own graph: what
+    differentiating each activation again gives (plain, learnable, gated, a stack of one
+    identity), bit for bit where the probe layout is the forward's (MLP, CNN), to an ulp
+    where it is strided (the FFN's); the graph is still there for the probes' backward."""
+    cands = make_candidates(activations, [0, 1])
+    m = len(cands)
+    gen = torch.Generator().manual_seed(4)
+    if model == "mlp":
+        net = StackedMLP(cands, n_inputs=5, hidden=(6, 7), n_outputs=3)
+        x = 3 * torch.randn(m, 30, 5, generator=gen)
+    elif model == "cnn":
+        net = StackedCNN(cands, (1, 4, 4), channels=(3, 5), n_outputs=3)
+        x = 3 * torch.randn(m, 30, 16, generator=gen)
+    else:
+        tokens = model == "ffn tokens"
+        net = StackedFFN(
+            cands, n_inputs=6, n_outputs=3, widths=(8, 6), d_model=4, heads=2,
+            vocabulary=5 if tokens else None,
+        )  # fmt: skip
+        x = torch.randint(0, 5, (m, 10, 6), generator=gen) if tokens else torch.randn(m, 10, 6)
+    assert net.captures_graph
+    out, captured = net.forward(x, capture=True)
+    from_graph = net.derivatives(captured)
+    out.sum().backward()
+    for site, ((z, _), d) in enumerate(zip(captured, from_graph, strict=True)):
+        again = net.derivative(z, site)
+        if model in ("mlp", "cnn"):
+            assert torch.equal(d, again)
+        torch.testing.assert_close(d, again, rtol=2**-21, atol=2**-21)
 
 
 @pytest.mark.parametrize("model", ["mlp", "cnn"])

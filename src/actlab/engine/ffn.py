@@ -63,6 +63,8 @@ class StackedFFN(Stack):
     output units ``w`` per block, the same for every candidate of this stack (a gated
     activation's ``W_1`` has ``2w`` columns)."""
 
+    captures_graph = True
+
     def __init__(
         self,
         candidates: Sequence[Candidate],
@@ -178,11 +180,12 @@ class StackedFFN(Stack):
                 h = h + self._attend(self._norm(h, p[0], p[1]), p[2], p[3])
                 p = p[4:]
             z = torch.baddbmm(p[3], self._norm(h, p[0], p[1]), p[2])
-            a = self.activate(z, dim=0, owner=i)
-            if capture:
-                captured.append(
-                    (z.view(m, b, t, -1).transpose(2, 3), a.view(m, b, t, -1).transpose(2, 3))
-                )
+            if capture:  # the activation reads the captured view (see Stack.derivatives)
+                zc = z.view(m, b, t, -1).transpose(2, 3)
+                a = self.activate(zc.transpose(2, 3).view_as(z), dim=0, owner=i)
+                captured.append((zc, a.view(m, b, t, -1).transpose(2, 3)))
+            else:
+                a = self.activate(z, dim=0, owner=i)
             h = h + torch.baddbmm(p[5], a, p[4])
         out = torch.baddbmm(self.params[-1], self._norm(h, self.params[-4], self.params[-3]),
                             self.params[-2])  # fmt: skip

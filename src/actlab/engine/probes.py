@@ -172,13 +172,14 @@ def probe(
             ok = torch.isfinite(loss)
             # d(mean loss over P)/dW = sum over chunks of d(chunk mean * B / P)/dW
             objective = torch.where(ok, loss, 0.0).sum() * (xb.shape[0] / p)
+            derivatives = stack.derivatives(captured)
             part = (
                 torch.autograd.grad(objective, present, materialize_grads=True) if present else ()
             )
         finite &= ok
         grads = list(part) if grads is None else [g + q for g, q in zip(grads, part, strict=True)]
-        for site, (tally, (z, a)) in enumerate(zip(tallies, captured, strict=True)):
-            tally.add(stack.derivative(z, site), a, flat)
+        for tally, d, (_, a) in zip(tallies, derivatives, captured, strict=True):
+            tally.add(d, a, flat)
     assert grads is not None
     norms = iter(grads)
     rows = []

@@ -66,6 +66,7 @@ class StackedNet(Stack):
     layers as sites, each the owner of its learnable activation parameters."""
 
     layers: list[LayerShape]
+    captures_graph = True
 
     def __init__(
         self, candidates: Sequence[Candidate], dtype: torch.dtype, device: str | torch.device
@@ -136,9 +137,12 @@ class StackedMLP(StackedNet):
         h = x.flatten(2)
         for i in range(self.n_hidden):
             z = torch.baddbmm(self.params[2 * i + 1], h, self.params[2 * i])
-            h = self.activate(z, dim=0, owner=i)
-            if capture:
-                captured.append((z.unsqueeze(-1), h.unsqueeze(-1)))
+            if capture:  # the activation reads the captured view (see Stack.derivatives)
+                zc = z.unsqueeze(-1)
+                h = self.activate(zc.squeeze(-1), dim=0, owner=i)
+                captured.append((zc, h.unsqueeze(-1)))
+            else:
+                h = self.activate(z, dim=0, owner=i)
         return _Head.apply(h, self.params[-2], self.params[-1]), captured
 
 
@@ -199,9 +203,12 @@ class StackedCNN(StackedNet):
                 groups=m,
             )
             z5 = z.view(b, m, weight.shape[1], hh, ww)
-            h5 = self.activate(z5, dim=1, owner=i)
-            if capture:
-                captured.append((z5.flatten(3).transpose(0, 1), h5.flatten(3).transpose(0, 1)))
+            if capture:  # the activation reads the captured view (see Stack.derivatives)
+                zc = z5.flatten(3).transpose(0, 1)
+                h5 = self.activate(zc.transpose(0, 1).view_as(z5), dim=1, owner=i)
+                captured.append((zc, h5.flatten(3).transpose(0, 1)))
+            else:
+                h5 = self.activate(z5, dim=1, owner=i)
             h = h5.view(b, -1, hh, ww)
         flat = h.view(b, m, -1).transpose(0, 1)
         return _Head.apply(flat, self.params[-2], self.params[-1]), captured
