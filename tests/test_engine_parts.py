@@ -247,8 +247,8 @@ def test_probes_do_not_depend_on_the_chunking(model):
 @pytest.mark.parametrize("limit", [probes.EXACT_FLOAT32, 1])
 def test_flat_tail_counts_are_exact_whole_numbers(dtype, limit, monkeypatch):
     """Counted as a boolean comparison would count them: ties, NaN and inf are not below;
-    6000 of a unit's 12000 values past float16's whole numbers (2048); with ``limit`` 1
-    the counts go through float64."""
+    6000 of a unit's 12000 values, past float16's whole numbers (2048); with ``limit`` 1
+    (fewer values per unit than the unit has) through the boolean comparison itself."""
     monkeypatch.setattr(probes, "EXACT_FLOAT32", limit)
     gen = torch.Generator().manual_seed(3)
     magnitude = torch.rand(3, 3000, 2, 4, generator=gen).to(dtype)
