@@ -61,7 +61,10 @@ def evaluate(
         out = forward(xb.expand(n_candidates, *xb.shape))
         loss_sum += candidate_loss(out, yb, task).to(wide) * xb.shape[0]
         if task == "classification":
-            score += (out.argmax(-1) == yb).flatten(1).sum(1).to(wide)
+            # argmax over a strided class axis (the engine's output layer writes classes
+            # first, stacked.py) ran 4x slower than copying first: 1.9 against 0.56 ms
+            # for the default compare's validation outputs
+            score += (out.contiguous().argmax(-1) == yb).flatten(1).sum(1).to(wide)
         else:
             part = (out - yb).to(wide).square().sum(1)
             sse = part if sse is None else sse + part
