@@ -378,3 +378,48 @@ def test_results_json_is_written_once_per_trained_stack_and_holds_the_whole_resu
     writes.clear()
     actlab.resume(tmp_path / "r")
     assert len(writes) == 1
+
+
+def test_no_checkpoint_after_the_last_epoch_but_kept_when_the_results_fail(tmp_path, monkeypatch):
+    """The last epoch's checkpoint is not written (results.json replaces it at once); when
+    writing results.json fails, it is, and the resume trains nothing again."""
+    from actlab.store.checkpointer import Checkpointer
+
+    written: list[int] = []
+    real_flush = Checkpointer.flush
+
+    def flush(self):
+        if self.pending is not None:
+            written.append(self.pending["epochs_done"])
+        real_flush(self)
+
+    monkeypatch.setattr(Checkpointer, "flush", flush)
+    monkeypatch.setattr(Checkpointer, "__init__", _free_writes(Checkpointer.__init__))
+    options = dict(data="xor(n=80)", activations=["relu"], seeds=1, epochs=3, hidden=(4,))
+    actlab.compare(**options, out=tmp_path / "ok")
+    assert written == [1, 2]  # every epoch due (writes cost nothing), but not the last
+
+    written.clear()
+    real_write = RunDir.write_results
+
+    def fail(self, results):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(RunDir, "write_results", fail)
+    with pytest.raises(OSError, match="disk full"):
+        actlab.compare(**options, out=tmp_path / "failed")
+    assert written == [1, 2, 3]  # the last epoch written by the flush on failure
+    monkeypatch.setattr(RunDir, "write_results", real_write)
+    progress = _InterruptAfter(-1)
+    actlab.resume(tmp_path / "failed", progress=progress)
+    assert progress.epochs == []  # nothing trained again
+
+
+def _free_writes(init):
+    """A Checkpointer whose policy sees every write as free (so every epoch is due)."""
+
+    def wrapped(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.ratio = 0.0
+
+    return wrapped

@@ -134,3 +134,18 @@ def test_the_default_checkpoints_cost_at_most_two_percent():
 def test_checkpointer_rejects_a_bad_overhead():
     with pytest.raises(ValueError, match="overhead"):
         Checkpointer(_SlowRun(_Clock(), 0.0), "g", overhead=0.0)
+
+
+def test_the_last_epoch_is_kept_not_written_and_flush_writes_it():
+    """The group's results.json follows the last epoch at once: writing its checkpoint too
+    would be thrown away; kept pending, it is written only if what follows fails."""
+    clock = _Clock()
+    run = _SlowRun(clock, write_cost=0.0)
+    ckpt = Checkpointer(run, "g", clock=clock)
+    ckpt.epoch_done({"epoch": 1})
+    assert run.saved == [("g", 1)]  # due (a free write): written
+    clock.now += 100.0
+    ckpt.epoch_done({"epoch": 2}, last=True)
+    assert run.saved == [("g", 1)] and ckpt.pending == {"epoch": 2}
+    ckpt.flush()
+    assert run.saved == [("g", 1), ("g", 2)]

@@ -438,30 +438,31 @@ def _train_group(
 
     def on_epoch(report: Any) -> None:
         if checkpoints is not None:
-            checkpoints.epoch_done(trainer.state_dict())
+            checkpoints.epoch_done(trainer.state_dict(), last=trainer.finished)
         progress.epoch_done(label, trainer.epochs_done, {"best": _best(trainer, report, metric)})
 
     try:
         outcomes = trainer.run(on_epoch=on_epoch)
+        from actlab.analysis.stats import BPC, bits_per_character
+
+        per_character = result.metric == BPC
+        result.candidates.extend(
+            dataclasses.replace(
+                o,
+                group=group,
+                test_bpc=bits_per_character(o.test_loss) if per_character else None,
+            )
+            for o in outcomes
+        )
+        record["status"] = "done"
+        record["candidates"] = sum(c.group == group for c in result.candidates)
+        if run is not None:
+            run.write_results(result.to_dict())
     except BaseException:
         if checkpoints is not None:  # keep every finished epoch (Ctrl-C, an error)
             checkpoints.flush()
         raise
-    from actlab.analysis.stats import BPC, bits_per_character
-
-    per_character = result.metric == BPC
-    result.candidates.extend(
-        dataclasses.replace(
-            o,
-            group=group,
-            test_bpc=bits_per_character(o.test_loss) if per_character else None,
-        )
-        for o in outcomes
-    )
-    record["status"] = "done"
-    record["candidates"] = sum(c.group == group for c in result.candidates)
     if run is not None:
-        run.write_results(result.to_dict())
         run.drop_checkpoint(group)
 
 

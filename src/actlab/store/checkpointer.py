@@ -14,7 +14,10 @@ training time. The policy bounds both sides instead:
   frequent, not their share smaller: ``overhead`` sets the share;
 * every epoch's state is still kept in memory (a snapshot, ~2 ms), and :meth:`flush`
   writes the newest one when training stops early (Ctrl-C, an error), so an interrupted
-  run resumes without redoing any finished epoch.
+  run resumes without redoing any finished epoch;
+* the last epoch's state is kept, never written by the policy: the group's results.json,
+  written as soon as its test set is evaluated, makes it redundant (the checkpoint is then
+  dropped), and :meth:`flush` writes it if that fails.
 """
 
 from __future__ import annotations
@@ -51,10 +54,11 @@ class Checkpointer:
         self.last_end = clock()
         self.last_cost = 0.0
 
-    def epoch_done(self, state: dict[str, Any]) -> None:
-        """``state``: a snapshot of the trainer after a finished epoch."""
+    def epoch_done(self, state: dict[str, Any], last: bool = False) -> None:
+        """``state``: a snapshot of the trainer after a finished epoch; ``last``: the
+        group's training is over (its results follow at once)."""
         self.pending = state
-        if self.clock() - self.last_end >= self.ratio * self.last_cost:
+        if not last and self.clock() - self.last_end >= self.ratio * self.last_cost:
             self.flush()
 
     def flush(self) -> None:
