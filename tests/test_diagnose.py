@@ -523,3 +523,31 @@ def test_locating_a_nan_leaves_modes_and_batch_norm_statistics_alone() -> None:
     assert (mon.recording.non_finite.step, mon.recording.non_finite.layer) == (1, "2")
     assert int(model[1].num_batches_tracked) == 3  # no extra batch-norm update
     assert [m.training for m in model] == [True, True, True, False, True]
+
+
+def test_the_quick_screen_waits_for_an_accelerator_once(monkeypatch):
+    """The step's screen reads a CPU sum at once (stopping at the first non-finite one) and
+    adds an accelerator's sums before one read, so its queue is waited for once a step;
+    a NaN or inf in any floating tensor, of any float dtype, is seen either way."""
+    from actlab.diagnose.monitor import _sums_finite
+
+    reads = []
+    real_item = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda t: reads.append(t) or real_item(t))
+    grad, out = torch.ones(3), torch.ones(2, dtype=torch.float16)
+    nan = torch.tensor([1.0, math.nan], dtype=torch.float16)
+    inf = torch.tensor([math.inf, 1.0])
+
+    def accelerator(device):
+        return False
+
+    assert _sums_finite((grad, out, torch.arange(3)))  # integers are not screened
+    assert len(reads) == 2
+    reads.clear()
+    assert not _sums_finite((nan, grad, out)) and len(reads) == 1
+    reads.clear()
+    assert _sums_finite((grad, out, torch.arange(3)), read_at_once=accelerator)
+    assert len(reads) == 1
+    for bad in (nan, inf):
+        assert not _sums_finite((grad, bad), read_at_once=accelerator)
+    assert _sums_finite(()) and _sums_finite((), read_at_once=accelerator)

@@ -73,10 +73,10 @@ from actlab.diagnose.sampling import Subsample, subsample
 from actlab.diagnose.signals import Layout, layout, signals
 
 DEFAULT_EVERY = 100
-"""Record the signals every 100th step (see BENCHMARKS.md, "Monitor overhead": a sampled
-step of a zoo model costs 1.15-1.75x an unsampled one, so sampling every 100th step adds
-under 1%, on top of the fixed per-step cost of the hooks and NaN screens). Pass a smaller
-``every`` for runs of only a few hundred steps."""
+"""Record the signals every 100th step: a sampled step of a zoo model costs under 2x an
+unsampled one, so the sampling adds under 1%, on top of the fixed per-step cost of the
+hooks and NaN screens (measured in BENCHMARKS.md, "Monitor overhead on the real-model
+zoo"). Pass a smaller ``every`` for runs of only a few hundred steps."""
 
 _Grouping = tuple[
     dict[str, list[int]], dict[str, dict[tuple[str, int], int]], dict[str, dict[str, int]]
@@ -94,14 +94,31 @@ def _finite(t: torch.Tensor) -> bool:
     return bool(torch.isfinite(t).all()) if t.is_floating_point() else True
 
 
-def _sums_finite(tensors: Iterable[torch.Tensor]) -> bool:
-    """A quick screen of the floating-point ``tensors``, one reduction and one read each: a
-    NaN or inf in a tensor makes its sum non-finite (so does an overflow of huge finite
-    values, which the exact :func:`_finite` then clears)."""
+def _on_host(device: torch.device) -> bool:
+    """Whether reading a number from ``device`` waits for nothing (the CPU)."""
+    return device.type == "cpu"
+
+
+def _sums_finite(
+    tensors: Iterable[torch.Tensor], read_at_once: Callable[[torch.device], bool] = _on_host
+) -> bool:
+    """A quick screen of the floating-point ``tensors``: a NaN or inf in a tensor makes its
+    sum non-finite (so does an overflow of huge finite values, which the exact
+    :func:`_finite` then clears). One reduction per tensor. A sum on a device where
+    ``read_at_once`` is read at once (on the CPU reading waits for nothing); the sums on
+    any other device (an accelerator) are added first and read once per device, so its
+    queue is waited for once a step."""
+    queued: dict[torch.device, torch.Tensor] = {}
     for t in tensors:
-        if t.is_floating_point() and not math.isfinite(t.sum().item()):
-            return False
-    return True
+        if not t.is_floating_point():
+            continue
+        s = t.sum()
+        if read_at_once(s.device):
+            if not math.isfinite(s.item()):
+                return False
+        else:
+            queued[s.device] = s if s.device not in queued else queued[s.device] + s
+    return all(math.isfinite(s.item()) for s in queued.values())
 
 
 def _first_tensor(args: tuple[Any, ...]) -> torch.Tensor | None:
