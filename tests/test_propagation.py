@@ -57,6 +57,14 @@ def test_gain_and_chi1_match_mpmath_quadrature(spec: str) -> None:
     assert p.chi1 == pytest.approx(slope2 / second, rel=1e-9)
 
 
+def test_the_init_gain_is_signal_propagations_for_every_entry() -> None:
+    """init="auto" takes the gain from one quadrature, not the whole analysis."""
+    for act in map(actlab.get, actlab.names()):
+        if act.is_vector and not act.is_gated:
+            continue
+        assert pg.variance_preserving_gain(act) == pg.signal_propagation(act).gain, act.spec
+
+
 def _hermite_grid_correlation(f, c: float, n: int = 150) -> float:
     """E[f(z1) f(c z1 + sqrt(1 - c^2) z2)] on a plain Gauss-Hermite tensor grid."""
     z, w = np.polynomial.hermite_e.hermegauss(n)

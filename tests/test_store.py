@@ -7,9 +7,12 @@ import json
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from actlab.store import RunDir, write_json_atomic
 from actlab.store.checkpointer import Checkpointer
+from actlab.store.run_dir import json_text
 
 
 def test_write_json_atomic_is_strict_json_and_leaves_no_temp(tmp_path):
@@ -17,6 +20,38 @@ def test_write_json_atomic_is_strict_json_and_leaves_no_temp(tmp_path):
     write_json_atomic(target, {"a": math.nan, "b": [1.0, math.inf], "c": {"d": 2}})
     assert json.loads(target.read_text()) == {"a": None, "b": [1.0, None], "c": {"d": 2}}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_json_text_is_the_json_of_the_value(value):
+    assert json.loads(json_text(value)) == value
+
+
+def test_json_text_puts_members_and_list_items_on_their_own_lines():
+    payload = {"schema": "s", "candidates": [{"a": 1, "h": [1, 2]}, {"a": 2}], "empty": []}
+    assert json_text(payload).splitlines() == [
+        "{",
+        ' "schema": "s",',
+        ' "candidates": [',
+        '  {"a": 1, "h": [1, 2]},',
+        '  {"a": 2}',
+        " ],",
+        ' "empty": []',
+        "}",
+    ]
+    with pytest.raises(ValueError):
+        json_text({"x": [math.nan]})
 
 
 def test_failed_write_keeps_the_old_file(tmp_path):

@@ -84,7 +84,7 @@ def quadrature_rule(breaks: Sequence[float] = (0.0,)) -> tuple[np.ndarray, np.nd
     on [-Z_LIMIT, Z_LIMIT], split at ``breaks`` and into panels no wider than PANEL_WIDTH."""
     inside = np.asarray(breaks, dtype=np.float64)
     inside = inside[np.abs(inside) < Z_LIMIT]
-    ends = np.unique(np.concatenate([[-Z_LIMIT, Z_LIMIT], inside]))
+    ends = sorted({-Z_LIMIT, Z_LIMIT, *inside.tolist()})
     t, w = _legendre(PANEL_NODES)
     nodes, weights = [], []
     for lo, hi in itertools.pairwise(ends):
@@ -403,12 +403,7 @@ def signal_propagation(spec: str | Activation) -> SignalPropagation:
     act = get(spec)
     shape = _Shape.of(act)
     m = shape.moments(1.0)
-    if not (m.second > 0 and math.isfinite(m.second)):
-        raise ValueError(
-            f"{act.spec}: E[f(z)^2] = {m.second:g} for z ~ N(0, 1), so no gain preserves "
-            "the variance"
-        )
-    sigma_w2 = 1.0 / m.second
+    sigma_w2 = _preserving_weight_variance(act, m)
     chi1 = sigma_w2 * m.jacobian
     c_star = _correlation_fixed_point(m, sigma_w2, chi1)
     chi_c = chi1 if c_star == 1.0 else sigma_w2 * m.covariance_slope(c_star)
@@ -429,7 +424,22 @@ def signal_propagation(spec: str | Activation) -> SignalPropagation:
     )
 
 
+def _preserving_weight_variance(act: Activation, m: _Moments) -> float:
+    """``sigma_w^2 = 1 / E[f(z)^2]`` from the moments at ``q = 1``; ``ValueError`` where
+    ``E[f(z)^2]`` is 0 or infinite."""
+    if not (m.second > 0 and math.isfinite(m.second)):
+        raise ValueError(
+            f"{act.spec}: E[f(z)^2] = {m.second:g} for z ~ N(0, 1), so no gain preserves "
+            "the variance"
+        )
+    return 1.0 / m.second
+
+
+@functools.cache
 def variance_preserving_gain(spec: str | Activation) -> float:
     """The gain ``g`` with ``g^2 E[f(z)^2] = 1``: init ``std = g / sqrt(fan_in)`` keeps the
-    pre-activations' second moment at 1 layer after layer."""
-    return signal_propagation(get(spec)).gain
+    pre-activations' second moment at 1 layer after layer (:attr:`SignalPropagation.gain`,
+    from one quadrature: what ``init="auto"`` needs, without the rest of
+    :func:`signal_propagation`)."""
+    act = get(spec)
+    return math.sqrt(_preserving_weight_variance(act, _Shape.of(act).moments(1.0, series=False)))

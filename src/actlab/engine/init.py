@@ -65,7 +65,7 @@ def stacked_parameters(
     candidates: Sequence[Candidate], layers: Sequence[LayerShape], dtype: torch.dtype
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """``(weight [M, *shape], bias [M, *bias])`` per layer for all ``M`` candidates."""
-    normals = {c.seed: standard_normals(c.seed, layers) for c in candidates}
+    normals = {s: standard_normals(s, layers) for s in dict.fromkeys(c.seed for c in candidates)}
     params = []
     for i, layer in enumerate(layers):
         weight = torch.stack(

@@ -54,10 +54,27 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def json_text(value: Any) -> str:
+    """Strict JSON of ``value`` (NaN/inf refused: :func:`json_safe` it first) laid out for
+    people and written fast: an object's members one per line, a member that is a list one
+    item per line (a run's candidates), each item compact. Every piece goes through json's
+    C encoder; ``indent=`` would take its pure-Python path, ~3x slower on a results.json."""
+    if not isinstance(value, dict):
+        return json.dumps(value, allow_nan=False)
+
+    def member(v: Any) -> str:
+        if isinstance(v, list) and v:
+            return "[\n  " + ",\n  ".join(json.dumps(x, allow_nan=False) for x in v) + "\n ]"
+        return json.dumps(v, allow_nan=False)
+
+    lines = [f" {json.dumps(str(k))}: {member(v)}" for k, v in value.items()]
+    return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
+
+
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write strict JSON to ``path`` durably, so that readers see the old file or the new
-    one (:func:`actlab.store.atomic.replace_atomically`)."""
-    text = json.dumps(json_safe(payload), indent=1, allow_nan=False)
+    one (:func:`actlab.store.atomic.replace_atomically`), laid out by :func:`json_text`."""
+    text = json_text(json_safe(payload))
     replace_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
