@@ -22,7 +22,6 @@ __getattr__, __all__ = lazy_names(
         "rank": "ranking",
         "Recommendation": "recommend",
         "Rule": "recommend",
-        "recommend": "recommend",
         "Design": "sequential",
         "MetricScale": "stats",
         "Summary": "stats",

@@ -3,36 +3,36 @@
 >>> trainer = StackedTrainer(splits, activations=["relu", "tanh"], seeds=[0, 1, 2])
 >>> results = trainer.run()          # list[CandidateResult], activation-major
 >>> StackedTrainer(splits, activations=["relu", "gelu"], seeds=[0, 1], model=UserModel(make_net))
+
+The names are imported from their modules on first use (PEP 562): the default comparison
+loads neither the user-model machinery nor the vmapped layers.
 """
 
-from actlab.engine.candidates import Candidate, make_candidates, resolve_init
-from actlab.engine.config import TrainConfig
-from actlab.engine.device import resolve_device
-from actlab.engine.probes import PROBES, layer_signals
-from actlab.engine.results import EPOCH_PHASES, CandidateResult, EpochReport
-from actlab.engine.stack import Stack, Training
-from actlab.engine.stacked import StackedCNN, StackedMLP
-from actlab.engine.trainer import StackedTrainer, batch_order
-from actlab.engine.user_stack import ModelMismatch, UserModel, UserStack
+from __future__ import annotations
 
-__all__ = [
-    "EPOCH_PHASES",
-    "PROBES",
-    "Candidate",
-    "CandidateResult",
-    "EpochReport",
-    "ModelMismatch",
-    "Stack",
-    "StackedCNN",
-    "StackedMLP",
-    "StackedTrainer",
-    "TrainConfig",
-    "Training",
-    "UserModel",
-    "UserStack",
-    "batch_order",
-    "layer_signals",
-    "make_candidates",
-    "resolve_device",
-    "resolve_init",
-]
+from actlab._lazy import lazy_names
+
+__getattr__, __all__ = lazy_names(
+    __name__,
+    {
+        "Candidate": "candidates",
+        "CandidateResult": "results",
+        "EPOCH_PHASES": "results",
+        "EpochReport": "results",
+        "ModelMismatch": "user_stack",
+        "PROBES": "probes",
+        "Stack": "stack",
+        "StackedCNN": "stacked",
+        "StackedMLP": "stacked",
+        "StackedTrainer": "trainer",
+        "TrainConfig": "config",
+        "Training": "stack",
+        "UserModel": "user_stack",
+        "UserStack": "user_stack",
+        "batch_order": "trainer",
+        "layer_signals": "probes",
+        "make_candidates": "candidates",
+        "resolve_device": "device",
+        "resolve_init": "candidates",
+    },
+)

@@ -7,31 +7,41 @@
 * :func:`activation_sites` - every activation call of a model (module or functional), what
   it computes (recognised by behaviour), its role and the layer feeding it;
 * :func:`swap_activations` - replace the activations of an existing model, by role.
+
+A model's activation sites and swapping are imported on first use (PEP 562): training
+the built-in models needs neither.
 """
 
+from __future__ import annotations
+
+from actlab._lazy import lazy_names
 from actlab.backends.torch.bindings import BINDINGS, TorchBinding, module_spec
 from actlab.backends.torch.functional import functional, implementation, native
 from actlab.backends.torch.modules import ActivationModule, LearnableActivation, get
 from actlab.backends.torch.recognize import Behaviour, recognize
-from actlab.backends.torch.sites import ActivationSite, activation_sites
-from actlab.backends.torch.swap import Left, Replacement, SwapReport, swap_activations
 
+__getattr__, _user_model_names = lazy_names(
+    __name__,
+    {
+        "ActivationSite": "sites",
+        "Left": "swap",
+        "Replacement": "swap",
+        "SwapReport": "swap",
+        "activation_sites": "sites",
+        "swap_activations": "swap",
+    },
+)
 __all__ = [
     "BINDINGS",
     "ActivationModule",
-    "ActivationSite",
     "Behaviour",
     "LearnableActivation",
-    "Left",
-    "Replacement",
-    "SwapReport",
     "TorchBinding",
-    "activation_sites",
     "functional",
     "get",
     "implementation",
     "module_spec",
     "native",
     "recognize",
-    "swap_activations",
+    *_user_model_names,
 ]
