@@ -54,9 +54,7 @@ from functools import lru_cache
 import numpy as np
 
 from actlab.analysis.roots import brentq
-
-# scipy (~1 s to import) is imported inside the functions that use it: the compare
-# path imports this module at start-up, and the analysis runs only after training.
+from actlab.analysis.special import ndtr, ndtri
 
 TAIL = 8.5
 """The density of ``S_k`` is integrated over ``[-TAIL, TAIL] sqrt(t_k)`` (beyond it: < 1e-16)."""
@@ -135,12 +133,10 @@ SPENDING = "Lan-DeMets O'Brien-Fleming-type alpha spending"
 
 def spent(t: float, level: float) -> float:
     """Cumulative one-sided level spent by information fraction ``t`` (O'Brien-Fleming type)."""
-    from scipy import special
-
     if t <= 0:
         return 0.0
-    z = special.ndtri(1 - level / 2)
-    return float(2 * special.ndtr(-z / math.sqrt(min(t, 1.0))))
+    z = ndtri(1 - level / 2)
+    return float(2 * ndtr(-z / math.sqrt(min(t, 1.0))))
 
 
 def _simpson(lo: float, hi: float, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -159,9 +155,7 @@ def _simpson(lo: float, hi: float, step: float) -> tuple[np.ndarray, np.ndarray]
 def _crossing(b: float, grid: np.ndarray, mass: np.ndarray, sd: float) -> float:
     """``P(S_{k-1} in continuation, S_k >= b)`` from the previous look's density ``mass``
     (weights included) on ``grid`` and an increment of standard deviation ``sd``."""
-    from scipy import special
-
-    return float(mass @ special.ndtr((grid - b) / sd))
+    return float(mass @ ndtr((grid - b) / sd))
 
 
 @lru_cache(maxsize=4096)
@@ -169,8 +163,6 @@ def boundaries(times: tuple[float, ...], level: float) -> tuple[float, ...]:
     """Upper z-boundaries ``c_k`` of a one-sided group-sequential test at ``level`` with
     looks at information fractions ``times`` (see the module docstring). ``inf`` where a
     look spends nothing."""
-    from scipy import special
-
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     increments = np.diff([0.0, *times])
@@ -185,7 +177,7 @@ def boundaries(times: tuple[float, ...], level: float) -> tuple[float, ...]:
         previous_spent += target
         sd = math.sqrt(dt)
         if grid is None:  # first look: S_1 ~ N(0, t_1)
-            c = float(-special.ndtri(target)) if target > 0 else math.inf
+            c = float(-ndtri(target)) if target > 0 else math.inf
         elif target <= 0:
             c = math.inf
         else:
@@ -216,9 +208,7 @@ def boundaries(times: tuple[float, ...], level: float) -> tuple[float, ...]:
 
 def nominal_levels(times: tuple[float, ...], level: float) -> tuple[float, ...]:
     """One-sided nominal p-value thresholds ``1 - Phi(c_k)`` of each look."""
-    from scipy import special
-
-    return tuple(float(special.ndtr(-c)) for c in boundaries(times, level))
+    return tuple(float(ndtr(-c)) for c in boundaries(times, level))
 
 
 _TABLE_DECADES = (-14.0, math.log10(0.5))

@@ -31,13 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from actlab.analysis import special
 from actlab.analysis.roots import brentq
-
-# scipy is imported inside the functions that use it: the compare path imports this
-# module at start-up, and the analysis runs only after training. Only scipy.special,
-# ~0.2 s to import: scipy.stats (~0.6 s) is not needed, since its t and noncentral-t
-# functions are scipy.special's kernels (see t_isf, nct_sf), nor scipy.optimize (~0.15 s)
-# for the one root (actlab.analysis.roots).
 
 MIN_SEEDS_TO_CONCLUDE = 3
 """A paired comparison needs at least 3 seeds (2 degrees of freedom for its spread)."""
@@ -219,41 +214,26 @@ def paired_differences(scores: np.ndarray, sd_floor: float = 0.0) -> PairedDiffe
 
 
 def t_ppf(q: float, df: float) -> float:
-    """The Student-t quantile ``t`` with ``P(T_df <= t) = q``: ``scipy.special.stdtrit``,
-    the kernel of ``scipy.stats.t.ppf``."""
-    from scipy import special
-
+    """The Student-t quantile ``t`` with ``P(T_df <= t) = q``
+    (:func:`actlab.analysis.special.stdtrit`)."""
     return float(special.stdtrit(df, q))
 
 
 def t_isf(p: float, df: float) -> float:
-    """The Student-t quantile with upper tail ``p``, ``P(T_df >= t) = p``: ``-t_ppf(p)``,
-    as ``scipy.stats.t.isf`` computes it."""
+    """The Student-t quantile with upper tail ``p``, ``P(T_df >= t) = p``: ``-t_ppf(p)``."""
     return -t_ppf(p, df)
 
 
 def nct_sf(x: float, df: float, nc: np.ndarray | float) -> np.ndarray:
-    """``P(T'_{df, nc} >= x)`` of the noncentral t distribution: Boost's survival function,
-    the kernel ``scipy.stats.nct.sf`` calls (clipped to [0, 1] as it does). Taken from
-    ``scipy.special`` directly so the analysis need not import ``scipy.stats`` (~0.6 s);
-    a SciPy without that kernel falls back to ``scipy.stats``."""
-    try:
-        from scipy.special._ufuncs import _nct_sf
-    except ImportError:  # pragma: no cover - SciPy < 1.13 keeps it elsewhere
-        from scipy.stats import nct
-
-        return np.asarray(nct.sf(x, df, nc))
-    with np.errstate(all="ignore"):
-        return np.clip(_nct_sf(x, df, nc), 0, 1)
+    """``P(T'_{df, nc} >= x)`` of the noncentral t distribution, in ``[0, 1]``
+    (:func:`actlab.analysis.special.nct_sf`)."""
+    return special.nct_sf(x, df, nc)
 
 
 def t_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
     """``P(T_df >= x)`` (NaN where ``df < 1`` or ``x`` is NaN)."""
-    from scipy import special
-
     df = np.asarray(df, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return np.where(df >= 1, special.stdtr(np.maximum(df, 1), -np.asarray(x)), np.nan)
+    return np.where(df >= 1, special.stdtr(np.maximum(df, 1), -np.asarray(x)), np.nan)
 
 
 def p_greater(mean: np.ndarray, se: np.ndarray, df: np.ndarray, bound: float) -> np.ndarray:

@@ -45,9 +45,8 @@ from typing import Literal
 
 import numpy as np
 
-# scipy (~1 s to import) is imported inside the functions that use it: the compare
-# path imports this module at start-up, and the analysis runs only after training.
 from actlab.analysis.sequential import Design, boundaries, local_levels, spent
+from actlab.analysis.special import ndtr
 from actlab.analysis.stats import (
     MIN_SEEDS_TO_CONCLUDE,
     MetricScale,
@@ -480,8 +479,6 @@ def judge(
 ) -> Verdicts:
     """The verdicts of ``activations`` (in ranking order) from their validation
     ``scores[activation, seed]`` (seed order; NaN: diverged)."""
-    from scipy import special
-
     scores = np.asarray(scores, dtype=float).reshape(len(activations), -1)
     k, s = scores.shape
     d = decide(
@@ -498,7 +495,7 @@ def judge(
     due = design.looks_up_to(s)
     look = len(due) - 1
     level_w = design.alpha / max(family_w, 1)
-    level_now = float(special.ndtr(-boundaries(design.times, level_w)[look])) if due else level_w
+    level_now = float(ndtr(-boundaries(design.times, level_w)[look])) if due else level_w
     level = 1 - design.alpha
     comparisons = []
     for i, activation in enumerate(activations):
@@ -565,8 +562,8 @@ def judge(
             unresolved=int(d.unresolved_at[i]),
             alpha_spent=spent(design.times[i], design.alpha),
             z_boundary=z[i],
-            nominal_level=float(special.ndtr(-z[i])),
-            strictest_level=float(special.ndtr(-z_first[i])),
+            nominal_level=float(ndtr(-z[i])),
+            strictest_level=float(ndtr(-z_first[i])),
         )
         for i, n in enumerate(due)
         if d.leader_at[i] >= 0
