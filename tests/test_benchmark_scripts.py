@@ -52,6 +52,7 @@ RUNS = {
         ["| mlp 40 x 128-128 batch 1024 |"],
     ),
     "csv_load.py": (["--rows", "3000"], ["| this tree |"]),
+    "special.py": (["--rounds", "1"], ["| scipy |", "| ours |", "| ndtr, 170 points |"]),
     "checkpoint.py": (
         ["--hidden", "8", "--seeds", "1", "--repeats", "1"],
         ["| safetensors + JSON |", "| torch.save (pickle) |"],

@@ -166,7 +166,7 @@ def _stirling(a: np.ndarray | float) -> np.ndarray | float:
     ``sum_k B_2k / (2k (2k-1) a^(2k-1))`` (seven terms, error < 1e-16 relative) from
     ``a = 10``, ``ln Gamma`` below (where it is small, so little cancels). A float for a
     float (plain arithmetic: the scalar paths below are ~20x faster than NumPy's)."""
-    scalar = np.ndim(a) == 0
+    scalar = not isinstance(a, np.ndarray)
     z = (a if a >= 10 else 10.0) if scalar else np.where(a >= 10, a, 10.0)
     r = 1 / (z * z)
     series = (
@@ -206,7 +206,7 @@ def _beta_cf(a: np.ndarray | float, b: np.ndarray | float, x: np.ndarray | float
     Lentz method, until the last factor is within 1e-15 of 1 (NaN where that takes more
     than ``_CF_MAX_ITERATIONS``, which the ``x < (a+1)/(a+b+2)`` domain avoids). Floats
     (plain arithmetic) or arrays of one shape (each entry leaves once converged)."""
-    scalar = np.ndim(x) == 0
+    scalar = not isinstance(x, np.ndarray)
     if scalar:
 
         def nonzero(v: float) -> float:
@@ -251,7 +251,7 @@ def _ibeta(
     """The regularized incomplete beta function ``I_x(a, b)``, ``a, b > 0``, and its
     prefactor ``x^a y^b / B(a, b)``, from ``x`` and ``y = 1 - x`` (each to full relative
     accuracy; see the module docstring). Floats for floats, else arrays."""
-    if all(np.ndim(v) == 0 for v in (a, b, x, y)):
+    if not any(isinstance(v, np.ndarray) for v in (a, b, x, y)):
         a, b, x, y = float(a), float(b), float(x), float(y)
         if x == 0 or y == 0:
             return float(y == 0), 0.0
@@ -373,8 +373,10 @@ def stdtrit(df: np.ndarray | float, p: np.ndarray | float) -> np.ndarray:
     of the far tail. Each step adds ``e (1 + e t (df+1) / (2 (t^2 + df)))``, ``e = (P(T >
     t) - u) / f(t)`` (``f`` the density; Hill 1981's second-order Taylor step), until
     ``|e| <= 1e-14 |t|`` (at most ten steps; two or three suffice)."""
+    if np.ndim(df) == 0 and np.ndim(p) == 0:
+        return np.float64(_stdtrit(df, p))
     with np.errstate(all="ignore"):  # the loop reports the floats' overflow to inf
-        return _stdtrit_vectorized(df, p)[()]
+        return _stdtrit_vectorized(df, p)
 
 
 def _nct_cdf(t: float, df: float, nc: float) -> float:
@@ -444,5 +446,7 @@ def nct_sf(t: np.ndarray | float, df: np.ndarray | float, nc: np.ndarray | float
     """``P(T'_{df, nc} > t)``, the survival function of the noncentral t distribution
     with ``df > 0`` degrees of freedom and noncentrality ``nc`` (NaN for other ``df``
     or a non-finite ``nc``), clipped to ``[0, 1]``; see the module docstring."""
-    with np.errstate(all="ignore"):
-        return _nct_sf(t, df, nc)[()]
+    if np.ndim(t) == 0 and np.ndim(df) == 0 and np.ndim(nc) == 0:
+        return np.float64(_nct_sf_scalar(t, df, nc))
+    with np.errstate(all="ignore"):  # the loop reports the floats' overflow to inf
+        return _nct_sf(t, df, nc)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -213,9 +214,11 @@ def paired_differences(scores: np.ndarray, sd_floor: float = 0.0) -> PairedDiffe
     return PairedDifferences(n.round().astype(int), mean, sd)
 
 
+@lru_cache(maxsize=4096)
 def t_ppf(q: float, df: float) -> float:
     """The Student-t quantile ``t`` with ``P(T_df <= t) = q``
-    (:func:`actlab.analysis.special.stdtrit`)."""
+    (:func:`actlab.analysis.special.stdtrit`; cached: the power search asks for the same
+    levels and seed counts for every candidate)."""
     return float(special.stdtrit(df, q))
 
 
