@@ -23,7 +23,13 @@ from actlab.analysis import (
     summarize,
     words,
 )
-from actlab.analysis.sequential import boundaries, local_levels, nominal_levels, spent
+from actlab.analysis.sequential import (
+    _pchip,
+    boundaries,
+    local_levels,
+    nominal_levels,
+    spent,
+)
 from actlab.analysis.stats import (
     detectable_difference,
     nct_sf,
@@ -215,6 +221,28 @@ def test_local_levels_invert_the_nominal_levels():
         levels = np.array([0.03, 0.002, 1e-5])
         nominal = np.array([nominal_levels(times, a)[look] for a in levels])
         assert local_levels(nominal, times, look) == pytest.approx(levels, rel=1e-3)
+
+
+@pytest.mark.parametrize("shape", ["increasing", "any"])
+def test_the_monotone_interpolation_is_scipys_pchip(shape: str) -> None:
+    """:func:`local_levels` inverts the level table by the monotone cubic interpolation of
+    scipy's ``PchipInterpolator`` (the oracle), now its own: the same values, at the nodes
+    too, and monotone on increasing data."""
+    from scipy.interpolate import PchipInterpolator
+
+    rng = np.random.default_rng(7)
+    # A hand case whose end slopes overshoot (capped at 3 secants), then random ones.
+    cases = [(np.arange(4.0), np.array([0.0, 1.0, -5.0, -4.0]))] if shape == "any" else []
+    for n in (3, 4, 9, 30):
+        x = np.cumsum(rng.uniform(0.1, 2.0, n))
+        y = np.cumsum(rng.exponential(size=n)) if shape == "increasing" else rng.normal(size=n)
+        cases.append((x, y))
+    for x, y in cases:
+        at = np.sort(np.concatenate([rng.uniform(x[0], x[-1], 200), x]))
+        ours = _pchip(x, y, at)
+        np.testing.assert_allclose(ours, PchipInterpolator(x, y)(at), rtol=1e-13, atol=1e-14)
+        if shape == "increasing":
+            assert np.all(np.diff(ours) >= 0)
 
 
 def test_design():

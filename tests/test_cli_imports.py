@@ -238,9 +238,12 @@ sys.meta_path.insert(0, Blocker())
 from actlab.comparison import load
 from actlab.report.html import write_report
 
+from actlab.analysis.sequential import Design, local_levels
+
 result = load(sys.argv[1])
 analysis = result.analysis()
 write_report(result, sys.argv[2])
+local_levels([1e-4, 0.02], Design.auto().times, 2)  # --seeds auto: the level table
 try:
     import scipy.special
 except ImportError:
@@ -254,9 +257,10 @@ print(json.dumps({"blocked": blocked, "groups": len(analysis["groups"])}))
 def test_the_analysis_and_report_of_a_run_need_no_scipy(
     compared: tuple[Path, list[str]], tmp_path: Path
 ) -> None:
-    """Loading the finished run, its analysis (verdicts, intervals, power notes) and its
-    report, in an interpreter that refuses scipy; the same interpreter's own ``import
-    scipy.special`` fails, so the blocker blocks."""
+    """Loading the finished run, its analysis (verdicts, intervals, power notes), its
+    report and the local levels of a ``--seeds auto`` design, in an interpreter that
+    refuses scipy; the same interpreter's own ``import scipy.special`` fails, so the
+    blocker blocks."""
     run, _ = compared
     done = subprocess.run(
         [sys.executable, "-c", ANALYSIS_WITHOUT_SCIPY, str(run), str(tmp_path / "r.html")],

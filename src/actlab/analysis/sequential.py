@@ -238,15 +238,52 @@ def local_levels(p: np.ndarray, times: tuple[float, ...], look: int) -> np.ndarr
     p = np.asarray(p, dtype=float)
     if len(times) == 1 and times[0] == 1.0:
         return p.copy()
-    from scipy import interpolate  # only here: ~0.2 s to import
-
     logs, log_nominal = _level_table(times)
     column = log_nominal[:, look]
     finite = np.isfinite(column)
     x, y = column[finite], logs[finite]
-    inverse = interpolate.PchipInterpolator(x, y, extrapolate=False)
     with np.errstate(divide="ignore", invalid="ignore"):
         lp = np.log10(p)
-        out = 10.0 ** inverse(np.clip(lp, x[0], x[-1]))
+        out = 10.0 ** _pchip(x, y, np.clip(lp, x[0], x[-1]))
     out = np.where(lp > x[-1], 1.0, out)
     return np.where(np.isnan(p), np.nan, out)
+
+
+def _pchip_end_slope(h0: float, h1: float, m0: float, m1: float) -> float:
+    """An end's slope: the three-point estimate ``((2 h0 + h1) m0 - h0 m1) / (h0 + h1)``,
+    set to 0 if its sign differs from ``m0``'s, and to ``3 m0`` if ``m0`` and ``m1``
+    differ in sign and it exceeds that (so the end stays monotone)."""
+    d = ((2 * h0 + h1) * m0 - h0 * m1) / (h0 + h1)
+    if np.sign(d) != np.sign(m0):
+        return 0.0
+    if np.sign(m0) != np.sign(m1) and abs(d) > 3 * abs(m0):
+        return 3 * m0
+    return d
+
+
+def _pchip(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Monotone piecewise-cubic Hermite interpolation of ``y(x)`` (``x`` increasing, at least
+    3 points) at ``at`` within ``[x_0, x_n]`` (Fritsch and Carlson 1980; the slopes of
+    Fritsch and Butland 1984, as scipy's ``PchipInterpolator``): on each interval the cubic
+    through both ends with slopes ``d_k``; inside, ``1/d_k`` is the weighted mean of the
+    neighbouring secants' reciprocals ``1/m`` (weights ``2 h_k + h_{k-1}`` and ``h_k + 2
+    h_{k-1}``), or ``d_k = 0`` where the secants differ in sign or one is 0, so the
+    interpolant is monotone wherever the data are."""
+    h = np.diff(x)
+    m = np.diff(y) / h
+    w1, w2 = 2 * h[1:] + h[:-1], h[1:] + 2 * h[:-1]
+    flat = (np.sign(m[1:]) != np.sign(m[:-1])) | (m[1:] == 0) | (m[:-1] == 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inner = np.where(flat, 0.0, (w1 + w2) / (w1 / m[:-1] + w2 / m[1:]))
+    d = np.concatenate(
+        (
+            [_pchip_end_slope(h[0], h[1], m[0], m[1])],
+            inner,
+            [_pchip_end_slope(h[-1], h[-2], m[-1], m[-2])],
+        )
+    )
+    k = np.clip(np.searchsorted(x, at, side="right") - 1, 0, x.size - 2)
+    s = at - x[k]
+    c2 = (3 * m[k] - 2 * d[k] - d[k + 1]) / h[k]
+    c3 = (d[k] + d[k + 1] - 2 * m[k]) / h[k] ** 2
+    return y[k] + s * (d[k] + s * (c2 + s * c3))
