@@ -5,8 +5,9 @@
    cleared each time), and ``_level_table`` (the 110 boundaries ``--seeds auto`` needs).
 2. Per call: ``ndtr`` on a 170-point grid (``_crossing``'s size), ``stdtrit`` and
    ``nct_sf`` on scalars.
-3. With ``--run DIR --before SRC``: the analysis of a finished run in fresh processes,
-   alternating ``SRC`` (a source tree whose analysis imports scipy.special) and this tree.
+3. With ``--run DIR --before SRC``: in fresh processes, alternating ``SRC`` (a source tree
+   whose analysis imports scipy) and this tree, the analysis of a finished run, then the
+   local levels of a ``--seeds auto`` design (its level table and its imports).
 
     python benchmarks/special.py --rounds 6 --run /tmp/run --before /tmp/main/src
 """
@@ -38,12 +39,14 @@ DESIGNS = [Design.auto().times, Design.auto(5, 5, 50).times, Design.auto(3, 1, 2
 LEVELS = [float(a) for a in np.geomspace(1e-6, 0.05, 12)]
 ANALYSIS = """
 import sys, time
-t0 = time.perf_counter()
 from actlab.comparison import load
 result = load(sys.argv[1])
-t1 = time.perf_counter()
+t0 = time.perf_counter()
 result.analysis()
-print(time.perf_counter() - t1)
+t1 = time.perf_counter()
+from actlab.analysis.sequential import Design, local_levels
+local_levels([0.01], Design.auto().times, 2)
+print(t1 - t0, time.perf_counter() - t1)
 """
 
 
@@ -109,7 +112,7 @@ def main() -> None:
 
     if args.run and args.before:
         env = dict(os.environ, OMP_NUM_THREADS="1")
-        seconds: dict[str, list[float]] = {"before": [], "this tree": []}
+        seconds: dict[str, list[list[float]]] = {"before": [], "this tree": []}
         for r in range(args.rounds):
             order = [("before", args.before), ("this tree", HERE)]
             for name, src in order if r % 2 == 0 else order[::-1]:
@@ -120,14 +123,19 @@ def main() -> None:
                     text=True,
                     check=True,
                 )
-                seconds[name].append(float(done.stdout))
-        print(f"analysis of {args.run} in a fresh process (imports included), {args.rounds} pairs:")
-        print("| tree | median s | range s |")
-        print("|---|---|---|")
-        for name, values in seconds.items():
-            print(
-                f"| {name} | {statistics.median(values):.4f} | {min(values):.4f}-{max(values):.4f} |"
-            )
+                seconds[name].append([float(v) for v in done.stdout.split()])
+        print(f"fresh processes, {args.rounds} pairs: the analysis of {args.run}, then the")
+        print("local levels of a --seeds auto design (imports included in both):")
+        print("| tree | analysis s | range s | --seeds auto levels s | range s |")
+        print("|---|---|---|---|---|")
+        for name, rows in seconds.items():
+            cells = []
+            for values in zip(*rows, strict=True):
+                cells += [
+                    f"{statistics.median(values):.4f}",
+                    f"{min(values):.4f}-{max(values):.4f}",
+                ]
+            print(f"| {name} | {' | '.join(cells)} |")
 
 
 if __name__ == "__main__":

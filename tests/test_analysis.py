@@ -20,6 +20,7 @@ from actlab.analysis import (
     Verdict,
     analyse_group,
     judge,
+    sequential,
     summarize,
     words,
 )
@@ -196,6 +197,20 @@ def test_obrien_fleming_boundaries_match_published_values():
     c = boundaries((0.2, 0.4, 0.6, 0.8, 1.0), 0.025)
     assert c == pytest.approx((4.877, 3.357, 2.680, 2.290, 2.031), abs=2e-3)
     assert nominal_levels((1.0,), 0.05) == pytest.approx((0.05,))
+
+
+def test_a_boundary_is_where_the_crossing_probability_reaches_its_share():
+    """``_boundary`` (Newton's method on the log crossing probability, kept in its bracket
+    by bisection) from a good start and from far off on either side: the crossing
+    probability at the root is the target to 1e-12."""
+    t, dt = 0.4, 0.2
+    grid, weights = sequential._simpson(-sequential.TAIL * math.sqrt(t), 2.0, 0.05)
+    mass = weights * np.exp(-0.5 * grid**2 / t) / math.sqrt(2 * math.pi * t)
+    for target in (1e-12, 1e-6, 0.01):
+        for start in (-10.0, 0.0, 4.0, 10.0):
+            b = sequential._boundary(grid, mass, math.sqrt(dt), target, start, 10.5)
+            crossing = sequential._crossing(b, grid, mass, math.sqrt(dt))
+            assert crossing == pytest.approx(target, rel=1e-12), (target, start)
 
 
 def test_boundaries_spend_the_stated_error_by_monte_carlo():

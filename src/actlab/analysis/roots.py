@@ -1,7 +1,7 @@
 """A root of a scalar function in a bracket, by Brent's method (Brent 1973, ch. 4), in
-plain Python: the analysis' two roots (the noncentrality reaching a power, a sequential
-boundary) take a few dozen evaluations, and importing ``scipy.optimize`` for them took
-longer (~0.15 s) than every evaluation together.
+plain Python: the analysis' root (the noncentrality reaching a power) takes a few dozen
+evaluations, and importing ``scipy.optimize`` for it took longer (~0.15 s) than every
+evaluation together.
 
 The steps are those of ``scipy.optimize.brentq`` (Charles Harris's variant: inverse
 quadratic extrapolation or secant interpolation while the function's magnitude shrinks,

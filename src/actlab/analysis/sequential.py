@@ -53,7 +53,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from actlab.analysis.roots import brentq
+from actlab.analysis.roots import MAX_ITERATIONS
 from actlab.analysis.special import ndtr, ndtri
 
 TAIL = 8.5
@@ -158,6 +158,28 @@ def _crossing(b: float, grid: np.ndarray, mass: np.ndarray, sd: float) -> float:
     return float(mass @ ndtr((grid - b) / sd))
 
 
+def _boundary(
+    grid: np.ndarray, mass: np.ndarray, sd: float, target: float, start: float, hi: float
+) -> float:
+    """The ``b`` in ``[-hi, hi]`` where :func:`_crossing` is ``target`` (it decreases in
+    ``b``, from above ``target`` at ``-hi`` to at most ``target`` at ``hi``): Newton's
+    method on ``ln P(b) - ln target``, with ``P'(b) = -sum mass phi((grid - b) / sd) / sd``
+    (``ln P`` is nearly linear in the tail: three or four steps from ``start``), kept in
+    the bracket by bisection, until a step is below 1e-12."""
+    lo = -hi
+    b = min(max(start, lo), hi)
+    for _ in range(MAX_ITERATIONS):
+        z = (grid - b) / sd
+        p = float(mass @ ndtr(z))
+        slope = -float(mass @ np.exp(-0.5 * z * z)) / (sd * math.sqrt(2 * math.pi))
+        lo, hi = (b, hi) if p > target else (lo, b)
+        step = (math.log(p) - math.log(target)) * p / slope if p > 0 and slope < 0 else math.nan
+        if abs(step) < 1e-12:
+            return b - step
+        b = b - step if lo < b - step < hi else (lo + hi) / 2
+    raise RuntimeError(f"no boundary within {MAX_ITERATIONS} steps (last estimate {b!r})")
+
+
 @lru_cache(maxsize=4096)
 def boundaries(times: tuple[float, ...], level: float) -> tuple[float, ...]:
     """Upper z-boundaries ``c_k`` of a one-sided group-sequential test at ``level`` with
@@ -185,14 +207,9 @@ def boundaries(times: tuple[float, ...], level: float) -> tuple[float, ...]:
             hi = math.sqrt(t) * (TAIL + 2)
             if _crossing(hi, grid, mass, sd) > target:  # no room: beyond the tails
                 c = math.inf
-            else:
-                b = brentq(
-                    lambda b, m=mass, g=grid, v=sd, a=target: _crossing(b, g, m, v) - a,
-                    -hi,
-                    hi,
-                    xtol=1e-10,
-                )
-                c = b / math.sqrt(t)
+            else:  # from the boundary that ignores the earlier looks
+                start = -math.sqrt(t) * float(ndtri(target))
+                c = _boundary(grid, mass, sd, target, start, hi) / math.sqrt(t)
         out.append(c)
         # Density of S_k on its continuation region, for the next look.
         top = min(c * math.sqrt(t), TAIL * math.sqrt(t))
