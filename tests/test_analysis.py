@@ -24,6 +24,7 @@ from actlab.analysis import (
     summarize,
     words,
 )
+from actlab.analysis import stats as stats_module
 from actlab.analysis.sequential import (
     _pchip,
     boundaries,
@@ -32,7 +33,12 @@ from actlab.analysis.sequential import (
     spent,
 )
 from actlab.analysis.stats import (
+    MIN_SEEDS_TO_CONCLUDE,
+    SEEDS_LIMIT,
+    _power_equivalent,
+    _power_worse,
     detectable_difference,
+    first_reaching,
     nct_sf,
     p_equivalent,
     p_worse,
@@ -186,6 +192,69 @@ def test_seeds_to_resolve_is_the_smallest_count_reaching_the_power():
     assert verdict == "equivalent" and 10 < n < 200
     assert seeds_to_resolve(0.005, 0.004, 0.005, 0.01, 0.01) is None  # on the margin
     assert seeds_to_resolve(0.0050001, 0.004, 0.005, 0.01, 0.01) == ("worse", None)
+
+
+@pytest.mark.parametrize("threshold", [1, 3, 4, 5, 17, 1000, SEEDS_LIMIT, SEEDS_LIMIT + 1])
+@pytest.mark.parametrize("guess", [-5.0, 0.0, 3.0, 4.4, 16.0, 18.0, 5e3, 1e9, math.inf, math.nan])
+def test_first_reaching_finds_the_smallest_count_from_any_guess(threshold, guess):
+    asked = []
+
+    def reaches(n: int) -> bool:
+        asked.append(n)
+        return n >= threshold
+
+    expected = None if threshold > SEEDS_LIMIT else max(threshold, MIN_SEEDS_TO_CONCLUDE)
+    assert first_reaching(reaches, guess) == expected
+    assert all(MIN_SEEDS_TO_CONCLUDE <= n <= SEEDS_LIMIT for n in asked)
+
+
+def _bisection_from_the_least(reaches) -> int | None:
+    """The search as it was: check the limit, double from 3, bisect."""
+    if not reaches(SEEDS_LIMIT):
+        return None
+    lo, hi = 2, 3
+    while not reaches(hi):
+        lo, hi = hi, min(hi * 2, SEEDS_LIMIT)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if not reaches(mid) else (lo, mid)
+    return hi
+
+
+def test_seeds_to_resolve_equals_a_search_from_the_least_count(monkeypatch):
+    """Started at the normal approximation, the search ends where one from 3 seeds does,
+    asking the power far fewer times."""
+    calls = {"new": 0, "old": 0}
+
+    def counted(power_of):
+        def wrapped(*args):
+            calls["new"] += 1
+            return power_of(*args)
+
+        return wrapped
+
+    monkeypatch.setattr(stats_module, "_power_worse", counted(_power_worse))
+    monkeypatch.setattr(stats_module, "_power_equivalent", counted(_power_equivalent))
+    rng = np.random.default_rng(0)
+    margin, levels = 0.005, (0.05 / 56, 0.05 / 28)
+    resolved = 0
+    for _ in range(30):
+        sd, diff = float(rng.uniform(0.001, 0.02)), float(rng.uniform(-0.01, 0.03))
+        found = seeds_to_resolve(diff, sd, margin, *levels)
+        if found is None:
+            continue
+        verdict, n = found
+        power_of, level = (
+            (_power_worse, levels[0]) if verdict == "worse" else (_power_equivalent, levels[1])
+        )
+
+        def reaches(k: int, power_of=power_of, level=level, diff=diff, sd=sd) -> bool:
+            calls["old"] += 1
+            return power_of(k, diff, sd, margin, level) >= 0.8
+
+        assert n == _bisection_from_the_least(reaches), (diff, sd)
+        resolved += n is not None
+    assert resolved >= 20 and calls["new"] < calls["old"] / 3, calls
 
 
 # --- group-sequential boundaries -------------------------------------------------------

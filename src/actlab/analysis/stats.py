@@ -26,6 +26,7 @@ enters as ``-x`` (:meth:`MetricScale.oriented`), so ``d_s`` is always ``a``'s ad
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -262,9 +263,11 @@ def p_equivalent(mean: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float
     return np.maximum(lower, upper)
 
 
+@lru_cache(maxsize=1024)
 def _noncentrality(df: float, critical: float, power: float) -> float:
     """The noncentrality at which ``P(T'_{df} >= critical) = power`` (Brent's method,
-    :func:`actlab.analysis.roots.brentq`)."""
+    :func:`actlab.analysis.roots.brentq`; cached: every comparison of a group asks for the
+    same seeds, level and power)."""
 
     def gap(lam: float) -> float:
         return float(nct_sf(critical, df, lam)) - power
@@ -326,15 +329,46 @@ def seeds_to_resolve(
     else:
         return None
 
-    def power_at(k: int) -> float:
-        return power_of(k, diff, sd, margin, level)
+    def reaches(k: int) -> bool:
+        return power_of(k, diff, sd, margin, level) >= power
 
-    if power_at(SEEDS_LIMIT) < power:
-        return verdict, None
-    lo, hi = 2, 3
-    while power_at(hi) < power:
-        lo, hi = hi, min(hi * 2, SEEDS_LIMIT)
-    while hi - lo > 1:
+    # The search is exact; it starts at the normal approximation with Guenther's (1981)
+    # correction for the t, n ~ ((z_level + z_power) sd / gap)^2 + z_level^2 / 2 (for
+    # equivalence the nearer margin's test, which decides the power unless diff ~ 0).
+    z_level, z_power = -float(special.ndtri(level)), float(special.ndtri(power))
+    gap = diff - margin if verdict == "worse" else margin - abs(diff)
+    guess = ((z_level + z_power) * sd / gap) ** 2 + z_level**2 / 2
+    return verdict, first_reaching(reaches, guess)
+
+
+def first_reaching(reaches: Callable[[int], bool], guess: float) -> int | None:
+    """The smallest seed count ``n`` in ``[MIN_SEEDS_TO_CONCLUDE, SEEDS_LIMIT]`` with
+    ``reaches(n)`` (which must stay true for every larger ``n``), None if even the limit
+    does not: steps doubling away from ``guess`` until they bracket the answer, then
+    bisection. A guess within a few seeds costs ~4 evaluations; a search from the
+    smallest count, ``2 log2(n)``."""
+    least = MIN_SEEDS_TO_CONCLUDE
+    n = min(max(math.ceil(guess) if math.isfinite(guess) else SEEDS_LIMIT, least), SEEDS_LIMIT)
+    step = 1
+    if reaches(n):  # walk down to a count that does not reach
+        hi = n
+        while True:
+            if hi == least:
+                return least
+            lo = max(hi - step, least)
+            if not reaches(lo):
+                break
+            hi, step = lo, step * 2
+    else:  # walk up to a count that does
+        lo = n
+        while True:
+            if lo == SEEDS_LIMIT:
+                return None
+            hi = min(lo + step, SEEDS_LIMIT)
+            if reaches(hi):
+                break
+            lo, step = hi, step * 2
+    while hi - lo > 1:  # not reaches(lo), reaches(hi)
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if power_at(mid) < power else (lo, mid)
-    return verdict, hi
+        lo, hi = (mid, hi) if not reaches(mid) else (lo, mid)
+    return hi
