@@ -1,6 +1,6 @@
 """Run a comparison: load and split the data once, train each model-shape group with the
 one trainer (:class:`actlab.engine.StackedTrainer`: the engine's MLP / CNN, or the user's
-own network), checkpoint as epochs finish (:mod:`actlab.store.checkpointer`: at most ~2%
+own network), checkpoint as epochs finish (:mod:`actlab.store.checkpointer`: at most ~1%
 of the time, and every finished epoch when interrupted), write results as groups finish,
 write ``report.html``, resume.
 
