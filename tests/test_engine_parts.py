@@ -636,3 +636,31 @@ def test_a_candidates_update_does_not_depend_on_the_stack_around_it(kind):
         assert torch.equal(part, whole[rows]), rows
     moments = [v for e in state["state"].values() for v in e.values() if torch.is_tensor(v)]
     assert any(v.shape == (30, 1, 3) for v in moments)  # stored unpadded
+
+
+def test_a_candidate_record_is_asdict_and_shares_no_container():
+    from dataclasses import asdict
+
+    from actlab.engine.results import CandidateResult
+
+    record = CandidateResult(
+        activation="prelu",
+        seed=3,
+        status="ok",
+        history={"val_loss": [0.5, math.nan], "grad_norm": [[1.0, 2.0], [3.0, 4.0]]},
+        widths=[128, 128],
+        learned={"alpha": [0.2, 0.3]},
+        test_bpc=None,
+    )
+    plain = record.to_dict()
+    assert plain.keys() == asdict(record).keys()
+    assert repr(plain) == repr(asdict(record))  # equal, NaN included
+    plain["history"]["grad_norm"][0].append(9.0)
+    plain["history"]["val_loss"].append(1.0)
+    plain["widths"].append(1)
+    plain["learned"]["alpha"].append(1.0)
+    assert record.history == {
+        "val_loss": [0.5, record.history["val_loss"][1]],
+        "grad_norm": [[1.0, 2.0], [3.0, 4.0]],
+    }
+    assert record.widths == [128, 128] and record.learned == {"alpha": [0.2, 0.3]}

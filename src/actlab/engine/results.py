@@ -85,8 +85,18 @@ class CandidateResult:
         return self.status == "diverged"
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain dict (NaN kept: the writer of strict JSON turns it into ``null``)."""
-        return dataclasses.asdict(self)
+        """A plain dict (NaN kept: the writer of strict JSON turns it into ``null``) that
+        shares no list or dict with the record. Copied by its known shape, not by
+        ``dataclasses.asdict``, whose generic deep copy took ~20 ms for the default run's
+        40 histories."""
+        record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        record["history"] = {
+            key: [list(v) if isinstance(v, list) else v for v in per_epoch]
+            for key, per_epoch in self.history.items()
+        }
+        record["widths"] = list(self.widths)
+        record["learned"] = {name: list(v) for name, v in self.learned.items()}
+        return record
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> CandidateResult:
