@@ -1,7 +1,7 @@
 """The analysis' special functions, in NumPy: the normal distribution function and
 quantile, Student's t distribution function and quantile, and the noncentral t survival
-function. They are the statistics' own (no scipy: importing ``scipy.special`` cost the
-compare ~0.2 s), and ``tests/test_special.py`` checks each against mpmath at 50 digits
+function. They are the statistics' own (no scipy: importing ``scipy.special`` cost every
+compare ~0.1-0.15 s), and ``tests/test_special.py`` checks each against mpmath at 50 digits
 and Boost (through scipy).
 
 * :func:`ndtr`, ``Phi(x) = P(Z <= x)``: W. J. Cody's rational Chebyshev approximations
