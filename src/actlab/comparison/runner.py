@@ -1,8 +1,8 @@
 """Run a comparison: load and split the data once, train each model-shape group with the
 one trainer (:class:`actlab.engine.StackedTrainer`: the engine's MLP / CNN, or the user's
-own network), checkpoint as epochs finish (:mod:`actlab.store.checkpointer`: at most ~1%
-of the time, and every finished epoch when interrupted), write results as groups finish,
-write ``report.html``, resume.
+own network), checkpoint as epochs finish (:mod:`actlab.store.checkpointer`: at most
+``CHECKPOINT_OVERHEAD`` of the time, and every finished epoch when interrupted), write
+results as groups finish, write ``report.html``, resume.
 
 Everything that can be checked is checked before the run directory is created: the data,
 the device, the model (it takes the data, its output fits the task, it has activations to
